@@ -1,0 +1,1 @@
+"""Reserved app: see the open issue that builds it."""

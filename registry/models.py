@@ -1,0 +1,180 @@
+"""The control plane's configuration: services, their targets, and the routes that reach them."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from registry import validators as v
+
+
+class Service(models.Model):
+    class Protocol(models.TextChoices):
+        HTTP = "http", "HTTP"
+        HTTPS = "https", "HTTPS"
+
+    class Balancing(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Weighted round-robin"
+        LEAST_CONNECTIONS = "least_connections", "Least connections"
+        RANDOM = "random", "Weighted random"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        validators=[v.validate_slug_not_reserved],
+        help_text="Stable identifier; also the {service} in /api/v1/{service}/{path}.",
+    )
+    description = models.TextField(blank=True)
+    protocol = models.CharField(max_length=5, choices=Protocol.choices, default=Protocol.HTTP)
+    base_path = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[v.validate_base_path],
+        help_text="Prepended to every forwarded path, e.g. /v1 (empty for none).",
+    )
+    connect_timeout = models.FloatField(
+        default=5.0, validators=[MinValueValidator(0.05), MaxValueValidator(300)], help_text="Seconds."
+    )
+    read_timeout = models.FloatField(
+        default=60.0,
+        validators=[MinValueValidator(0.05), MaxValueValidator(3600)],
+        help_text="Seconds to wait for each read from the upstream.",
+    )
+    retries = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MaxValueValidator(5)],
+        help_text="Extra attempts on another target, for idempotent methods, before any response byte.",
+    )
+    lb_algorithm = models.CharField(
+        "load balancing", max_length=20, choices=Balancing.choices, default=Balancing.ROUND_ROBIN
+    )
+    preserve_host = models.BooleanField(
+        default=False, help_text="Send the client's Host upstream instead of the target's host."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Target(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="targets")
+    host = models.CharField(max_length=253, validators=[v.validate_hostname], help_text="Host name or IP address.")
+    port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    weight = models.PositiveIntegerField(
+        default=100,
+        validators=[MaxValueValidator(1000)],
+        help_text="Share of traffic relative to the service's other targets; 0 takes none.",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service__name", "host", "port"]
+        constraints = [models.UniqueConstraint(fields=["service", "host", "port"], name="unique_target_address")]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class Route(models.Model):
+    class VersionSource(models.TextChoices):
+        PATH = "path", "Path segment after the prefix"
+        HEADER = "header", "Version header"
+        EITHER = "either", "Path segment or header"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="routes")
+    name = models.CharField(max_length=100, unique=True)
+    path_prefix = models.CharField(
+        max_length=255,
+        validators=[v.validate_path_prefix],
+        help_text="Matches this path and everything below it, e.g. /orders matches /orders/42 but not /ordersx.",
+    )
+    host = models.CharField(
+        max_length=253,
+        blank=True,
+        validators=[v.validate_route_host],
+        help_text="Only match this Host (exact, or *.example.com); empty matches any host.",
+    )
+    methods = models.CharField(
+        max_length=80,
+        blank=True,
+        validators=[v.validate_methods],
+        help_text="Comma-separated, e.g. GET,POST; empty allows every method.",
+    )
+    strip_prefix = models.BooleanField(default=True, help_text="Remove the prefix before forwarding.")
+    priority = models.IntegerField(default=0, help_text="Breaks ties between routes with the same prefix; higher wins.")
+    api_version = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[v.validate_api_version],
+        help_text="Only match requests for this API version, e.g. v2; empty matches any.",
+    )
+    version_source = models.CharField(
+        max_length=10, choices=VersionSource.choices, default=VersionSource.EITHER, help_text="Where the version is read."
+    )
+    max_body_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Largest request body accepted; empty uses GATEWAY_MAX_BODY_BYTES."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["path_prefix", "-priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def method_list(self) -> tuple[str, ...]:
+        return v.parse_methods(self.methods)
+
+    def clean(self) -> None:
+        super().clean()
+        self.path_prefix = v.normalize_prefix(self.path_prefix or "")
+        self.host = (self.host or "").strip().lower()
+        try:
+            self.methods = ",".join(v.parse_methods(self.methods or ""))
+        except ValidationError as exc:
+            raise ValidationError({"methods": exc.messages}) from None
+        if not self.path_prefix or not self.enabled:
+            return
+        clashes = Route.objects.filter(
+            enabled=True,
+            path_prefix=self.path_prefix,
+            host=self.host,
+            api_version=self.api_version,
+            priority=self.priority,
+        ).exclude(pk=self.pk)
+        mine = set(self.method_list)
+        for other in clashes:
+            theirs = set(other.method_list)
+            if not mine or not theirs or mine & theirs:
+                raise ValidationError(
+                    f"Route {other.name!r} already matches the same host, prefix, version and priority "
+                    "for some of these methods; change the priority or the methods so one route wins."
+                )
+
+
+class ConfigVersion(models.Model):
+    """One row: bumped in the same transaction as every configuration change."""
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"config v{self.version}"

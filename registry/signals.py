@@ -1,0 +1,22 @@
+"""Every saved or deleted piece of configuration bumps the config version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+from registry.models import Route, Service, Target
+from registry.services import bump_config_version
+
+
+def _changed(sender: type, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return  # loaddata: the fixture's own rows, bumped by the command that loads them
+    bump_config_version()
+
+
+def connect() -> None:
+    for model in (Service, Target, Route):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"bump-on-save-{model.__name__}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"bump-on-delete-{model.__name__}")

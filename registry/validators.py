@@ -1,0 +1,129 @@
+"""Validation rules shared by models, admin forms, the admin API and ``gateway_apply``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from django.core.exceptions import ValidationError
+
+# Paths that Django serves; no route may take them over.
+RESERVED_PREFIXES = (
+    "/admin",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/static",
+    "/api/v1/services",
+    "/api/v1/docs",
+    "/api/v1/schema",
+)
+RESERVED_SLUGS = frozenset({"services", "docs", "schema"})
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+_PATH_RE = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$")
+_HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOSTNAME_RE = re.compile(rf"^{_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
+_WILDCARD_RE = re.compile(rf"^\*\.{_HOST_LABEL}(\.{_HOST_LABEL})+$")
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+def is_reserved_path(path: str) -> bool:
+    """True when ``path`` is served by Django (exact prefix or a sub-path of one)."""
+    for prefix in RESERVED_PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return True
+    return False
+
+
+def normalize_prefix(value: str) -> str:
+    value = value.strip()
+    if len(value) > 1:
+        value = value.rstrip("/")
+    return value
+
+
+def validate_path_prefix(value: str) -> None:
+    if not value.startswith("/"):
+        raise ValidationError("A path prefix starts with '/'.", code="path_start")
+    if not _PATH_RE.match(value) or "//" in value or "/../" in value + "/" or "/./" in value + "/":
+        raise ValidationError(
+            "Use a plain URL path: letters, digits and -._~!$&'()*+,;=:@% separated by single slashes; "
+            "no query string, fragment, '..' or '.' segments.",
+            code="path_chars",
+        )
+    if value != "/" and value.endswith("/"):
+        raise ValidationError("Leave out the trailing slash; a prefix matches the path below it.", code="path_slash")
+    if is_reserved_path(value):
+        raise ValidationError(
+            f"{value} is served by the gateway itself ({', '.join(RESERVED_PREFIXES)}); choose another prefix.",
+            code="path_reserved",
+        )
+
+
+def validate_base_path(value: str) -> None:
+    if value == "":
+        return
+    validate_plain_path(value)
+
+
+def validate_plain_path(value: str) -> None:
+    if not value.startswith("/") or not _PATH_RE.match(value) or "//" in value:
+        raise ValidationError("Use an empty value or a plain path that starts with '/'.", code="base_path")
+
+
+def validate_hostname(value: str) -> None:
+    """A target host: a DNS name or an IP address, without scheme, port or path."""
+    if not value:
+        raise ValidationError("Enter a host name or IP address.", code="host_empty")
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return
+    except ValueError:
+        pass
+    if len(value) > 253 or not _HOSTNAME_RE.match(value.lower()):
+        raise ValidationError(
+            f"{value!r} is not a host name or IP address (leave out the scheme, port and path).", code="host"
+        )
+
+
+def validate_route_host(value: str) -> None:
+    """A route's Host match: a DNS name or a leading wildcard such as ``*.example.com``."""
+    if not value:
+        return
+    lowered = value.lower()
+    if _WILDCARD_RE.match(lowered):
+        return
+    validate_hostname(lowered)
+
+
+def parse_methods(value: str) -> tuple[str, ...]:
+    """``"get, post"`` -> ``("GET", "POST")``; an empty value means any method."""
+    methods = []
+    for item in value.replace(" ", ",").split(","):
+        item = item.strip().upper()
+        if not item:
+            continue
+        if item not in HTTP_METHODS:
+            raise ValidationError(
+                f"{item!r} is not a proxied method; use any of {', '.join(HTTP_METHODS)} (TRACE and CONNECT are refused).",
+                code="method",
+            )
+        if item not in methods:
+            methods.append(item)
+    return tuple(methods)
+
+
+def validate_methods(value: str) -> None:
+    parse_methods(value)
+
+
+def validate_api_version(value: str) -> None:
+    if value and not _VERSION_RE.match(value):
+        raise ValidationError("A version is 1-32 letters, digits, '.', '_' or '-', such as v2 or 2024-01.", code="version")
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"{value!r} is reserved under /api/v1/; choose another slug.", code="slug_reserved")
