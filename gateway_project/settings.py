@@ -100,7 +100,10 @@ _db.setdefault("CONN_HEALTH_CHECKS", True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"})
+# Tests use a file, not SQLite's in-memory database, so gateway processes started by a test share it.
 _db.setdefault("TEST", {})
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["TEST"].setdefault("NAME", str(VAR_DIR / "test.sqlite3"))
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`. The virtualenv lives in .venv.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+
+.PHONY: install run serve test lint format bench clean
+
+$(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt 2>&1 \
+		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(BIN)/python -c "import django, aiohttp, uvicorn, pytest" 
+	touch $@
+
+install: $(BIN)/.installed
+
+# Embedded default: SQLite in var/, a demo backend, the demo configuration and an admin login.
+run: install
+	$(BIN)/python -m gateway_project.launcher --host $(HOST) --port $(PORT)
+
+# Production-style start (DATABASE_URL / REDIS_URL set): migrations, then uvicorn with the gateway's protocol.
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+		--http proxy.server:GatewayHttpToolsProtocol --loop uvloop --no-access-log --lifespan on
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
