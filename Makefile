@@ -26,8 +26,7 @@ run: install
 # Production-style start (DATABASE_URL / REDIS_URL set): migrations, then uvicorn with the gateway's protocol.
 serve: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--http proxy.server:GatewayHttpToolsProtocol --loop uvloop --no-access-log --lifespan on
+	$(BIN)/python -m gateway_project.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install
 	$(BIN)/python -m pytest

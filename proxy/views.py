@@ -1,26 +1,153 @@
+"""Health endpoints and problem+json error pages for the paths Django serves.
+
+/health           liveness: the process answers
+/ready            database (and Redis when configured) reachable, routing table loaded
+/health/startup   migrations applied and the first routing table built
+/health/detailed  every component with its latency, and the config version each process serves
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+
+from proxy.errors import problem_body, problem_headers
+from proxy.headers import new_request_id
+from registry.watch import PROCESS_KEY, watcher
+
+_migrations_done = False
 
 
+def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = {"status": "ok", **check()}
+    except Exception as exc:
+        result = {"status": "fail", "error": type(exc).__name__ + (f": {exc}" if str(exc) else "")}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
+def _database() -> dict[str, Any]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def _redis_client() -> Any:
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def _redis() -> dict[str, Any]:
+    with _redis_client() as client:
+        client.ping()
+    return {}
+
+
+def _config() -> dict[str, Any]:
+    if watcher.table is None:
+        raise RuntimeError("no routing table loaded")
+    status = watcher.status()
+    if status["last_error"]:
+        return {"status": "degraded", **status}
+    return status
+
+
+def _served_version() -> dict[str, Any]:
+    return {"served_version": _config()["served_version"]}
+
+
+def _migrations() -> dict[str, Any]:
+    global _migrations_done
+    if not _migrations_done:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            raise RuntimeError(f"{len(pending)} migrations not applied")
+        _migrations_done = True
+    return {}
+
+
+def _processes() -> list[dict[str, Any]]:
+    with _redis_client() as client:
+        keys = sorted(client.scan_iter(match=PROCESS_KEY + "*", count=100))
+        values = client.mget(keys) if keys else []
+    return [json.loads(v) for v in values if v]
+
+
+def _answer(checks: dict[str, dict[str, Any]], extra: dict[str, Any] | None = None) -> JsonResponse:
+    healthy = all(c["status"] in ("ok", "degraded") for c in checks.values())
+    body = {"status": "ok" if healthy else "fail", "checks": checks, **(extra or {})}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-startup = detailed = ready = health
+@never_cache
+def ready(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _timed(_database)}
+    if settings.REDIS_URL:
+        checks["redis"] = _timed(_redis)
+    checks["config"] = _timed(_served_version)
+    return _answer(checks)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({}, status=400)
+@never_cache
+def startup(request: HttpRequest) -> JsonResponse:
+    return _answer({"migrations": _timed(_migrations), "config": _timed(_served_version)})
 
 
-def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({}, status=403)
+@never_cache
+def detailed(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _timed(_database), "config": _timed(_config)}
+    extra: dict[str, Any] = {"mode": "production" if settings.REDIS_URL else "embedded"}
+    if settings.REDIS_URL:
+        checks["redis"] = _timed(_redis)
+        try:
+            extra["processes"] = _processes()
+        except Exception as exc:
+            extra["processes_error"] = repr(exc)
+    return _answer(checks, extra)
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({}, status=404)
+def _problem(request: HttpRequest, status: int, reason: str, detail: str) -> HttpResponse:
+    request_id = request.headers.get("X-Request-ID", "")
+    if not request_id or len(request_id) > 128 or not all(c.isalnum() or c in "._:-" for c in request_id):
+        request_id = new_request_id()
+    body = problem_body(status, reason, detail, request_id, request.path)
+    response = HttpResponse(body, status=status, content_type="application/problem+json")
+    for name, value in problem_headers(reason, request_id, len(body)):
+        if name not in (b"content-type", b"content-length"):
+            response[name.decode()] = value.decode()
+    return response
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({}, status=500)
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _problem(request, 400, "bad_request", "The request could not be understood.")
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _problem(request, 403, "forbidden", "You are not allowed to do this.")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _problem(request, 404, "not_found", f"Nothing is served at {request.path}.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _problem(request, 500, "internal_error", "The gateway failed while handling this request.")

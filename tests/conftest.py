@@ -29,3 +29,39 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason}, and GATEWAY_REQUIRE_SERVICES=1 forbids skipping {item.nodeid}")
     pytest.skip(reason)
+
+
+# --- End-to-end fixtures: real backends and a real gateway process --------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+
+from tests.support.config import ConfigHelper  # noqa: E402
+from tests.support.servers import BackendThread, GatewayProcess  # noqa: E402
+
+
+@pytest.fixture
+def backend() -> Iterator[BackendThread]:
+    server = BackendThread("backend-a").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def backend_b() -> Iterator[BackendThread]:
+    server = BackendThread("backend-b").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(django_db_setup: None, django_db_blocker: object) -> Iterator[GatewayProcess]:
+    """One gateway process for the session, serving whatever the test database holds."""
+    process = GatewayProcess().start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def config(transactional_db: None, gateway: GatewayProcess) -> ConfigHelper:
+    """Create services and routes in the real database and wait until the gateway serves them."""
+    return ConfigHelper(gateways=[gateway])

@@ -1,0 +1,92 @@
+"""``make run``: the whole product on the embedded default, in one command.
+
+Migrates the SQLite database in var/, loads the demo configuration on first start, creates an
+admin login for this install (a random password, kept in var/admin-login.txt, mode 0600), starts
+the demo backend on 127.0.0.1:8001 and serves the gateway on 127.0.0.1:8000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO_BACKEND_PORT = 8001
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _admin_login(var_dir: Path) -> tuple[str, str | None]:
+    from django.contrib.auth import get_user_model
+
+    path = var_dir / "admin-login.txt"
+    user_model = get_user_model()
+    if not user_model.objects.filter(is_superuser=True).exists():
+        password = secrets.token_urlsafe(12)
+        user_model.objects.create_superuser("admin", "admin@localhost", password)
+        path.write_text(f"admin\n{password}\n")
+        path.chmod(0o600)
+        return "admin", password
+    if path.exists():
+        username, password = path.read_text().split("\n")[:2]
+        return username, password
+    return "admin", None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from registry.models import Service
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not Service.objects.exists():
+        call_command("gateway_apply", str(settings.BASE_DIR / "docs" / "demo.yaml"))
+    username, password = _admin_login(settings.VAR_DIR)
+
+    if _port_free(DEMO_BACKEND_PORT):
+        backend = subprocess.Popen(
+            [sys.executable, "-m", "gateway_project.demo_backend", "--port", str(DEMO_BACKEND_PORT)],
+            stdout=subprocess.DEVNULL,
+        )
+        atexit.register(backend.terminate)
+    else:
+        print(f"port {DEMO_BACKEND_PORT} is taken; assuming the demo backend already runs there")
+
+    base = f"http://{args.host}:{args.port}"
+    login = f"{username} / {password}" if password else f"{username} (reset: python manage.py changepassword admin)"
+    print(
+        "\n"
+        f"  Gateway      {base}\n"
+        f"  Admin        {base}/admin/   login: {login}\n"
+        f"  Admin API    {base}/admin/api/docs/\n"
+        f"  Try          curl -i {base}/demo/hello\n"
+        f"               curl -i {base}/api/v1/services\n"
+        f"  Health       {base}/health/detailed\n",
+        flush=True,
+    )
+    from gateway_project import serve
+
+    sys.argv = [sys.argv[0], "--host", args.host, "--port", str(args.port)]
+    serve.main()
+
+
+if __name__ == "__main__":
+    main()

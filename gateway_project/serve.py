@@ -1,0 +1,65 @@
+"""Start the gateway under uvicorn with the settings every deployment needs.
+
+    python -m gateway_project.serve --host 0.0.0.0 --port 8000 --workers 4
+
+Use this (or the same flags on the uvicorn command line) rather than a bare ``uvicorn`` call:
+- ``http=proxy.server:GatewayHttpToolsProtocol`` adds the header deadline and header caps;
+- ``proxy_headers=False``: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and
+  rewrite the client address; the gateway applies GATEWAY_TRUSTED_PROXIES itself;
+- no Server/Date headers of uvicorn's own (the backend's are passed through).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+UVICORN_OPTIONS: dict[str, object] = {
+    "http": "proxy.server:GatewayHttpToolsProtocol",
+    "loop": "uvloop",
+    "ws": "websockets-sansio",
+    "lifespan": "on",
+    "proxy_headers": False,
+    "server_header": False,
+    "date_header": False,
+    "access_log": False,
+}
+
+
+def uvicorn_argv() -> list[str]:
+    """The same options as uvicorn command-line flags, for scripts that start a subprocess."""
+    return [
+        "--http", "proxy.server:GatewayHttpToolsProtocol",
+        "--loop", "uvloop",
+        "--ws", "websockets-sansio",
+        "--lifespan", "on",
+        "--no-proxy-headers",
+        "--no-server-header",
+        "--no-date-header",
+        "--no-access-log",
+    ]  # fmt: skip
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="Serve the gateway.")
+    parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "1")))
+    parser.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL", "info").lower())
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+    uvicorn.run(
+        "gateway_project.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+        **UVICORN_OPTIONS,  # type: ignore[arg-type]
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""WSGI entry point, for management tooling only: the gateway itself is served over ASGI."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+
+application = get_wsgi_application()

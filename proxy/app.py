@@ -1,0 +1,183 @@
+"""The data plane: an ASGI callable in front of Django.
+
+Paths Django owns go straight to Django. Every other request is checked (method, version, path,
+headers), matched against the in-memory routing table, and handed to its route's policy chain.
+No database access, no thread hop: everything here reads the table built by ``registry.watch``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from django.conf import settings
+
+from proxy.body import ClientGone
+from proxy.errors import (
+    BadRequest,
+    GatewayError,
+    MethodNotAllowed,
+    NoRoute,
+    problem_body,
+    problem_headers,
+)
+from proxy.exchange import Exchange, Response
+from proxy.headers import inspect_request, is_trusted, new_request_id
+from registry.routing import MethodMismatch
+from registry.validators import RESERVED_PREFIXES, is_reserved_path
+from registry.watch import watcher
+
+log = logging.getLogger("proxy")
+
+ASGIApp = Any
+REFUSED_METHODS = frozenset({"TRACE", "CONNECT"})
+
+
+class GatewayApp:
+    def __init__(self, django_app: ASGIApp) -> None:
+        self.django = django_app
+        self.trusted = settings.GATEWAY_TRUSTED_PROXIES
+        self.version_headers = frozenset(h.encode() for h in settings.GATEWAY_VERSION_HEADERS)
+        self.via_name = f"1.1 {settings.GATEWAY_VIA_NAME}"
+        self.reserved_starts = tuple(RESERVED_PREFIXES)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path: str = scope["path"]
+        if path.startswith(self.reserved_starts) and is_reserved_path(path):
+            await self.django(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = ""
+        try:
+            exchange = self._exchange(scope, receive, started)
+            request_id = exchange.request_id
+            response = await exchange.route.handle(exchange)
+        except GatewayError as error:
+            await self._send_error(send, error, request_id or _request_id_of(scope), path)
+            return
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("unexpected error while proxying %s %s", scope.get("method"), path)
+            error = GatewayError("The gateway failed while handling this request.")
+            await self._send_error(send, error, request_id or new_request_id(), path)
+            return
+        await self._send(send, receive, response, exchange)
+
+    def _exchange(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
+        method: str = scope["method"]
+        if method in REFUSED_METHODS:
+            raise MethodNotAllowed(f"{method} is not proxied.")
+        if scope["http_version"] not in ("1.1", "1.0"):
+            raise BadRequest("Only HTTP/1.0 and HTTP/1.1 are accepted.", reason="unsupported_version")
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1")
+        if not path.startswith("/") or "/." in path or "%2e" in path.lower():
+            _check_path(path)
+        client = scope.get("client")
+        client_ip = client[0] if client else ""
+        trusted = is_trusted(client_ip, self.trusted) if self.trusted else False
+        head = inspect_request(scope["headers"], trusted, self.version_headers)
+        host = head.host.decode("latin-1").lower()
+        colon = host.rfind(":")
+        if colon > 0 and "]" not in host[colon:]:
+            host = host[:colon]
+        table = watcher.table
+        if table is None:
+            raise NoRoute("The gateway has not loaded its configuration yet.", reason="config_not_loaded")
+        found = table.match(host, path, method, head.version)
+        if found is None:
+            raise NoRoute(f"No route matches {method} {path}.")
+        if isinstance(found, MethodMismatch):
+            allow = ", ".join(found.allowed).encode()
+            raise MethodNotAllowed(f"{method} is not allowed here.", headers=[(b"allow", allow)])
+        route, upstream_path = found
+        scheme = head.forwarded_proto.decode("latin-1") if head.forwarded_proto else scope.get("scheme", "http")
+        return Exchange(
+            scope=scope,
+            receive=receive,
+            method=method,
+            path=path,
+            query=scope.get("query_string", b""),
+            host=host,
+            scheme=scheme,
+            client_ip=client_ip,
+            request_id=head.request_id,
+            headers=head.headers,
+            route=route,
+            upstream_path=upstream_path,
+            content_length=head.content_length,
+            chunked=head.chunked,
+            body_limit=route.spec.max_body_bytes,
+            started=started,
+            forwarded_for=head.forwarded_for,
+            original_host=head.forwarded_host or head.host,
+            via=f"{head.via.decode('latin-1')}, {self.via_name}" if head.via else self.via_name,
+        )
+
+    async def _send(self, send: Any, receive: Any, response: Response, exchange: Exchange) -> None:
+        await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+        stream = response.stream
+        if stream is None:
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        # The server drops writes to a closed connection silently; watch for the client leaving so a
+        # long stream does not keep reading from the backend for nobody.
+        gone = asyncio.ensure_future(_wait_disconnect(receive)) if exchange.body_done else None
+        complete = False
+        try:
+            async for chunk in stream:
+                if gone is not None and gone.done():
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            complete = True
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # Headers are out: the only honest answer left is to cut the connection short.
+            log.warning(
+                "upstream %s broke off a streamed response (request %s): %r",
+                exchange.target.address if exchange.target else "?",
+                exchange.request_id,
+                exc,
+            )
+        finally:
+            if gone is not None:
+                gone.cancel()
+            if response.close is not None:
+                response.close()
+        if complete:
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _send_error(self, send: Any, error: GatewayError, request_id: str, path: str) -> None:
+        body = problem_body(error.status, error.reason, error.detail, request_id, path)
+        headers = problem_headers(error.reason, request_id, len(body)) + error.headers
+        if error.close_connection:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _check_path(path: str) -> None:
+    if not path.startswith("/"):
+        raise BadRequest("The request target must be a path starting with '/'.", reason="invalid_path")
+    segments = path.lower().replace("%2e", ".").split("/")
+    if "." in segments or ".." in segments:
+        raise BadRequest("Paths with '.' or '..' segments are refused.", reason="invalid_path")
+
+
+def _request_id_of(scope: dict[str, Any]) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
+            text: str = value.decode()
+            if all(c.isalnum() or c in "._:-" for c in text):
+                return text
+    return new_request_id()
+
+
+async def _wait_disconnect(receive: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

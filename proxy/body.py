@@ -1,0 +1,77 @@
+"""Reading the client's request body under the route's limit and the body timeout.
+
+A small body (or one that arrives in a single message) is read whole so that it can be replayed on
+a retry; anything else is streamed to the upstream as it arrives, cut off at the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+
+from proxy.errors import BodyTimeout, BodyTooLarge
+from proxy.exchange import Exchange
+
+# Bodies up to this size are buffered (and so can be retried on another target).
+BUFFER_LIMIT = 64 * 1024
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was complete."""
+
+
+async def read_body(exchange: Exchange) -> bytes | AsyncIterator[bytes] | None:
+    if not exchange.chunked and not exchange.content_length:
+        exchange.body_done = True
+        return None
+    first, more = await _receive_chunk(exchange)
+    if not more:
+        exchange.body_done = True
+        return first
+    length = exchange.content_length
+    if length is not None and length <= BUFFER_LIMIT:
+        parts = [first]
+        while more:
+            chunk, more = await _receive_chunk(exchange)
+            parts.append(chunk)
+        exchange.body_done = True
+        return b"".join(parts)
+    return _stream(exchange, first)
+
+
+async def _stream(exchange: Exchange, first: bytes) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        more = True
+        while more:
+            chunk, more = await _receive_chunk(exchange)
+            if chunk:
+                yield chunk
+        exchange.body_done = True
+    except Exception as exc:
+        # aiohttp wraps what a body generator raises; keep the real cause for the error answer.
+        exchange.body_error = exc
+        raise
+
+
+async def _receive_chunk(exchange: Exchange) -> tuple[bytes, bool]:
+    try:
+        async with asyncio.timeout(settings.GATEWAY_BODY_TIMEOUT):
+            message = await exchange.receive()
+    except TimeoutError:
+        error = BodyTimeout(f"The request body stalled for more than {settings.GATEWAY_BODY_TIMEOUT:g} s.")
+        error.close_connection = True
+        exchange.body_error = error
+        raise error from None
+    if message["type"] == "http.disconnect":
+        raise ClientGone()
+    chunk: bytes = message.get("body", b"")
+    exchange.bytes_in += len(chunk)
+    if exchange.bytes_in > exchange.body_limit:
+        error = BodyTooLarge(f"The request body exceeds this route's limit of {exchange.body_limit} bytes.")
+        error.close_connection = True
+        exchange.body_error = error
+        raise error
+    return chunk, bool(message.get("more_body", False))

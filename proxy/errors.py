@@ -1,0 +1,103 @@
+"""The gateway's own errors, mapped to status codes in one place.
+
+    GatewayError
+    ├── BadRequest (400 bad_request, invalid_host, invalid_header, invalid_path, invalid_framing)
+    ├── NoRoute (404 no_route)
+    ├── MethodNotAllowed (405 method_not_allowed)
+    ├── BodyTimeout (408 body_timeout)
+    ├── BodyTooLarge (413 body_too_large)
+    ├── UpstreamUnreachable (502 upstream_unreachable)
+    ├── UpstreamBroken (502 upstream_error)
+    ├── NoUpstream (503 no_healthy_upstream)
+    └── UpstreamTimeout (504 upstream_timeout)
+
+Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
+id. Feature apps add their own subclasses (401, 403, 429, 503) in the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+
+class GatewayError(Exception):
+    status = 500
+    reason = "internal_error"
+
+    def __init__(self, detail: str, *, reason: str | None = None, headers: list[tuple[bytes, bytes]] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if reason is not None:
+            self.reason = reason
+        self.headers = headers or []
+        # Set when the request body was not (fully) read: the connection cannot be reused.
+        self.close_connection = False
+
+
+class BadRequest(GatewayError):
+    status = 400
+    reason = "bad_request"
+
+
+class NoRoute(GatewayError):
+    status = 404
+    reason = "no_route"
+
+
+class MethodNotAllowed(GatewayError):
+    status = 405
+    reason = "method_not_allowed"
+
+
+class BodyTimeout(GatewayError):
+    status = 408
+    reason = "body_timeout"
+
+
+class BodyTooLarge(GatewayError):
+    status = 413
+    reason = "body_too_large"
+
+
+class UpstreamUnreachable(GatewayError):
+    status = 502
+    reason = "upstream_unreachable"
+
+
+class UpstreamBroken(GatewayError):
+    status = 502
+    reason = "upstream_error"
+
+
+class NoUpstream(GatewayError):
+    status = 503
+    reason = "no_healthy_upstream"
+
+
+class UpstreamTimeout(GatewayError):
+    status = 504
+    reason = "upstream_timeout"
+
+
+def problem_body(status: int, reason: str, detail: str, request_id: str, instance: str | None = None) -> bytes:
+    body: dict[str, object] = {
+        "type": f"urn:gateway:error:{reason}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def problem_headers(reason: str, request_id: str, length: int) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(length).encode()),
+        (b"x-gateway-error", reason.encode()),
+        (b"x-request-id", request_id.encode()),
+        (b"cache-control", b"no-store"),
+    ]

@@ -1,0 +1,54 @@
+"""Per-request state (``Exchange``) and the response a chain returns (``Response``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from registry.routing import CompiledRoute, TargetSpec
+
+Headers = list[tuple[bytes, bytes]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: Headers
+    body: bytes = b""
+    # A streamed body; the app iterates it and must call ``close`` whatever happens.
+    stream: AsyncIterator[bytes] | None = None
+    close: Callable[[], None] | None = None
+    # Set for responses the gateway made itself (X-Gateway-Error reason).
+    error_reason: str | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    scope: dict[str, Any]
+    receive: Receive
+    method: str
+    path: str  # raw (percent-encoded) path, without the query string
+    query: bytes
+    host: str
+    scheme: str
+    client_ip: str
+    request_id: str
+    headers: Headers  # request headers to send upstream (hop-by-hop already removed)
+    route: CompiledRoute
+    upstream_path: str
+    content_length: int | None
+    chunked: bool
+    body_limit: int
+    started: float
+    forwarded_for: bytes = b""
+    original_host: bytes = b""
+    via: str = ""
+    body_done: bool = False
+    body_error: Exception | None = None
+    target: TargetSpec | None = None
+    attempts: int = 0
+    bytes_in: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,163 @@
+"""Header rules of a proxy (RFC 9110 section 7.6): hop-by-hop removal, forwarding headers, request ids.
+
+``inspect_request`` walks the client's headers once: it validates them (the refusals the server does
+not make), pulls out what routing needs, and builds the list that goes upstream.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from dataclasses import dataclass
+
+from proxy.errors import BadRequest
+
+Headers = list[tuple[bytes, bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+    }
+)
+FORWARDING = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"forwarded"})
+# Never passed from a backend to the client: the gateway's own error marker.
+RESPONSE_DROP = HOP_BY_HOP | {b"x-gateway-error"}
+
+_REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_HOST_RE = re.compile(rb"^(?:[A-Za-z0-9\-._~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+@dataclass(slots=True)
+class RequestHead:
+    headers: Headers  # what goes upstream, minus the forwarding headers added later
+    host: bytes
+    content_length: int | None
+    chunked: bool
+    request_id: str
+    version: str | None
+    forwarded_for: bytes  # the client's X-Forwarded-For, kept only from a trusted peer
+    forwarded_proto: bytes
+    forwarded_host: bytes
+    via: bytes  # the client's Via, to which the gateway appends itself
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(16)
+
+
+def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset[bytes]) -> RequestHead:
+    out: Headers = []
+    host = b""
+    content_length: int | None = None
+    chunked = False
+    request_id = b""
+    version: bytes | None = None
+    connection_tokens: list[bytes] = []
+    xff = xfp = xfh = via = b""
+    for name, value in raw:
+        if b"_" in name:
+            raise BadRequest(
+                f"Header names with underscores are refused ({name.decode('latin-1')!r}); use hyphens.",
+                reason="invalid_header",
+            )
+        if name in HOP_BY_HOP:
+            if name == b"connection":
+                connection_tokens.extend(t.strip().lower() for t in value.split(b","))
+            elif name == b"transfer-encoding":
+                if chunked or value.strip().lower() != b"chunked":
+                    raise BadRequest("Only 'Transfer-Encoding: chunked' is accepted.", reason="invalid_framing")
+                chunked = True
+            continue
+        if name == b"host":
+            if host:
+                raise BadRequest("The request has more than one Host header.", reason="invalid_host")
+            host = value
+        elif name == b"content-length":
+            if content_length is not None or not value.isdigit() or len(value) > 18:
+                raise BadRequest("The Content-Length header is missing a single valid number.", reason="invalid_framing")
+            content_length = int(value)
+        elif name == b"x-request-id":
+            request_id = value
+            continue
+        elif name == b"via":
+            via = via + b", " + value if via else value
+            continue
+        elif name in FORWARDING:
+            if trusted_peer:
+                if name == b"x-forwarded-for":
+                    xff = xff + b", " + value if xff else value
+                elif name == b"x-forwarded-proto":
+                    xfp = value
+                elif name == b"x-forwarded-host":
+                    xfh = value
+                else:
+                    out.append((name, value))
+            continue
+        elif name in version_headers:
+            version = value.strip()
+        out.append((name, value))
+    if chunked and content_length is not None:
+        raise BadRequest("Content-Length and Transfer-Encoding together are refused.", reason="invalid_framing")
+    if not host or not _HOST_RE.match(host):
+        raise BadRequest("The request needs exactly one valid Host header.", reason="invalid_host")
+    extra = [t for t in connection_tokens if t and t not in (b"close", b"keep-alive")]
+    if extra:
+        drop = set(extra)
+        out = [(n, v) for n, v in out if n not in drop]
+    rid = request_id.decode("latin-1") if request_id and _REQUEST_ID_RE.match(request_id) else new_request_id()
+    return RequestHead(
+        headers=out,
+        host=host,
+        content_length=content_length,
+        chunked=chunked,
+        request_id=rid,
+        version=version.decode("latin-1") if version else None,
+        forwarded_for=xff,
+        forwarded_proto=xfp,
+        forwarded_host=xfh,
+        via=via,
+    )
+
+
+def is_trusted(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    if not networks or not ip:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in net for net in networks)
+
+
+def response_headers(raw: Headers, request_id: bytes, via: bytes) -> Headers:
+    """Headers to send to the client from a backend's response."""
+    connection_tokens: set[bytes] = set()
+    out: Headers = []
+    has_via = False
+    for name, value in raw:
+        lname = name.lower()
+        if lname in RESPONSE_DROP:
+            if lname == b"connection":
+                connection_tokens.update(t.strip().lower() for t in value.split(b","))
+            continue
+        if lname == b"x-request-id":
+            continue
+        if lname == b"via":
+            value = value + b", " + via
+            has_via = True
+        out.append((lname, value))
+    if connection_tokens - {b"close", b"keep-alive"}:
+        out = [(n, v) for n, v in out if n not in connection_tokens]
+    out.append((b"x-request-id", request_id))
+    if not has_via:
+        out.append((b"via", via))
+    return out

@@ -1,0 +1,54 @@
+"""The policy chain: one small object per policy, built once per route at compile time.
+
+A policy answers early (returns its own ``Response`` or raises a ``GatewayError``) or awaits
+``call_next`` and may look at the result. ``settings.GATEWAY_POLICIES`` lists the policies,
+outermost first; each entry is a dotted path to a class with ``for_route(route) -> policy | None``,
+so a route only pays for the policies it actually uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from django.utils.module_loading import import_string
+
+from proxy.exchange import Exchange, Response
+
+if TYPE_CHECKING:
+    from registry.routing import RouteSpec
+
+Handler = Callable[[Exchange], Awaitable[Response]]
+
+
+class Policy(Protocol):
+    name: str
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Response: ...
+
+
+class PolicyFactory(Protocol):
+    def for_route(self, route: RouteSpec) -> Policy | None: ...
+
+
+def load_factories(paths: Sequence[str]) -> list[PolicyFactory]:
+    return [import_string(path) for path in paths]
+
+
+def policies_for(route: RouteSpec, factories: Sequence[PolicyFactory]) -> tuple[Policy, ...]:
+    return tuple(p for p in (f.for_route(route) for f in factories) if p is not None)
+
+
+def build_chain(policies: Sequence[Policy], terminal: Handler) -> Handler:
+    handler = terminal
+    for policy in reversed(policies):
+        handler = _bind(policy, handler)
+    return handler
+
+
+def _bind(policy: Policy, call_next: Handler) -> Handler:
+    async def step(exchange: Exchange) -> Response:
+        return await policy(exchange, call_next)
+
+    step.__qualname__ = f"step[{policy.name}]"
+    return step

@@ -1,0 +1,206 @@
+"""The upstream leg: one pooled aiohttp session per process, one ``ServiceUpstream`` per service.
+
+Failures map to the error tree in ``proxy.errors``: connect failures 502 ``upstream_unreachable``,
+read timeouts 504, broken responses 502 ``upstream_error``. A request is retried on another target
+only for idempotent methods with a replayable body, and only before any response byte was sent;
+connect failures and connections the backend closed before answering are retried, read timeouts
+are not (the backend may still be working on the first attempt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import aiohttp
+from django.conf import settings
+from yarl import URL
+
+from proxy.balancer import make_balancer
+from proxy.body import read_body
+from proxy.errors import NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
+from proxy.exchange import Exchange, Response
+from proxy.headers import response_headers
+
+if TYPE_CHECKING:
+    from registry.routing import ServiceSpec
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+# Responses with a declared length up to this are read whole and sent in one message.
+SMALL_RESPONSE = 256 * 1024
+STREAM_CHUNK = 64 * 1024
+
+VIA = f"1.1 {settings.GATEWAY_VIA_NAME}".encode()
+
+_session: aiohttp.ClientSession | None = None
+
+
+def get_session() -> aiohttp.ClientSession:
+    global _session
+    if _session is None or _session.closed:
+        connector = aiohttp.TCPConnector(
+            limit=settings.GATEWAY_UPSTREAM_POOL_SIZE,
+            limit_per_host=0,
+            keepalive_timeout=settings.GATEWAY_UPSTREAM_KEEPALIVE or None,
+            ttl_dns_cache=60,
+        )
+        _session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # bodies pass through byte for byte, Content-Encoding intact
+            cookie_jar=aiohttp.DummyCookieJar(),  # never share one client's cookies with another
+            trust_env=False,
+            skip_auto_headers=SKIP_AUTO_HEADERS,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+    return _session
+
+
+async def close_session() -> None:
+    global _session
+    if _session is not None:
+        await _session.close()
+        _session = None
+
+
+class ServiceUpstream:
+    """Targets, balancer and timeouts of one service, compiled with the routing table."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.targets = spec.targets
+        self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=spec.connect_timeout, sock_read=spec.read_timeout
+        )
+        self.origins = [(t.host, t.port) for t in spec.targets]
+
+    def url(self, index: int, path: str, query: bytes) -> URL:
+        host, port = self.origins[index]
+        return URL.build(
+            scheme=self.spec.scheme,
+            host=host,
+            port=port,
+            path=path,
+            query_string=query.decode("latin-1"),
+            encoded=True,
+        )
+
+
+async def forward(exchange: Exchange) -> Response:
+    """The innermost step of every chain: send the request to a target and return its response."""
+    upstream = exchange.route.upstream
+    if not upstream.targets:
+        raise NoUpstream(f"Service {upstream.spec.name!r} has no enabled targets.")
+    body = await read_body(exchange)
+    replayable = not isinstance(body, AsyncIterator)
+    attempts = 1 + upstream.spec.retries if replayable and exchange.method in IDEMPOTENT else 1
+    headers = _upstream_headers(exchange, upstream)
+    session = get_session()
+    balancer = upstream.balancer
+    tried: list[int] = []
+    error: Exception | None = None
+    for _ in range(attempts):
+        index = balancer.pick(tried)
+        if index < 0:
+            break
+        tried.append(index)
+        target = upstream.targets[index]
+        exchange.target = target
+        exchange.attempts += 1
+        balancer.started(index)
+        try:
+            resp = await session.request(
+                exchange.method,
+                upstream.url(index, exchange.upstream_path, exchange.query),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=upstream.timeout,
+            )
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            balancer.finished(index)
+            error = UpstreamUnreachable(f"Could not connect to {target.address}: {_describe(exc)}.")
+            continue
+        except aiohttp.ServerDisconnectedError:
+            balancer.finished(index)
+            if exchange.body_error is not None:
+                raise exchange.body_error from None
+            error = UpstreamBroken(f"{target.address} closed the connection before answering.")
+            continue
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
+            balancer.finished(index)
+            if exchange.body_error is not None:
+                raise exchange.body_error from None
+            raise UpstreamTimeout(
+                f"{target.address} did not answer within {upstream.spec.read_timeout:g} s."
+            ) from None
+        except (aiohttp.ClientError, ValueError) as exc:
+            balancer.finished(index)
+            if exchange.body_error is not None:
+                raise exchange.body_error from None
+            raise UpstreamBroken(f"{target.address} sent a broken response: {_describe(exc)}.") from None
+        return await _response(exchange, resp, index)
+    if error is None:
+        error = NoUpstream(f"Service {upstream.spec.name!r} has no target left to try.")
+    raise error
+
+
+def _upstream_headers(exchange: Exchange, upstream: ServiceUpstream) -> list[tuple[str, str]]:
+    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in exchange.headers if n != b"host"]
+    client = exchange.client_ip
+    xff = f"{exchange.forwarded_for.decode('latin-1')}, {client}" if exchange.forwarded_for else client
+    headers.append(("X-Forwarded-For", xff))
+    headers.append(("X-Forwarded-Proto", exchange.scheme))
+    headers.append(("X-Forwarded-Host", exchange.original_host.decode("latin-1")))
+    headers.append(("Via", exchange.via))
+    headers.append(("X-Request-ID", exchange.request_id))
+    if upstream.spec.preserve_host:
+        headers.append(("Host", exchange.original_host.decode("latin-1")))
+    return headers
+
+
+async def _response(exchange: Exchange, resp: aiohttp.ClientResponse, index: int) -> Response:
+    balancer = exchange.route.upstream.balancer
+    headers = response_headers(list(resp.raw_headers), exchange.request_id.encode(), VIA)
+    length = resp.content_length
+    if exchange.method == "HEAD" or resp.status in (204, 304) or length == 0:
+        resp.release()
+        balancer.finished(index)
+        return Response(resp.status, headers)
+    if length is not None and length <= SMALL_RESPONSE:
+        try:
+            body = await resp.read()
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
+            resp.close()
+            raise UpstreamTimeout("The upstream stalled while sending its response.") from None
+        except aiohttp.ClientError as exc:
+            resp.close()
+            raise UpstreamBroken(f"The upstream response broke off: {_describe(exc)}.") from None
+        finally:
+            balancer.finished(index)
+        resp.release()
+        return Response(resp.status, headers, body)
+    return Response(resp.status, headers, stream=_stream(resp), close=lambda: _finish(resp, balancer, index))
+
+
+async def _stream(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    async for chunk in resp.content.iter_chunked(STREAM_CHUNK):
+        yield chunk
+
+
+def _finish(resp: aiohttp.ClientResponse, balancer: object, index: int) -> None:
+    if resp.content.at_eof():
+        resp.release()
+    else:
+        resp.close()
+    balancer.finished(index)  # type: ignore[attr-defined]
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+

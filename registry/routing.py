@@ -1,0 +1,293 @@
+"""Compile the registry into a frozen, in-memory ``RoutingTable``.
+
+This is the only code that reads the database for the data plane. ``load_snapshot`` reads the
+models (in a thread, off the event loop); ``compile_table`` turns the snapshot into immutable specs,
+one ``ServiceUpstream`` per service and one policy chain per route. ``RoutingTable.match`` is pure
+memory: host group, first path segment, then longest prefix, version, priority and method.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
+from proxy.upstream import ServiceUpstream, forward
+from registry.models import ConfigVersion, Route, Service
+from registry.validators import normalize_prefix, parse_methods
+
+DYNAMIC_PREFIX = "/api/v1/"
+DYNAMIC_PRIORITY = -1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    id: int
+    host: str
+    port: int
+    weight: int
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    id: int
+    slug: str
+    name: str
+    scheme: str
+    base_path: str
+    connect_timeout: float
+    read_timeout: float
+    retries: int
+    lb_algorithm: str
+    preserve_host: bool
+    targets: tuple[TargetSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    id: int  # 0 for the dynamic /api/v1/{service} routes
+    name: str
+    service: ServiceSpec
+    prefix: str
+    host: str  # "" any, "api.example.com" exact, "*.example.com" wildcard
+    methods: frozenset[str] | None
+    strip_prefix: bool
+    priority: int
+    api_version: str
+    version_in_path: bool
+    version_in_header: bool
+    max_body_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int
+    services: tuple[ServiceSpec, ...]
+    routes: tuple[RouteSpec, ...]
+
+
+@dataclass(slots=True)
+class CompiledRoute:
+    spec: RouteSpec
+    upstream: ServiceUpstream
+    policies: tuple[Policy, ...]
+    handle: Handler
+    prefix_slash: str = field(init=False)
+    version_segment: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prefix_slash = "/" if self.spec.prefix == "/" else self.spec.prefix + "/"
+        self.version_segment = f"/{self.spec.api_version}" if self.spec.api_version else ""
+
+    def sort_key(self) -> tuple[int, int, int, str]:
+        spec = self.spec
+        return (-len(spec.prefix), -bool(spec.api_version), -spec.priority, spec.name)
+
+
+class MethodMismatch:
+    """Returned by ``match`` when a route took the path but not the method (405)."""
+
+    def __init__(self, allowed: Iterable[str]) -> None:
+        self.allowed = sorted(set(allowed))
+
+
+class RoutingTable:
+    def __init__(self, version: int, routes: Sequence[CompiledRoute], upstreams: dict[str, ServiceUpstream]) -> None:
+        self.version = version
+        self.built_at = time.time()
+        self.routes = tuple(routes)
+        self.upstreams = upstreams
+        exact: dict[str, list[CompiledRoute]] = {}
+        wildcard: dict[str, list[CompiledRoute]] = {}
+        anyhost: list[CompiledRoute] = []
+        for route in self.routes:
+            host = route.spec.host
+            if not host:
+                anyhost.append(route)
+            elif host.startswith("*."):
+                wildcard.setdefault(host[1:], []).append(route)
+            else:
+                exact.setdefault(host, []).append(route)
+        self._exact = {h: _SegmentIndex(rs) for h, rs in exact.items()}
+        self._wildcard = tuple(
+            (suffix, _SegmentIndex(rs)) for suffix, rs in sorted(wildcard.items(), key=lambda i: -len(i[0]))
+        )
+        self._any = _SegmentIndex(anyhost)
+
+    def match(
+        self, host: str, path: str, method: str, version: str | None
+    ) -> tuple[CompiledRoute, str] | MethodMismatch | None:
+        """Return the route and the path to send upstream, a ``MethodMismatch``, or None."""
+        first = _first_segment(path)
+        mismatch: list[str] = []
+        index = self._exact.get(host)
+        if index is not None:
+            found = index.find(first, path, method, version, mismatch)
+            if found is not None:
+                return found
+        for suffix, index in self._wildcard:
+            if host.endswith(suffix):
+                found = index.find(first, path, method, version, mismatch)
+                if found is not None:
+                    return found
+        found = self._any.find(first, path, method, version, mismatch)
+        if found is not None:
+            return found
+        return MethodMismatch(mismatch) if mismatch else None
+
+
+class _SegmentIndex:
+    """Routes of one host group, indexed by the first path segment of their prefix."""
+
+    def __init__(self, routes: Iterable[CompiledRoute]) -> None:
+        routes = list(routes)
+        roots = [r for r in routes if r.spec.prefix == "/"]
+        by_segment: dict[str, list[CompiledRoute]] = {}
+        for route in routes:
+            if route.spec.prefix != "/":
+                by_segment.setdefault(_first_segment(route.spec.prefix), []).append(route)
+        self.by_segment = {
+            seg: tuple(sorted(rs + roots, key=CompiledRoute.sort_key)) for seg, rs in by_segment.items()
+        }
+        self.roots = tuple(sorted(roots, key=CompiledRoute.sort_key))
+
+    def find(
+        self, first: str, path: str, method: str, version: str | None, mismatch: list[str]
+    ) -> tuple[CompiledRoute, str] | None:
+        for route in self.by_segment.get(first, self.roots):
+            spec = route.spec
+            if not (path == spec.prefix or path.startswith(route.prefix_slash)):
+                continue
+            rest = path[len(spec.prefix) :] if spec.prefix != "/" else path
+            if spec.api_version:
+                rest = _match_version(route, rest, version)
+                if rest is None:
+                    continue
+            if spec.methods is not None and method not in spec.methods:
+                mismatch.extend(spec.methods)
+                continue
+            return route, _upstream_path(spec, path, rest)
+        return None
+
+
+def _match_version(route: CompiledRoute, rest: str, version: str | None) -> str | None:
+    """The path after the prefix (minus the version segment when it came from the path), or None."""
+    spec = route.spec
+    if spec.version_in_path:
+        seg = route.version_segment
+        if rest == seg or rest.startswith(seg + "/"):
+            return rest[len(seg) :]
+    if spec.version_in_header and version == spec.api_version:
+        return rest
+    return None
+
+
+def _upstream_path(spec: RouteSpec, path: str, rest: str) -> str:
+    forwarded = rest if spec.strip_prefix else path
+    base = spec.service.base_path
+    if base:
+        return base + forwarded if forwarded.startswith("/") or not forwarded else base + "/" + forwarded
+    return forwarded or "/"
+
+
+def _first_segment(path: str) -> str:
+    end = path.find("/", 1)
+    return path[1:end] if end > 0 else path[1:]
+
+
+# --- Reading and compiling ----------------------------------------------------------------------
+
+
+def load_snapshot() -> Snapshot:
+    """Read the enabled configuration. Runs in a thread; the version is read first, so the data
+    read after it is at least as new as the version it is served under."""
+    version = ConfigVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    services: dict[int, ServiceSpec] = {}
+    for svc in Service.objects.filter(enabled=True).prefetch_related("targets"):
+        targets = tuple(
+            TargetSpec(id=t.pk, host=t.host, port=t.port, weight=t.weight)
+            for t in sorted(svc.targets.all(), key=lambda t: t.pk)
+            if t.enabled
+        )
+        services[svc.pk] = ServiceSpec(
+            id=svc.pk,
+            slug=svc.slug,
+            name=svc.name,
+            scheme=svc.protocol,
+            base_path=svc.base_path.rstrip("/"),
+            connect_timeout=svc.connect_timeout,
+            read_timeout=svc.read_timeout,
+            retries=svc.retries,
+            lb_algorithm=svc.lb_algorithm,
+            preserve_host=svc.preserve_host,
+            targets=targets,
+        )
+    routes = []
+    for route in Route.objects.filter(enabled=True, service__enabled=True).order_by("pk"):
+        methods = parse_methods(route.methods)
+        routes.append(
+            RouteSpec(
+                id=route.pk,
+                name=route.name,
+                service=services[route.service_id],
+                prefix=normalize_prefix(route.path_prefix),
+                host=route.host.lower(),
+                methods=frozenset(methods) if methods else None,
+                strip_prefix=route.strip_prefix,
+                priority=route.priority,
+                api_version=route.api_version,
+                version_in_path=route.version_source in ("path", "either"),
+                version_in_header=route.version_source in ("header", "either"),
+                max_body_bytes=(
+                    route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
+                ),
+            )
+        )
+    return Snapshot(version=int(version), services=tuple(services.values()), routes=tuple(routes))
+
+
+def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:
+    """``ALL /api/v1/{service}/{path}``: one synthetic route per enabled service."""
+    return [
+        RouteSpec(
+            id=0,
+            name=f"dynamic:{svc.slug}",
+            service=svc,
+            prefix=DYNAMIC_PREFIX + svc.slug,
+            host="",
+            methods=None,
+            strip_prefix=True,
+            priority=DYNAMIC_PRIORITY,
+            api_version="",
+            version_in_path=False,
+            version_in_header=False,
+            max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        )
+        for svc in services
+    ]
+
+
+def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None = None) -> RoutingTable:
+    if factories is None:
+        factories = load_factories(settings.GATEWAY_POLICIES)
+    upstreams = {svc.slug: ServiceUpstream(svc) for svc in snapshot.services}
+    specs = list(snapshot.routes)
+    if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
+        specs.extend(dynamic_routes(snapshot.services))
+    compiled = []
+    for spec in specs:
+        upstream = upstreams[spec.service.slug]
+        policies = policies_for(spec, factories)
+        compiled.append(CompiledRoute(spec, upstream, policies, build_chain(policies, forward)))
+    return RoutingTable(snapshot.version, compiled, upstreams)
+
+
+def build_table() -> RoutingTable:
+    return compile_table(load_snapshot())

@@ -1,0 +1,38 @@
+"""Build configuration in the test database and wait until gateway processes serve it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from registry.models import ConfigVersion, Route, Service, Target
+from registry.services import current_config_version
+from tests.support.servers import GatewayProcess
+
+
+class ConfigHelper:
+    def __init__(self, gateways: list[GatewayProcess]) -> None:
+        self.gateways = gateways
+        # Transactional tests flush the tables between tests, which resets the version row; jump
+        # past every version any running gateway served so the next sync cannot match a stale one.
+        ConfigVersion.objects.update_or_create(pk=1, defaults={"version": time.time_ns() // 1000})
+
+    def service(self, slug: str = "svc", targets: list[Any] = (), **fields: Any) -> Service:  # type: ignore[assignment]
+        service = Service.objects.create(name=fields.pop("name", slug.title()), slug=slug, **fields)
+        for target in targets:
+            Target.objects.create(service=service, host="127.0.0.1", port=target.port)
+        return service
+
+    def route(self, service: Service, prefix: str, name: str | None = None, **fields: Any) -> Route:
+        route = Route(service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix,
+                      **fields)
+        route.full_clean()
+        route.save()
+        return route
+
+    def sync(self) -> int:
+        """Wait until every gateway serves the current version; return it."""
+        version = current_config_version()
+        for gateway in self.gateways:
+            gateway.wait_for_version(version)
+        return version
