@@ -40,8 +40,9 @@ def make_app(name: str = "demo") -> web.Application:
 
     async def status(request: web.Request) -> web.Response:
         counter["requests"] += 1
-        return web.json_response({"backend": name, "status": int(request.match_info["code"])},
-                                 status=int(request.match_info["code"]))
+        return web.json_response(
+            {"backend": name, "status": int(request.match_info["code"])}, status=int(request.match_info["code"])
+        )
 
     async def slow(request: web.Request) -> web.Response:
         counter["requests"] += 1

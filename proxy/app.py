@@ -62,8 +62,8 @@ class GatewayApp:
             return
         except Exception:
             log.exception("unexpected error while proxying %s %s", scope.get("method"), path)
-            error = GatewayError("The gateway failed while handling this request.")
-            await self._send_error(send, error, request_id or new_request_id(), path)
+            internal = GatewayError("The gateway failed while handling this request.")
+            await self._send_error(send, internal, request_id or new_request_id(), path)
             return
         await self._send(send, receive, response, exchange)
 
@@ -134,7 +134,7 @@ class GatewayApp:
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             complete = True
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             # Headers are out: the only honest answer left is to cut the connection short.
             log.warning(
                 "upstream %s broke off a streamed response (request %s): %r",

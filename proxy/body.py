@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
-from proxy.errors import BodyTimeout, BodyTooLarge
+from proxy.errors import BodyTimeout, BodyTooLarge, GatewayError
 from proxy.exchange import Exchange
 
 # Bodies up to this size are buffered (and so can be retried on another target).
@@ -61,7 +61,7 @@ async def _receive_chunk(exchange: Exchange) -> tuple[bytes, bool]:
         async with asyncio.timeout(settings.GATEWAY_BODY_TIMEOUT):
             message = await exchange.receive()
     except TimeoutError:
-        error = BodyTimeout(f"The request body stalled for more than {settings.GATEWAY_BODY_TIMEOUT:g} s.")
+        error: GatewayError = BodyTimeout(f"The request body stalled for more than {settings.GATEWAY_BODY_TIMEOUT:g} s.")
         error.close_connection = True
         exchange.body_error = error
         raise error from None

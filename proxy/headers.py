@@ -7,8 +7,8 @@ not make), pulls out what routing needs, and builds the list that goes upstream.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-import secrets
 from dataclasses import dataclass
 
 from proxy.errors import BadRequest
@@ -28,10 +28,13 @@ HOP_BY_HOP = frozenset(
         b"proxy-authorization",
     }
 )
-FORWARDING = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"forwarded"})
+FORWARDING = frozenset(
+    {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"forwarded"}
+)
 # Never passed from a backend to the client: the gateway's own error marker.
 RESPONSE_DROP = HOP_BY_HOP | {b"x-gateway-error"}
 
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b"Keep-Alive", b"Close"})
 _REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _HOST_RE = re.compile(rb"^(?:[A-Za-z0-9\-._~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 
@@ -51,7 +54,7 @@ class RequestHead:
 
 
 def new_request_id() -> str:
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()
 
 
 def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset[bytes]) -> RequestHead:
@@ -70,7 +73,7 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
                 reason="invalid_header",
             )
         if name in HOP_BY_HOP:
-            if name == b"connection":
+            if name == b"connection" and value not in _PLAIN_CONNECTION:
                 connection_tokens.extend(t.strip().lower() for t in value.split(b","))
             elif name == b"transfer-encoding":
                 if chunked or value.strip().lower() != b"chunked":
@@ -83,7 +86,9 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
             host = value
         elif name == b"content-length":
             if content_length is not None or not value.isdigit() or len(value) > 18:
-                raise BadRequest("The Content-Length header is missing a single valid number.", reason="invalid_framing")
+                raise BadRequest(
+                    "The Content-Length header is missing a single valid number.", reason="invalid_framing"
+                )
             content_length = int(value)
         elif name == b"x-request-id":
             request_id = value
@@ -146,7 +151,7 @@ def response_headers(raw: Headers, request_id: bytes, via: bytes) -> Headers:
     for name, value in raw:
         lname = name.lower()
         if lname in RESPONSE_DROP:
-            if lname == b"connection":
+            if lname == b"connection" and value not in _PLAIN_CONNECTION:
                 connection_tokens.update(t.strip().lower() for t in value.split(b","))
             continue
         if lname == b"x-request-id":

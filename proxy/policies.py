@@ -30,7 +30,9 @@ class BodyLimitPolicy:
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         length = exchange.content_length
         if length is not None and length > self.limit:
-            error = BodyTooLarge(f"The request body of {length} bytes exceeds this route's limit of {self.limit} bytes.")
+            error = BodyTooLarge(
+                f"The request body of {length} bytes exceeds this route's limit of {self.limit} bytes."
+            )
             error.close_connection = True
             raise error
         return await call_next(exchange)

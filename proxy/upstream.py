@@ -9,7 +9,6 @@ are not (the backend may still be working on the first attempt).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -74,9 +73,7 @@ class ServiceUpstream:
         self.spec = spec
         self.targets = spec.targets
         self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
-        self.timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=spec.connect_timeout, sock_read=spec.read_timeout
-        )
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.connect_timeout, sock_read=spec.read_timeout)
         self.origins = [(t.host, t.port) for t in spec.targets]
 
     def url(self, index: int, path: str, query: bytes) -> URL:
@@ -132,13 +129,11 @@ async def forward(exchange: Exchange) -> Response:
                 raise exchange.body_error from None
             error = UpstreamBroken(f"{target.address} closed the connection before answering.")
             continue
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             balancer.finished(index)
             if exchange.body_error is not None:
                 raise exchange.body_error from None
-            raise UpstreamTimeout(
-                f"{target.address} did not answer within {upstream.spec.read_timeout:g} s."
-            ) from None
+            raise UpstreamTimeout(f"{target.address} did not answer within {upstream.spec.read_timeout:g} s.") from None
         except (aiohttp.ClientError, ValueError) as exc:
             balancer.finished(index)
             if exchange.body_error is not None:
@@ -175,7 +170,7 @@ async def _response(exchange: Exchange, resp: aiohttp.ClientResponse, index: int
     if length is not None and length <= SMALL_RESPONSE:
         try:
             body = await resp.read()
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             resp.close()
             raise UpstreamTimeout("The upstream stalled while sending its response.") from None
         except aiohttp.ClientError as exc:
@@ -203,4 +198,3 @@ def _finish(resp: aiohttp.ClientResponse, balancer: object, index: int) -> None:
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-

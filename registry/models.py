@@ -124,7 +124,10 @@ class Route(models.Model):
         help_text="Only match requests for this API version, e.g. v2; empty matches any.",
     )
     version_source = models.CharField(
-        max_length=10, choices=VersionSource.choices, default=VersionSource.EITHER, help_text="Where the version is read."
+        max_length=10,
+        choices=VersionSource.choices,
+        default=VersionSource.EITHER,
+        help_text="Where the version is read.",
     )
     max_body_bytes = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Largest request body accepted; empty uses GATEWAY_MAX_BODY_BYTES."

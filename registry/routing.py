@@ -153,9 +153,7 @@ class _SegmentIndex:
         for route in routes:
             if route.spec.prefix != "/":
                 by_segment.setdefault(_first_segment(route.spec.prefix), []).append(route)
-        self.by_segment = {
-            seg: tuple(sorted(rs + roots, key=CompiledRoute.sort_key)) for seg, rs in by_segment.items()
-        }
+        self.by_segment = {seg: tuple(sorted(rs + roots, key=CompiledRoute.sort_key)) for seg, rs in by_segment.items()}
         self.roots = tuple(sorted(roots, key=CompiledRoute.sort_key))
 
     def find(
@@ -167,9 +165,10 @@ class _SegmentIndex:
                 continue
             rest = path[len(spec.prefix) :] if spec.prefix != "/" else path
             if spec.api_version:
-                rest = _match_version(route, rest, version)
-                if rest is None:
+                versioned = _match_version(route, rest, version)
+                if versioned is None:
                     continue
+                rest = versioned
             if spec.methods is not None and method not in spec.methods:
                 mismatch.extend(spec.methods)
                 continue

@@ -107,7 +107,8 @@ def parse_methods(value: str) -> tuple[str, ...]:
             continue
         if item not in HTTP_METHODS:
             raise ValidationError(
-                f"{item!r} is not a proxied method; use any of {', '.join(HTTP_METHODS)} (TRACE and CONNECT are refused).",
+                f"{item!r} is not a proxied method; use any of {', '.join(HTTP_METHODS)} "
+                "(TRACE and CONNECT are refused).",
                 code="method",
             )
         if item not in methods:
@@ -121,7 +122,9 @@ def validate_methods(value: str) -> None:
 
 def validate_api_version(value: str) -> None:
     if value and not _VERSION_RE.match(value):
-        raise ValidationError("A version is 1-32 letters, digits, '.', '_' or '-', such as v2 or 2024-01.", code="version")
+        raise ValidationError(
+            "A version is 1-32 letters, digits, '.', '_' or '-', such as v2 or 2024-01.", code="version"
+        )
 
 
 def validate_slug_not_reserved(value: str) -> None:

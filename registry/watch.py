@@ -153,8 +153,11 @@ class ConfigWatcher:
                             self._event.set()
             except (RedisError, OSError) as exc:
                 if not warned:
-                    log.warning("config notifications from Redis lost (%r); polling every %.1f s", exc,
-                                settings.GATEWAY_CONFIG_POLL_INTERVAL)
+                    log.warning(
+                        "config notifications from Redis lost (%r); polling every %.1f s",
+                        exc,
+                        settings.GATEWAY_CONFIG_POLL_INTERVAL,
+                    )
                     warned = True
             finally:
                 self.redis_subscribed = False

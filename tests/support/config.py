@@ -24,8 +24,9 @@ class ConfigHelper:
         return service
 
     def route(self, service: Service, prefix: str, name: str | None = None, **fields: Any) -> Route:
-        route = Route(service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix,
-                      **fields)
+        route = Route(
+            service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix, **fields
+        )
         route.full_clean()
         route.save()
         return route
