@@ -43,6 +43,7 @@ class ConfigWatcher:
         self._event: asyncio.Event | None = None
         self._first = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._redis_client: Any = None
 
     @property
     def served_version(self) -> int | None:
@@ -177,28 +178,31 @@ class ConfigWatcher:
             "redis_subscribed": self.redis_subscribed,
         }
 
+    def _redis(self) -> Any:
+        import redis.asyncio as aioredis
+
+        if self._redis_client is None:
+            self._redis_client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        return self._redis_client
+
     async def _announce(self) -> None:
         """Publish this process's served version so /health/detailed can list every process."""
-        import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
         try:
-            client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-            async with client:
-                await client.set(PROCESS_KEY + self.process_id, json.dumps(self.status()), ex=PROCESS_TTL)
+            await self._redis().set(PROCESS_KEY + self.process_id, json.dumps(self.status()), ex=PROCESS_TTL)
         except (RedisError, OSError):
             pass
 
     async def _forget_process(self) -> None:
-        import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
         try:
-            client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-            async with client:
-                await client.delete(PROCESS_KEY + self.process_id)
+            await self._redis().delete(PROCESS_KEY + self.process_id)
+            await self._redis().aclose()
         except (RedisError, OSError):
             pass
+        self._redis_client = None
 
 
 def _read_version() -> int:
