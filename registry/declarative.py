@@ -1,0 +1,221 @@
+"""Declarative configuration: make services, targets and routes match a YAML file.
+
+``apply_config`` runs four steps:
+
+    parse (declarative_parse) -> validate (declarative_validate) -> plan -> write
+
+The checks against the database, the plan and the writes share one transaction. Nothing is
+written unless every check passes, and the writes bump the config version once.
+Services are identified by slug, targets by host and port within their service, routes by name.
+Objects in the database but not in the file are disabled (never deleted) when pruning.
+The file format is described in docs/configuration.md; ``declarative_export`` writes it.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from registry.declarative_entries import (
+    ROUTE_FIELDS,
+    SERVICE_FIELDS,
+    TARGET_FIELDS,
+    Config,
+    ConfigError,
+    Entry,
+    RouteSpec,
+    ServiceSpec,
+    TargetSpec,
+)
+from registry.declarative_parse import parse_config
+from registry.declarative_validate import all_routes, validate_against_database, validate_config
+from registry.models import ConfigVersion, Route, Service, Target
+from registry.services import one_config_change
+
+Row = Service | Target | Route
+
+
+class Verb(enum.Enum):
+    CREATE = "+"
+    UPDATE = "~"
+    DISABLE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    name: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    verb: Verb
+    kind: str  # "service", "target" or "route"
+    label: str
+    fields: tuple[FieldChange, ...] = ()
+    spec: Entry | None = None  # what to write, for CREATE
+    instance: Row | None = None  # the row to change, for UPDATE and DISABLE
+    service_slug: str = ""  # the owning service in the file, for targets and routes
+
+    def __str__(self) -> str:
+        if self.verb is Verb.CREATE:
+            return f"+ {self.kind} {self.label}"
+        if self.verb is Verb.DISABLE:
+            return f"- {self.kind} {self.label} (disabled)"
+        details = ", ".join(f"{f.name} {_show(f.old)} -> {_show(f.new)}" for f in self.fields)
+        return f"~ {self.kind} {self.label}: {details}"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The rows the plan is made against, loaded once inside the apply's transaction."""
+
+    services: dict[str, Service]  # by slug
+    targets: dict[tuple[str, str, int], Target]  # by (service slug, host, port)
+    routes: dict[str, Route]  # by name
+
+
+def apply_config(text: str, *, prune: bool = True, dry_run: bool = False) -> list[Change]:
+    """Make the database match ``text``; return the changes (made, or that would be made on a dry run).
+
+    Raises ``ConfigError`` with every problem found, having written nothing.
+    """
+    config, problems = parse_config(text)
+    config, file_problems = validate_config(config)
+    problems += file_problems
+    with transaction.atomic():
+        if not dry_run:
+            # Serialises concurrent applies on Postgres: each one plans against the state it writes over.
+            ConfigVersion.objects.select_for_update().filter(pk=1).first()
+        state = load_state()
+        problems += validate_against_database(config, state.services, state.routes, prune=prune)
+        if problems:
+            raise ConfigError(problems)
+        changes = plan_changes(config, state, prune=prune)
+        if changes and not dry_run:
+            with one_config_change():
+                write_changes(changes, state)
+    return changes
+
+
+def load_state() -> State:
+    return State(
+        services={s.slug: s for s in Service.objects.order_by("pk")},
+        targets={(t.service.slug, t.host, t.port): t for t in Target.objects.select_related("service").order_by("pk")},
+        routes={r.name: r for r in Route.objects.select_related("service").order_by("pk")},
+    )
+
+
+# --- Plan ---------------------------------------------------------------------------------------
+
+
+def plan_changes(config: Config, state: State, *, prune: bool) -> list[Change]:
+    """What to write, in display order: each service with its targets and routes, then what is pruned."""
+    changes: list[Change] = []
+    for service in config.services:
+        slug = service.slug
+        changes += _diff("service", slug, service, state.services.get(slug), SERVICE_FIELDS, "")
+        for target in service.targets:
+            row = state.targets.get((slug, target.host, target.port))
+            changes += _diff("target", f"{slug}/{target.address}", target, row, TARGET_FIELDS, slug)
+        for route in service.routes:
+            changes += _diff("route", route.name, route, state.routes.get(route.name), ROUTE_FIELDS, slug)
+    if not prune:
+        return changes
+    slugs = {service.slug for service in config.services}
+    addresses = {(service.slug, t.host, t.port) for service in config.services for t in service.targets}
+    names = {route.name for route in all_routes(config)}
+    for slug, service_row in state.services.items():
+        if slug not in slugs and service_row.enabled:
+            changes.append(Change(Verb.DISABLE, "service", slug, instance=service_row))
+    for address, target_row in state.targets.items():
+        if address not in addresses and target_row.enabled:
+            label = f"{address[0]}/{target_row.address}"
+            changes.append(Change(Verb.DISABLE, "target", label, instance=target_row))
+    for name, route_row in state.routes.items():
+        if name not in names and route_row.enabled:
+            changes.append(Change(Verb.DISABLE, "route", name, instance=route_row))
+    return changes
+
+
+def _diff(
+    kind: str, label: str, spec: Entry, row: Row | None, names: tuple[str, ...], service_slug: str
+) -> list[Change]:
+    if row is None:
+        return [Change(Verb.CREATE, kind, label, spec=spec, service_slug=service_slug)]
+    fields = []
+    if isinstance(row, Route) and row.service.slug != service_slug:
+        fields.append(FieldChange("service", row.service.slug, service_slug))
+    for name in names:
+        old, new = getattr(row, name), getattr(spec, name)
+        if name == "methods":
+            old = tuple(m for m in old.split(",") if m)
+        if old != new:
+            fields.append(FieldChange(name, old, new))
+    if not fields:
+        return []
+    return [Change(Verb.UPDATE, kind, label, fields=tuple(fields), instance=row, service_slug=service_slug)]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, tuple):
+        return f"[{', '.join(value)}]"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return str(value)
+
+
+# --- Write --------------------------------------------------------------------------------------
+
+
+def write_changes(changes: list[Change], state: State) -> None:
+    """Write the plan: services first, so that new targets and routes (and moved routes) find theirs."""
+    services = dict(state.services)
+    for change in changes:
+        if change.kind == "service" and any(f.name == "name" for f in change.fields):
+            # Renamed services pass through a unique name first, so two services can swap names.
+            assert change.instance is not None
+            Service.objects.filter(pk=change.instance.pk).update(name=f"~renaming~{uuid.uuid4().hex}")
+    for kind in ("service", "target", "route"):
+        for change in changes:
+            if change.kind == kind:
+                _write(change, services)
+
+
+def _write(change: Change, services: dict[str, Service]) -> None:
+    if change.verb is Verb.DISABLE:
+        assert change.instance is not None
+        change.instance.enabled = False
+        change.instance.save(update_fields=["enabled", "updated_at"])
+    elif change.verb is Verb.UPDATE:
+        assert change.instance is not None
+        for field in change.fields:
+            setattr(change.instance, field.name, _stored(field.name, field.new, services))
+        change.instance.save(update_fields=[f.name for f in change.fields] + ["updated_at"])
+    elif isinstance(change.spec, ServiceSpec):
+        service = Service(**{name: getattr(change.spec, name) for name in SERVICE_FIELDS})
+        service.save()
+        services[service.slug] = service
+    elif isinstance(change.spec, TargetSpec):
+        values = {name: getattr(change.spec, name) for name in TARGET_FIELDS}
+        Target(service=services[change.service_slug], **values).save()
+    elif isinstance(change.spec, RouteSpec):
+        values = {name: _stored(name, getattr(change.spec, name), services) for name in ROUTE_FIELDS}
+        Route(service=services[change.service_slug], **values).save()
+
+
+def _stored(name: str, value: Any, services: dict[str, Service]) -> Any:
+    if name == "service":
+        return services[value]
+    if name == "methods":
+        return ",".join(value)
+    return value

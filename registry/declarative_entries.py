@@ -1,0 +1,116 @@
+"""The entries of a ``gateway_apply`` file, as parsed, and the problems found in one.
+
+Every entry remembers the line it starts on and the line of each of its keys, so that problems
+found at any step (parsing, validation, checks against the database) name the right line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+FORMAT_VERSION = 1
+# Each kind's keys (the model fields of the same names), in the order gateway_export writes them.
+SERVICE_FIELDS = (
+    "name",
+    "slug",
+    "protocol",
+    "base_path",
+    "connect_timeout",
+    "read_timeout",
+    "retries",
+    "lb_algorithm",
+    "preserve_host",
+    "enabled",
+    "description",
+)
+TARGET_FIELDS = ("host", "port", "weight", "enabled")
+ROUTE_FIELDS = (
+    "name",
+    "path_prefix",
+    "host",
+    "methods",
+    "strip_prefix",
+    "priority",
+    "api_version",
+    "version_source",
+    "max_body_bytes",
+    "enabled",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int
+    message: str
+
+
+class ConfigError(Exception):
+    """The file cannot be applied; ``problems`` lists every reason found, in line order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__(f"{len(self.problems)} problem(s) in the configuration")
+
+    def lines(self, source: str) -> list[str]:
+        return [f"{source}:{p.line}: {p.message}" for p in self.problems]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    label: str  # how messages and the diff name this entry, e.g. "route 'orders-v2'"
+    line: int
+    key_lines: Mapping[str, int]
+    # Fields that already have a problem; later checks skip them instead of reporting twice.
+    invalid: frozenset[str]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec(Entry):
+    host: str
+    port: int
+    weight: int
+    enabled: bool
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec(Entry):
+    name: str
+    path_prefix: str
+    host: str
+    methods: tuple[str, ...]
+    strip_prefix: bool
+    priority: int
+    api_version: str
+    version_source: str
+    max_body_bytes: int | None
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec(Entry):
+    name: str
+    slug: str
+    protocol: str
+    base_path: str
+    connect_timeout: float
+    read_timeout: float
+    retries: int
+    lb_algorithm: str
+    preserve_host: bool
+    enabled: bool
+    description: str
+    targets: tuple[TargetSpec, ...]
+    routes: tuple[RouteSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    services: tuple[ServiceSpec, ...]

@@ -1,0 +1,75 @@
+"""Write the database's services, targets and routes in the ``gateway_apply`` format.
+
+Every field is written, disabled objects included (``enabled: false``), so applying the output
+to the same database changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+
+from registry import validators as v
+from registry.declarative_entries import FORMAT_VERSION, ROUTE_FIELDS, SERVICE_FIELDS, TARGET_FIELDS
+from registry.models import Route, Service, Target
+
+HEADER = (
+    "# Gateway configuration, written by `manage.py gateway_export`.\n"
+    "# Apply with `manage.py gateway_apply FILE`; the format is described in docs/configuration.md.\n"
+)
+
+
+class _FlowList(list[str]):
+    """Written on one line: ``methods: [GET, POST]``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Indent list items under their key, as the hand-written examples in docs/ do.
+        super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _represent_flow_list(dumper: yaml.SafeDumper, value: _FlowList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_FlowList, _represent_flow_list)
+
+
+def export_config() -> str:
+    services = Service.objects.order_by("pk").prefetch_related(
+        Prefetch("targets", queryset=Target.objects.order_by("pk")),
+        Prefetch("routes", queryset=Route.objects.order_by("pk")),
+    )
+    data = {"version": FORMAT_VERSION, "services": [_service(service) for service in services]}
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+    return HEADER + body
+
+
+def _service(service: Service) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(service, name) for name in SERVICE_FIELDS}
+    data["targets"] = [{name: getattr(target, name) for name in TARGET_FIELDS} for target in service.targets.all()]
+    data["routes"] = [_route(route) for route in service.routes.all()]
+    return data
+
+
+def _route(route: Route) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(route, name) for name in ROUTE_FIELDS}
+    try:
+        data["methods"] = _FlowList(v.parse_methods(route.methods))
+    except ValidationError:
+        # Written as stored, so that gateway_apply names the problem instead of the export hiding it.
+        data["methods"] = _FlowList(m for m in route.methods.split(",") if m)
+    return data

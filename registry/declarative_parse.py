@@ -1,0 +1,286 @@
+"""Read a ``gateway_apply`` YAML file into typed entries that remember their line numbers.
+
+Only the file's shape is checked here: known keys, value types, required keys, and model defaults
+for omitted keys. What the values mean (choices, ranges, paths, methods, uniqueness) is checked by
+``registry.declarative_validate`` with the models' own validators.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from registry import validators as v
+from registry.declarative_entries import (
+    FORMAT_VERSION,
+    ROUTE_FIELDS,
+    SERVICE_FIELDS,
+    TARGET_FIELDS,
+    Config,
+    ConfigError,
+    Problem,
+    RouteSpec,
+    ServiceSpec,
+    TargetSpec,
+)
+from registry.models import Route, Service, Target
+
+_REQUIRED = {Service: ("name", "slug"), Target: ("host", "port"), Route: ("name", "path_prefix")}
+_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
+
+
+class _Mapping(dict[Any, Any]):
+    """A YAML mapping that knows the line it starts on and the line of each of its keys."""
+
+    __slots__ = ("key_lines", "line")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines: dict[Any, int] = {}
+
+
+class _LineLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` (no arbitrary tags), with line numbers and an error on duplicate keys."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[_Mapping]:
+    data = _Mapping(node.start_mark.line + 1)
+    yield data
+    seen: set[str] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(key_node.value)
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.key_lines[key] = key_node.start_mark.line + 1
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    loader = _LineLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError([Problem(mark.line + 1 if mark else 1, f"not valid YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(1, f"not valid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+
+def parse_config(text: str) -> tuple[Config, list[Problem]]:
+    """The file's entries, and the shape problems found; entries with problems list them in ``invalid``."""
+    problems: list[Problem] = []
+    try:
+        data = load_yaml(text)
+    except ConfigError as exc:
+        return Config(services=()), exc.problems
+    if not isinstance(data, _Mapping):
+        problems.append(Problem(1, "the file must be a mapping with 'version: 1' and a 'services' list"))
+        return Config(services=()), problems
+    # Top-level "x-" keys are free, as in Compose files: a place for YAML anchors (&defaults).
+    extensions = {key for key in data if isinstance(key, str) and key.startswith("x-")}
+    _check_keys(data, "the file", ("version", "services", *extensions), problems)
+    if "version" not in data:
+        problems.append(Problem(data.line, f"add 'version: {FORMAT_VERSION}' at the top of the file"))
+    elif type(data["version"]) is not int or data["version"] != FORMAT_VERSION:
+        problems.append(
+            Problem(
+                data.key_lines["version"],
+                f"unsupported format version {data['version']!r}; this gateway reads version {FORMAT_VERSION}",
+            )
+        )
+    if "services" not in data:
+        problems.append(Problem(data.line, "add a 'services' list (an empty list disables everything)"))
+        return Config(services=()), problems
+    items = _list_of_mappings(data, "services", "the file", problems)
+    services = tuple(_service(item, index, problems) for index, item in enumerate(items, start=1))
+    return Config(services=services), problems
+
+
+def _service(raw: _Mapping, index: int, problems: list[Problem]) -> ServiceSpec:
+    slug = raw.get("slug")
+    label = f"service {slug!r}" if isinstance(slug, str) and slug else f"service #{index}"
+    values, invalid = _fields(raw, Service, SERVICE_FIELDS, ("targets", "routes"), label, problems)
+    targets = tuple(
+        _target(item, n, label, problems)
+        for n, item in enumerate(_list_of_mappings(raw, "targets", label, problems), start=1)
+    )
+    routes = tuple(
+        _route(item, n, label, problems) for n, item in enumerate(_list_of_mappings(raw, "routes", label, problems), 1)
+    )
+    return ServiceSpec(
+        label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, targets=targets, routes=routes, **values
+    )
+
+
+def _target(raw: _Mapping, index: int, service_label: str, problems: list[Problem]) -> TargetSpec:
+    host, port = raw.get("host"), raw.get("port")
+    label = f"target #{index} of {service_label}"
+    if isinstance(host, str) and type(port) is int:
+        label = f"target {host}:{port} of {service_label}"
+    values, invalid = _fields(raw, Target, TARGET_FIELDS, (), label, problems)
+    return TargetSpec(label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, **values)
+
+
+def _route(raw: _Mapping, index: int, service_label: str, problems: list[Problem]) -> RouteSpec:
+    name = raw.get("name")
+    label = f"route {name!r}" if isinstance(name, str) and name else f"route #{index} of {service_label}"
+    values, invalid = _fields(raw, Route, ROUTE_FIELDS, (), label, problems)
+    values["host"] = values["host"].strip().lower()
+    methods: tuple[str, ...] = values["methods"]
+    try:
+        # The canonical form Route.clean() stores, so that comparing with the database is exact.
+        values["methods"] = v.parse_methods(",".join(methods))
+    except ValidationError:
+        pass  # reported by the model's validator in registry.declarative_validate
+    return RouteSpec(label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, **values)
+
+
+def _fields(
+    raw: _Mapping,
+    model: type[models.Model],
+    names: tuple[str, ...],
+    nested: tuple[str, ...],
+    label: str,
+    problems: list[Problem],
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """Each field's value from ``raw`` or the model's default; fields with a problem get a placeholder."""
+    _check_keys(raw, label, names + nested, problems)
+    values: dict[str, Any] = {}
+    invalid: set[str] = set()
+    for name in names:
+        model_field = field_of(model, name)
+        kind = list if name == "methods" else _kind(model_field)
+        if name not in raw:
+            if name in _REQUIRED[model]:
+                problems.append(Problem(raw.line, f"{label} is missing the required key '{name}'"))
+                invalid.add(name)
+                values[name] = _placeholder(kind)
+            else:
+                values[name] = () if kind is list else _plain(model_field.get_default())
+            continue
+        value, error = _typed(raw[name], kind, nullable=model_field.null)
+        if error:
+            problems.append(Problem(raw.key_lines[name], f"{label} field '{name}': {error}"))
+            invalid.add(name)
+            value = _placeholder(kind)
+        values[name] = value
+    return values, frozenset(invalid)
+
+
+def field_of(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    model_field = model._meta.get_field(name)
+    if not isinstance(model_field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is a relation, not a field")
+    return model_field
+
+
+def _kind(model_field: models.Field[Any, Any]) -> type:
+    if isinstance(model_field, models.BooleanField):
+        return bool
+    if isinstance(model_field, models.FloatField):
+        return float
+    if isinstance(model_field, models.IntegerField):
+        return int
+    return str
+
+
+def _plain(value: Any) -> Any:
+    # TextChoices defaults are enum members; keep plain str values in the entries.
+    return str(value) if isinstance(value, str) else value
+
+
+def _placeholder(kind: type) -> Any:
+    return () if kind is list else kind()
+
+
+def _typed(value: Any, kind: type, *, nullable: bool) -> tuple[Any, str | None]:
+    """``(value, None)`` when ``value`` has the expected type (ints widen to floats), else an error."""
+    if value is None:
+        return (None, None) if nullable else (None, f"expected {_KIND_NAMES[kind]}, got {_describe(value)}")
+    if kind is bool and isinstance(value, bool):
+        return value, None
+    if kind is str and isinstance(value, str):
+        return value, None
+    if kind is int and type(value) is int:
+        return value, None
+    if kind is float and type(value) in (int, float):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            return None, f"expected a finite number, got {value!r}"
+        return number, None
+    if kind is list and isinstance(value, list):
+        if not all(isinstance(item, str) for item in value):
+            return None, "expected a list of strings, such as [GET, POST]"
+        return tuple(value), None
+    hint = " (quote it to make it a string)" if kind is str and not isinstance(value, (list, dict)) else ""
+    return None, f"expected {_KIND_NAMES[kind]}, got {_describe(value)}{hint}"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value) if isinstance(value, (int, float)) else f"{value} (a {type(value).__name__})"
+
+
+def _check_keys(raw: _Mapping, label: str, known: tuple[str, ...], problems: list[Problem]) -> None:
+    for key in raw:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        problems.append(Problem(raw.key_lines.get(key, raw.line), f"{label} has an unknown key {key!r}; {hint}"))
+
+
+def _list_of_mappings(raw: _Mapping, key: str, label: str, problems: list[Problem]) -> list[_Mapping]:
+    if key not in raw:
+        return []
+    value = raw[key]
+    if value is None and key != "services":
+        return []  # "routes:" with every item commented out
+    if not isinstance(value, list):
+        problems.append(Problem(raw.key_lines[key], f"{label} field '{key}': expected a list, got {_describe(value)}"))
+        return []
+    items = []
+    for index, item in enumerate(value, start=1):
+        if isinstance(item, _Mapping):
+            items.append(item)
+        else:
+            problems.append(
+                Problem(raw.key_lines[key], f"{label} field '{key}': item #{index} is {_describe(item)}, not a mapping")
+            )
+    return items

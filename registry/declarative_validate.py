@@ -1,0 +1,157 @@
+"""Check parsed ``gateway_apply`` entries with the models' own rules, before anything is written.
+
+``validate_config`` needs only the file: each entry through its model's ``clean_fields()``
+(field validators, choices, ranges, lengths), then uniqueness and route clashes within the file.
+``validate_against_database`` adds the rules that depend on rows the file does not mention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from registry.declarative_entries import (
+    ROUTE_FIELDS,
+    SERVICE_FIELDS,
+    TARGET_FIELDS,
+    Config,
+    Entry,
+    Problem,
+    RouteSpec,
+    ServiceSpec,
+    TargetSpec,
+)
+from registry.declarative_parse import field_of
+from registry.models import Route, Service, Target
+
+E = TypeVar("E", bound=Entry)
+_CLASH_FIELDS = frozenset({"path_prefix", "host", "api_version", "priority", "methods"})
+
+
+def validate_config(config: Config) -> tuple[Config, list[Problem]]:
+    """The problems in the file, and the config with each entry's ``invalid`` fields updated."""
+    problems: list[Problem] = []
+    services = []
+    for service in config.services:
+        checked = _checked(Service, service, SERVICE_FIELDS, problems)
+        targets = tuple(_checked(Target, target, TARGET_FIELDS, problems) for target in service.targets)
+        routes = tuple(_checked(Route, route, ROUTE_FIELDS, problems) for route in service.routes)
+        services.append(replace(checked, targets=targets, routes=routes))
+    config = Config(services=tuple(services))
+    problems += _duplicates(config)
+    problems += _clashes(all_routes(config), among_themselves=True)
+    return config, problems
+
+
+def validate_against_database(
+    config: Config, services: Mapping[str, Service], routes: Mapping[str, Route], *, prune: bool
+) -> list[Problem]:
+    """Conflicts with rows that are not in the file (``services`` by slug, ``routes`` by name)."""
+    problems: list[Problem] = []
+    in_file = {service.slug for service in config.services}
+    by_name = {service.name: service for service in services.values()}
+    for service in config.services:
+        holder = by_name.get(service.name)
+        if "name" in service.invalid or holder is None or holder.slug in in_file:
+            continue
+        kept = "pruning disables it but it keeps its name" if prune else "it is kept because of --no-prune"
+        problems.append(
+            Problem(
+                service.line_of("name"),
+                f"{service.label} field 'name': {service.name!r} is the name of the service {holder.slug!r} "
+                f"in the database, which is not in this file ({kept}); choose another name",
+            )
+        )
+    if not prune:
+        names = {route.name for route in all_routes(config)}
+        kept_routes = [route for name, route in routes.items() if name not in names and route.enabled]
+        problems += _clashes(all_routes(config), among_themselves=False, kept=kept_routes)
+    return problems
+
+
+def all_routes(config: Config) -> list[RouteSpec]:
+    return [route for service in config.services for route in service.routes]
+
+
+def _checked(model: type[models.Model], entry: E, names: tuple[str, ...], problems: list[Problem]) -> E:
+    """Run the model's ``clean_fields()`` on the entry's values, as the admin and the API do."""
+    values = {name: getattr(entry, name) for name in names}
+    if "methods" in values:
+        values["methods"] = ",".join(values["methods"])
+    try:
+        model(**values).clean_fields(exclude=[*entry.invalid, "service"])
+    except ValidationError as exc:
+        for name, errors in exc.error_dict.items():
+            for error in errors:
+                message = "; ".join(error.messages)
+                if error.code == "invalid_choice":
+                    choices = [str(value) for value, _ in field_of(model, name).choices or []]
+                    message += f" Use one of: {', '.join(choices)}."
+                problems.append(Problem(entry.line_of(name), f"{entry.label} field '{name}': {message}"))
+        return replace(entry, invalid=entry.invalid | set(exc.error_dict))
+    return entry
+
+
+def _duplicates(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    slugs: dict[str, ServiceSpec] = {}
+    names: dict[str, ServiceSpec] = {}
+    route_names: dict[str, RouteSpec] = {}
+    for service in config.services:
+        _once(service, ("slug",), service.slug, slugs, "slugs identify services", problems)
+        _once(service, ("name",), service.name, names, "service names must be unique", problems)
+        addresses: dict[str, TargetSpec] = {}
+        for target in service.targets:
+            rule = "list each target of a service once"
+            _once(target, ("host", "port"), target.address, addresses, rule, problems)
+        for route in service.routes:
+            rule = "route names are unique across all services"
+            _once(route, ("name",), route.name, route_names, rule, problems)
+    return problems
+
+
+def _once(
+    entry: E, fields: tuple[str, ...], value: str, seen: dict[str, E], rule: str, problems: list[Problem]
+) -> None:
+    if entry.invalid.intersection(fields):
+        return
+    first = seen.setdefault(value, entry)
+    if first is not entry:
+        what, where = " and ".join(fields), first.line_of(fields[0])
+        message = f"{entry.label}: the {what} {value!r} is also used on line {where}; {rule}"
+        problems.append(Problem(entry.line_of(fields[0]), message))
+
+
+def _clashes(routes: Iterable[RouteSpec], *, among_themselves: bool, kept: Sequence[Route] = ()) -> list[Problem]:
+    """Enabled routes that tie on host, prefix, version and priority with overlapping methods.
+
+    The rule of ``Route.clean()``, applied to the state the file leaves behind rather than to the
+    rows as they are now (which the apply is about to change).
+    """
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str, str, int], list[tuple[tuple[str, ...], str]]] = {}
+    for row in kept:
+        methods = tuple(m.strip().upper() for m in row.methods.split(",") if m.strip())
+        key = (row.path_prefix, row.host, row.api_version, row.priority)
+        seen.setdefault(key, []).append((methods, f"route {row.name!r} (in the database, kept by --no-prune)"))
+    for route in routes:
+        if not route.enabled or route.invalid & _CLASH_FIELDS:
+            continue
+        key = (route.path_prefix, route.host, route.api_version, route.priority)
+        for methods, other in seen.get(key, []):
+            if not methods or not route.methods or set(methods) & set(route.methods):
+                problems.append(
+                    Problem(
+                        route.line,
+                        f"{route.label}: {other} already matches the same host, prefix, version and priority "
+                        "for some of these methods; change the priority or the methods so one route wins",
+                    )
+                )
+                break
+        if among_themselves:
+            seen.setdefault(key, []).append((route.methods, f"route {route.name!r} (line {route.line})"))
+    return problems
