@@ -40,7 +40,8 @@ def bump_config_version() -> None:
 def one_config_change() -> Iterator[None]:
     """Group many saves (``gateway_apply``) into one version bump at the end."""
     _local.suppressed = getattr(_local, "suppressed", 0) + 1
-    _local.pending = False
+    if _local.suppressed == 1:
+        _local.pending = False
     try:
         yield
     finally:
