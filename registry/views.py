@@ -1,7 +1,59 @@
+"""``GET /api/v1/services``: the public catalogue of registered services.
+
+Public on purpose: callers discover what the gateway serves. Anonymous callers see enabled services,
+routes and targets only; staff (signed in to the admin) also see the disabled ones.
+Three queries whatever the number of services.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import Prefetch
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
+
+from registry.models import Route, Service, Target
+
+# Filled in by the health sweep once it lands; the shape is fixed now so clients can rely on it.
+UNKNOWN_HEALTH: dict[str, Any] = {"status": "unknown", "checked_at": None}
 
 
+@require_safe
 def service_list(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"services": []})
+    services = Service.objects.all()
+    routes = Route.objects.all()
+    targets = Target.objects.order_by("host", "port")  # the default ordering would join the service again
+    if not (request.user.is_active and request.user.is_staff):
+        services, routes, targets = (
+            services.filter(enabled=True),
+            routes.filter(enabled=True),
+            targets.filter(enabled=True),
+        )
+    services = services.prefetch_related(Prefetch("routes", queryset=routes), Prefetch("targets", queryset=targets))
+    return JsonResponse({"services": [_service(service) for service in services]})
+
+
+def _service(service: Service) -> dict[str, Any]:
+    return {
+        "name": service.name,
+        "slug": service.slug,
+        "protocol": service.protocol,
+        "enabled": service.enabled,
+        "routes": [
+            {
+                "name": route.name,
+                "path_prefix": route.path_prefix,
+                "host": route.host,
+                "methods": list(route.method_list),
+                "api_version": route.api_version,
+                "enabled": route.enabled,
+            }
+            for route in service.routes.all()
+        ],
+        "targets": [
+            {"address": target.address, "weight": target.weight, "enabled": target.enabled}
+            for target in service.targets.all()
+        ],
+        "health": dict(UNKNOWN_HEALTH),
+    }
