@@ -77,8 +77,10 @@ def validate_hostname(value: str) -> None:
     """A target host: a DNS name or an IP address, without scheme, port or path."""
     if not value:
         raise ValidationError("Enter a host name or IP address.", code="host_empty")
+    if value.startswith("["):
+        raise ValidationError("Write an IPv6 address without brackets, e.g. ::1.", code="host_brackets")
     try:
-        ipaddress.ip_address(value.strip("[]"))
+        ipaddress.ip_address(value)
         return
     except ValueError:
         pass

@@ -1,7 +1,8 @@
 """``GET /api/v1/services``: the public catalogue of registered services.
 
 Public on purpose: callers discover what the gateway serves. Anonymous callers see enabled services,
-routes and targets only; staff (signed in to the admin) also see the disabled ones.
+routes and targets only, and no target addresses (internal hosts are nobody else's business);
+staff (signed in to the admin) also see the disabled objects and the addresses.
 Three queries whatever the number of services.
 """
 
@@ -31,10 +32,18 @@ def service_list(request: HttpRequest) -> JsonResponse:
             targets.filter(enabled=True),
         )
     services = services.prefetch_related(Prefetch("routes", queryset=routes), Prefetch("targets", queryset=targets))
-    return JsonResponse({"services": [_service(service) for service in services]})
+    staff = bool(request.user.is_active and request.user.is_staff)
+    return JsonResponse({"services": [_service(service, staff) for service in services]})
 
 
-def _service(service: Service) -> dict[str, Any]:
+def _target(target: Target, staff: bool) -> dict[str, Any]:
+    described: dict[str, Any] = {"weight": target.weight, "enabled": target.enabled}
+    if staff:
+        described["address"] = target.address
+    return described
+
+
+def _service(service: Service, staff: bool) -> dict[str, Any]:
     return {
         "name": service.name,
         "slug": service.slug,
@@ -51,9 +60,6 @@ def _service(service: Service) -> dict[str, Any]:
             }
             for route in service.routes.all()
         ],
-        "targets": [
-            {"address": target.address, "weight": target.weight, "enabled": target.enabled}
-            for target in service.targets.all()
-        ],
+        "targets": [_target(target, staff) for target in service.targets.all()],
         "health": dict(UNKNOWN_HEALTH),
     }

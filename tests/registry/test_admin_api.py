@@ -97,8 +97,8 @@ def test_it_refuses_a_forged_token(service: Service) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
     response = client.get(f"{API}/services/")
-    # 403, not 401: DRF takes WWW-Authenticate from the first authentication class, which is the session.
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert response.json()["code"] == "token_not_valid"
 
 

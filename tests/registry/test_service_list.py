@@ -49,11 +49,19 @@ def test_it_lists_a_service_with_its_routes_targets_and_health(client: Client) -
                         "enabled": True,
                     }
                 ],
-                "targets": [{"address": "10.0.0.1:8080", "weight": 10, "enabled": True}],
+                "targets": [{"weight": 10, "enabled": True}],
                 "health": {"status": "unknown", "checked_at": None},
             }
         ]
     }
+
+
+def test_it_shows_target_addresses_to_staff_only(client: Client) -> None:
+    make_service("orders")
+    assert "address" not in client.get("/api/v1/services").json()["services"][0]["targets"][0]
+    client.force_login(User.objects.create_user("ops", is_staff=True))
+    targets = client.get("/api/v1/services").json()["services"][0]["targets"]
+    assert [t["address"] for t in targets] == ["10.0.0.1:8080", "10.0.0.2:8080"]
 
 
 def test_it_hides_disabled_objects_from_anonymous_callers(client: Client) -> None:
