@@ -35,8 +35,9 @@ FORWARDING = frozenset(
 RESPONSE_DROP = HOP_BY_HOP | {b"x-gateway-error"}
 
 _PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b"Keep-Alive", b"Close"})
-_REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
-_HOST_RE = re.compile(rb"^(?:[A-Za-z0-9\-._~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+# Used with fullmatch: a "$" would also accept a value that ends in a newline.
+_REQUEST_ID_RE = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+_HOST_RE = re.compile(rb"(?:[A-Za-z0-9\-._~%!$&'()*+,;=]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 @dataclass(slots=True)
@@ -112,13 +113,13 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
         out.append((name, value))
     if chunked and content_length is not None:
         raise BadRequest("Content-Length and Transfer-Encoding together are refused.", reason="invalid_framing")
-    if not host or not _HOST_RE.match(host):
+    if not host or not _HOST_RE.fullmatch(host):
         raise BadRequest("The request needs exactly one valid Host header.", reason="invalid_host")
     extra = [t for t in connection_tokens if t and t not in (b"close", b"keep-alive")]
     if extra:
         drop = set(extra)
         out = [(n, v) for n, v in out if n not in drop]
-    rid = request_id.decode("latin-1") if request_id and _REQUEST_ID_RE.match(request_id) else new_request_id()
+    rid = request_id.decode("latin-1") if request_id and _REQUEST_ID_RE.fullmatch(request_id) else new_request_id()
     return RequestHead(
         headers=out,
         host=host,
@@ -157,12 +158,15 @@ def response_headers(raw: Headers, request_id: bytes, via: bytes) -> Headers:
         if lname == b"x-request-id":
             continue
         if lname == b"via":
-            value = value + b", " + via
             has_via = True
         out.append((lname, value))
     if connection_tokens - {b"close", b"keep-alive"}:
         out = [(n, v) for n, v in out if n not in connection_tokens]
+    # Several Via fields form one list: the gateway goes once, after the last of them.
+    last_via = max((i for i, (n, _) in enumerate(out) if n == b"via"), default=-1) if has_via else -1
+    if last_via >= 0:
+        out[last_via] = (b"via", out[last_via][1] + b", " + via)
     out.append((b"x-request-id", request_id))
-    if not has_via:
+    if last_via < 0:
         out.append((b"via", via))
     return out

@@ -36,6 +36,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def _cancel_other_tasks() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class BackendThread:
     def __init__(self, name: str = "backend", app: web.Application | None = None) -> None:
         self.name = name
@@ -68,6 +75,8 @@ class BackendThread:
     def stop(self) -> None:
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        # Handlers still running (a slow answer nobody waits for) end here, not in a warning at exit.
+        asyncio.run_coroutine_threadsafe(_cancel_other_tasks(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
 
