@@ -21,6 +21,7 @@ from proxy.errors import (
     GatewayError,
     MethodNotAllowed,
     NoRoute,
+    UpstreamBroken,
     problem_body,
     problem_headers,
 )
@@ -34,6 +35,10 @@ log = logging.getLogger("proxy")
 
 ASGIApp = Any
 REFUSED_METHODS = frozenset({"TRACE", "CONNECT"})
+# Seconds before a request starts watching for its client leaving (see DisconnectGuard).
+DISCONNECT_GRACE = 0.5
+# Largest unknown-length response buffered for an HTTP/1.0 client.
+HTTP10_BUFFER_LIMIT = 16 * 1024 * 1024
 
 
 class GatewayApp:
@@ -50,22 +55,35 @@ class GatewayApp:
             await self.django(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = ""
         try:
             exchange = self._exchange(scope, receive, started)
-            request_id = exchange.request_id
-            response = await exchange.route.handle(exchange)
         except GatewayError as error:
-            await self._send_error(send, error, request_id or _request_id_of(scope), path)
+            await self._send_error(send, error, _request_id_of(scope), path)
             return
+        guard = DisconnectGuard(receive, exchange)
+        try:
+            try:
+                response = await exchange.route.handle(exchange)
+                if response.stream is not None and scope["http_version"] == "1.0":
+                    response = await _buffer_for_http10(response)
+            except GatewayError as error:
+                guard.disarm()
+                await self._send_error(send, error, exchange.request_id, path)
+                return
+            await self._send(send, response, exchange, guard)
         except ClientGone:
             return
+        except asyncio.CancelledError:
+            if not guard.fired:
+                raise
+            # The client left: the upstream request was abandoned on purpose, nobody to answer.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
         except Exception:
             log.exception("unexpected error while proxying %s %s", scope.get("method"), path)
             internal = GatewayError("The gateway failed while handling this request.")
-            await self._send_error(send, internal, request_id or new_request_id(), path)
-            return
-        await self._send(send, receive, response, exchange)
+            await self._send_error(send, internal, exchange.request_id, path)
+        finally:
+            guard.disarm()
 
     def _exchange(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
         method: str = scope["method"]
@@ -118,20 +136,20 @@ class GatewayApp:
             via=f"{head.via.decode('latin-1')}, {self.via_name}" if head.via else self.via_name,
         )
 
-    async def _send(self, send: Any, receive: Any, response: Response, exchange: Exchange) -> None:
-        await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+    async def _send(self, send: Any, response: Response, exchange: Exchange, guard: DisconnectGuard) -> None:
         stream = response.stream
         if stream is None:
+            guard.disarm()
+            await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
             await send({"type": "http.response.body", "body": response.body})
             return
-        # The server drops writes to a closed connection silently; watch for the client leaving so a
-        # long stream does not keep reading from the backend for nobody.
-        gone = asyncio.ensure_future(_wait_disconnect(receive)) if exchange.body_done else None
+        await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+        # The server drops writes to a closed connection silently; a long stream must notice the
+        # client leaving, or it keeps reading from the backend for nobody.
+        guard.arm()
         complete = False
         try:
             async for chunk in stream:
-                if gone is not None and gone.done():
-                    return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             complete = True
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -143,11 +161,10 @@ class GatewayApp:
                 exc,
             )
         finally:
-            if gone is not None:
-                gone.cancel()
             if response.close is not None:
                 response.close()
         if complete:
+            guard.disarm()
             await send({"type": "http.response.body", "body": b""})
 
     async def _send_error(self, send: Any, error: GatewayError, request_id: str, path: str) -> None:
@@ -176,8 +193,74 @@ def _request_id_of(scope: dict[str, Any]) -> str:
     return new_request_id()
 
 
-async def _wait_disconnect(receive: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
+class DisconnectGuard:
+    """Cancel the request's task when the client disconnects, so the upstream call is abandoned.
+
+    Watching ``receive`` needs a task; most requests finish long before ``DISCONNECT_GRACE``, so the
+    watcher only starts after it (a timer is all a fast request pays), or at once for a stream.
+    It never reads while the body reader still owns ``receive``.
+    """
+
+    __slots__ = ("exchange", "fired", "receive", "task", "timer", "watcher")
+
+    def __init__(self, receive: Any, exchange: Exchange) -> None:
+        self.receive = receive
+        self.exchange = exchange
+        self.task = asyncio.current_task()
+        self.fired = False
+        self.watcher: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(DISCONNECT_GRACE, self.arm)
+
+    def arm(self) -> None:
+        if self.watcher is not None or self.task is None:
             return
+        loop = asyncio.get_running_loop()
+        if not self.exchange.body_done:
+            self.timer = loop.call_later(DISCONNECT_GRACE, self.arm)
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.watcher = loop.create_task(self._watch())
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.watcher is not None:
+            self.watcher.cancel()
+        self.task = None
+
+    async def _watch(self) -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                break
+        if self.task is not None:
+            self.fired = True
+            self.task.cancel()
+
+
+async def _buffer_for_http10(response: Response) -> Response:
+    """HTTP/1.0 clients cannot read chunked framing (RFC 9112 6.1): send them a Content-Length."""
+    assert response.stream is not None
+    parts = []
+    size = 0
+    try:
+        async for chunk in response.stream:
+            size += len(chunk)
+            if size > HTTP10_BUFFER_LIMIT:
+                raise UpstreamBroken(
+                    f"The response is larger than {HTTP10_BUFFER_LIMIT} bytes and has no length; "
+                    "retry with HTTP/1.1, which can receive it streamed."
+                )
+            parts.append(chunk)
+    except (TimeoutError, aiohttp.ClientError):
+        raise UpstreamBroken("The upstream response broke off.") from None
+    finally:
+        if response.close is not None:
+            response.close()
+    body = b"".join(parts)
+    headers = [(n, v) for n, v in response.headers if n != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    return Response(response.status, headers, body)

@@ -24,7 +24,7 @@ from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
 
 if TYPE_CHECKING:
-    from registry.routing import ServiceSpec
+    from registry.routing import ServiceSpec, TargetSpec
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ async def forward(exchange: Exchange) -> Response:
     balancer = upstream.balancer
     tried: list[int] = []
     error: Exception | None = None
+    name = upstream.spec.name
     for _ in range(attempts):
         index = balancer.pick(tried)
         if index < 0:
@@ -121,24 +122,31 @@ async def forward(exchange: Exchange) -> Response:
             )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             balancer.finished(index)
-            error = UpstreamUnreachable(f"Could not connect to {target.address}: {_describe(exc)}.")
+            _log_failure(exchange, target, "could not connect", exc)
+            error = UpstreamUnreachable(f"Service {name!r} could not be reached.")
             continue
-        except aiohttp.ServerDisconnectedError:
+        except aiohttp.ServerDisconnectedError as exc:
             balancer.finished(index)
             if exchange.body_error is not None:
                 raise exchange.body_error from None
-            error = UpstreamBroken(f"{target.address} closed the connection before answering.")
+            _log_failure(exchange, target, "closed the connection before answering", exc)
+            error = UpstreamBroken(f"Service {name!r} closed the connection before answering.")
             continue
-        except (TimeoutError, aiohttp.ServerTimeoutError):
+        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
             balancer.finished(index)
             if exchange.body_error is not None:
                 raise exchange.body_error from None
-            raise UpstreamTimeout(f"{target.address} did not answer within {upstream.spec.read_timeout:g} s.") from None
+            _log_failure(exchange, target, "timed out", exc)
+            raise UpstreamTimeout(f"Service {name!r} did not answer within {upstream.spec.read_timeout:g} s.") from None
         except (aiohttp.ClientError, ValueError) as exc:
             balancer.finished(index)
             if exchange.body_error is not None:
                 raise exchange.body_error from None
-            raise UpstreamBroken(f"{target.address} sent a broken response: {_describe(exc)}.") from None
+            _log_failure(exchange, target, "sent a broken response", exc)
+            raise UpstreamBroken(f"Service {name!r} sent a broken response.") from None
+        except BaseException:  # cancelled: the client left
+            balancer.finished(index)
+            raise
         return await _response(exchange, resp, index)
     if error is None:
         error = NoUpstream(f"Service {upstream.spec.name!r} has no target left to try.")
@@ -170,12 +178,15 @@ async def _response(exchange: Exchange, resp: aiohttp.ClientResponse, index: int
     if length is not None and length <= SMALL_RESPONSE:
         try:
             body = await resp.read()
-        except (TimeoutError, aiohttp.ServerTimeoutError):
+        except (aiohttp.ServerTimeoutError, TimeoutError):
             resp.close()
             raise UpstreamTimeout("The upstream stalled while sending its response.") from None
-        except aiohttp.ClientError as exc:
+        except aiohttp.ClientError:
             resp.close()
-            raise UpstreamBroken(f"The upstream response broke off: {_describe(exc)}.") from None
+            raise UpstreamBroken("The upstream response broke off.") from None
+        except BaseException:
+            resp.close()
+            raise
         finally:
             balancer.finished(index)
         resp.release()
@@ -194,6 +205,11 @@ def _finish(resp: aiohttp.ClientResponse, balancer: object, index: int) -> None:
     else:
         resp.close()
     balancer.finished(index)  # type: ignore[attr-defined]
+
+
+def _log_failure(exchange: Exchange, target: TargetSpec, what: str, exc: BaseException) -> None:
+    # Target addresses and the backend's own words go to the log, never to the client.
+    log.warning("request %s: target %s %s: %s", exchange.request_id, target.address, what, _describe(exc))
 
 
 def _describe(exc: BaseException) -> str:

@@ -236,10 +236,6 @@ def test_a_backend_that_answers_garbage_gives_502_upstream_error(
     assert garbage.accepted == 1  # a broken answer is not retried
 
 
-@pytest.mark.xfail(
-    reason="proxy/upstream.py puts the target's address (and URL) in the problem detail sent to any client",
-    strict=True,
-)
 def test_an_upstream_error_does_not_reveal_the_targets_address_to_the_client(
     config: ConfigHelper, gateway: GatewayProcess, garbage: RawBackend, backend: BackendThread
 ) -> None:

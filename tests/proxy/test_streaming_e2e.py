@@ -192,11 +192,6 @@ def test_a_client_that_disconnects_mid_stream_stops_the_upstream_transfer(
     assert endless.sent < 512 * MIB
 
 
-@pytest.mark.xfail(
-    reason="proxy/upstream.py forward() awaits the backend's answer without watching for http.disconnect; "
-    "the upstream request runs on after the client left (until the answer or read_timeout)",
-    strict=True,
-)
 def test_a_client_that_disconnects_before_the_answer_aborts_the_upstream_request(
     gateway: GatewayProcess, endless: WatchfulBackend
 ) -> None:
@@ -236,11 +231,6 @@ def test_a_backend_that_breaks_off_mid_stream_cuts_the_clients_response_short(
     conn.close()
 
 
-@pytest.mark.xfail(
-    reason="uvicorn frames a response without Content-Length as chunked even for an HTTP/1.0 client "
-    "(RFC 9112 6.1 forbids it); proxy/app.py or proxy/server.py must send it close-delimited",
-    strict=True,
-)
 def test_an_http_1_0_client_gets_a_streamed_response_without_chunked_framing(
     gateway: GatewayProcess, streaming: BackendThread
 ) -> None:
