@@ -48,9 +48,10 @@ class RouteInlineFormSet(forms.BaseInlineFormSet):
 
 
 def _routes_clash(a: Route, b: Route) -> bool:
-    same = (a.path_prefix, a.host, a.api_version, a.priority) == (b.path_prefix, b.host, b.api_version, b.priority)
-    mine, theirs = set(a.method_list), set(b.method_list)
-    return same and (not mine or not theirs or bool(mine & theirs))
+    same = v.route_tie_key(a.path_prefix, a.host, a.api_version, a.priority) == v.route_tie_key(
+        b.path_prefix, b.host, b.api_version, b.priority
+    )
+    return same and v.methods_overlap(a.method_list, b.method_list)
 
 
 class TargetInline(admin.TabularInline):

@@ -27,6 +27,7 @@ from registry.declarative_entries import (
 )
 from registry.declarative_parse import field_of
 from registry.models import Route, Service, Target
+from registry.validators import methods_overlap, route_tie_key
 
 E = TypeVar("E", bound=Entry)
 _CLASH_FIELDS = frozenset({"path_prefix", "host", "api_version", "priority", "methods"})
@@ -135,15 +136,14 @@ def _clashes(routes: Iterable[RouteSpec], *, among_themselves: bool, kept: Seque
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str, int], list[tuple[tuple[str, ...], str]]] = {}
     for row in kept:
-        methods = tuple(m.strip().upper() for m in row.methods.split(",") if m.strip())
-        key = (row.path_prefix, row.host, row.api_version, row.priority)
-        seen.setdefault(key, []).append((methods, f"route {row.name!r} (in the database, kept by --no-prune)"))
+        key = route_tie_key(row.path_prefix, row.host, row.api_version, row.priority)
+        seen.setdefault(key, []).append((row.method_list, f"route {row.name!r} (in the database, kept by --no-prune)"))
     for route in routes:
         if not route.enabled or route.invalid & _CLASH_FIELDS:
             continue
-        key = (route.path_prefix, route.host, route.api_version, route.priority)
+        key = route_tie_key(route.path_prefix, route.host, route.api_version, route.priority)
         for methods, other in seen.get(key, []):
-            if not methods or not route.methods or set(methods) & set(route.methods):
+            if methods_overlap(methods, route.methods):
                 problems.append(
                     Problem(
                         route.line,

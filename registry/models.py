@@ -163,10 +163,8 @@ class Route(models.Model):
             api_version=self.api_version,
             priority=self.priority,
         ).exclude(pk=self.pk)
-        mine = set(self.method_list)
         for other in clashes:
-            theirs = set(other.method_list)
-            if not mine or not theirs or mine & theirs:
+            if v.methods_overlap(self.method_list, other.method_list):
                 raise ValidationError(
                     f"Route {other.name!r} already matches the same host, prefix, version and priority "
                     "for some of these methods; change the priority or the methods so one route wins."

@@ -132,3 +132,13 @@ def validate_api_version(value: str) -> None:
 def validate_slug_not_reserved(value: str) -> None:
     if value in RESERVED_SLUGS:
         raise ValidationError(f"{value!r} is reserved under /api/v1/; choose another slug.", code="slug_reserved")
+
+
+def route_tie_key(path_prefix: str, host: str, api_version: str, priority: int) -> tuple[str, str, str, int]:
+    """Two enabled routes with the same key must not share a method, or neither would win."""
+    return (path_prefix, host, api_version, priority)
+
+
+def methods_overlap(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> bool:
+    """True when some method is allowed by both lists (an empty list allows every method)."""
+    return not a or not b or bool(set(a) & set(b))
