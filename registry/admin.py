@@ -7,13 +7,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from registry import validators as v
 from registry.models import ConfigVersion, Route, Service, Target
-from registry.services import one_config_change
+from registry.services import config_change
 
 admin.site.site_header = "Gateway admin"
 admin.site.site_title = "Gateway admin"
@@ -74,6 +73,20 @@ class ConfigAdmin(admin.ModelAdmin):
 
     actions = ("enable_selected", "disable_selected")
 
+    # Every admin write is one locked config change: validation and save see the same state as any
+    # concurrent API request or gateway_apply, and the whole page bumps the version once.
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return super().changeform_view(request, *args, **kwargs)
+        with config_change():
+            return super().changeform_view(request, *args, **kwargs)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return super().delete_view(request, *args, **kwargs)
+        with config_change():
+            return super().delete_view(request, *args, **kwargs)
+
     @admin.action(description="Enable selected %(verbose_name_plural)s")
     def enable_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._set_enabled(request, queryset, enabled=True)
@@ -84,7 +97,7 @@ class ConfigAdmin(admin.ModelAdmin):
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet[Any], *, enabled: bool) -> None:
         changed, refused = 0, []
-        with transaction.atomic(), one_config_change():
+        with config_change():
             for obj in queryset.filter(enabled=not enabled):
                 obj.enabled = enabled
                 if enabled:

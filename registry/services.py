@@ -51,6 +51,18 @@ def one_config_change() -> Iterator[None]:
         bump_config_version()
 
 
+@contextmanager
+def config_change() -> Iterator[None]:
+    """One transaction and one version bump for a whole change (an API request, an admin save).
+
+    Locking the version row first serialises concurrent writers, so Route.clean()'s clash check
+    cannot pass for two changes that would clash with each other.
+    """
+    with transaction.atomic(), one_config_change():
+        ConfigVersion.objects.select_for_update().filter(pk=1).first()
+        yield
+
+
 def add_listener(callback: Callable[[int], None]) -> None:
     """Called (from any thread) with the new version after each committed change in this process."""
     _listeners.append(callback)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -17,26 +14,14 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from registry.api.serializers import RouteSerializer, ServiceSerializer, TargetSerializer
-from registry.models import ConfigVersion, Route, Service, Target
-from registry.services import one_config_change
+from registry.models import Route, Service, Target
+from registry.services import config_change
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 ENABLED_PARAM = OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only enabled (true) or disabled (false).")
 SERVICE_PARAM = OpenApiParameter("service", OpenApiTypes.STR, description="Only objects of the service with this slug.")
-
-
-@contextmanager
-def config_change() -> Iterator[None]:
-    """One transaction and one version bump per request.
-
-    Locking the version row first serialises concurrent writers, so Route.clean()'s clash check
-    cannot pass for two requests that would clash with each other.
-    """
-    with transaction.atomic(), one_config_change():
-        ConfigVersion.objects.select_for_update().filter(pk=1).first()
-        yield
 
 
 class ConfigViewSet(viewsets.ModelViewSet):
