@@ -1,0 +1,1 @@
+"""`make bench`: the gateway against nginx and plain Python proxies (see README.md)."""

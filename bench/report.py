@@ -1,0 +1,207 @@
+"""The results as Markdown: machine, throughput table, fixed-rate table, targets; docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.tools import which
+from bench.wrk import WrkResult
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+BARE, DIRECT, GATEWAY1 = "bare reference proxy", "upstream direct", "gateway, 1 worker"
+TARGET_SHARE, TARGET_CPU_US, TARGET_ADDED_P50_MS = 0.75, 220.0, 1.0
+NOISY_CPUS = 0.25  # CPUs used by other processes during a wrk run above which the row is flagged
+NOISY_LAG_MS = 1.0  # the fixed-rate generator's own p99 schedule lag above which its run is flagged
+
+
+@dataclass
+class Row:
+    name: str
+    wrk: WrkResult | None = None
+    cpu_us: float | None = None
+    error: str | None = None
+    note: str = ""
+    others_cpus: float = 0.0  # CPUs that processes outside the bench used during the measured run
+
+    @property
+    def noisy(self) -> bool:
+        return self.others_cpus > NOISY_CPUS
+
+    @property
+    def notes(self) -> str:
+        busy = f"busy machine: others used {self.others_cpus:.1f} CPUs" if self.noisy else ""
+        return "; ".join(x for x in (self.note, busy, self.wrk.problems if self.wrk else "") if x)
+
+
+@dataclass
+class FixedRate:
+    name: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def noisy(self) -> bool:
+        return self.result is not None and self.result["schedule_lag_p99_ms"] > NOISY_LAG_MS
+
+
+@dataclass
+class Report:
+    settings: str
+    rows: list[Row] = field(default_factory=list)
+    fixed: list[FixedRate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rate: float = 500.0
+
+    def row(self, name: str) -> Row | None:
+        return next((r for r in self.rows if r.name == name and r.wrk is not None), None)
+
+    def fixed_result(self, name: str) -> dict[str, Any] | None:
+        return next((f.result for f in self.fixed if f.name == name and f.result), None)
+
+
+def _ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def _ratio(value: float, base: Row | None) -> str:
+    return f"{value / base.wrk.rps:.2f}" if base and base.wrk and base.wrk.rps else "n/a"
+
+
+def machine() -> str:
+    model = "unknown"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    versions = []
+    for tool in ("wrk", "nginx"):
+        try:
+            out = subprocess.run([which(tool) or tool, "-v"], capture_output=True, text=True, timeout=5)
+            versions.append((out.stdout + out.stderr).strip().splitlines()[0].replace("nginx version: ", ""))
+        except (OSError, IndexError, subprocess.SubprocessError):
+            versions.append(f"{tool}: not installed")
+    for package in ("uvicorn", "aiohttp", "uvloop", "httptools", "fastapi", "httpx", "django"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"- Machine: {len(os.sched_getaffinity(0))} CPUs (`nproc`), {model}, Linux {platform.release()}, "
+        f"Python {platform.python_version()}; load average before the run: {load}\n"
+        f"- Software: {'; '.join(versions)}"
+    )
+
+
+def throughput_table(report: Report) -> str:
+    bare, direct = report.row(BARE), report.row(DIRECT)
+    lines = [
+        "| row | req/s | p50 | p99 | CPU µs/request | ÷ bare proxy | ÷ direct | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in report.rows:
+        if row.wrk is None:
+            lines.append(f"| {row.name} | failed: {row.error} | | | | | | |")
+            continue
+        w = row.wrk
+        cpu = f"{row.cpu_us:.0f}" if row.cpu_us is not None else ""
+        lines.append(
+            f"| {row.name} | {w.rps:,.0f} | {_ms(w.p50_ms)} | {_ms(w.p99_ms)} | {cpu} | "
+            f"{_ratio(w.rps, bare)} | {_ratio(w.rps, direct)} | {row.notes} |"
+        )
+    return "\n".join(lines)
+
+
+def fixed_table(report: Report) -> str:
+    lines = [
+        "| target | p50 | p90 | p99 | p99.9 | max | completed | errors | generator lag p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for f in report.fixed:
+        r = f.result
+        if r is None:
+            lines.append(f"| {f.name} | failed: {f.error} | | | | | | | |")
+            continue
+        lag = f"{r['schedule_lag_p99_ms']:.2f} ms" + (" (busy machine: unreliable)" if f.noisy else "")
+        lines.append(
+            f"| {f.name} | {_ms(r['p50_ms'])} | {_ms(r['p90_ms'])} | {_ms(r['p99_ms'])} | {_ms(r['p999_ms'])} | "
+            f"{_ms(r['max_ms'])} | {r['completed']} | {r['errors']} | {lag} |"
+        )
+    direct, gateway = report.fixed_result(DIRECT), report.fixed_result(GATEWAY1)
+    if direct and gateway:
+        added = {p: gateway[f"{p}_ms"] - direct[f"{p}_ms"] for p in ("p50", "p99")}
+        lines.append(f"\nAdded by the gateway: p50 {_ms(added['p50'])}, p99 {_ms(added['p99'])}.")
+    lines.append(
+        "Latencies count from each request's scheduled send time, so they include the load generator's own "
+        "lag (last column), which on a quiet machine is small and the same for both targets."
+    )
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool, noisy: bool) -> str:
+    return ("PASS" if ok else "FAIL") + (" (busy machine: unreliable)" if noisy else "")
+
+
+def targets(report: Report) -> list[str]:
+    gw, bare = report.row(GATEWAY1), report.row(BARE)
+    out = []
+    if gw and bare and gw.wrk and bare.wrk:
+        share = gw.wrk.rps / bare.wrk.rps
+        verdict = _verdict(share >= TARGET_SHARE, gw.noisy or bare.noisy)
+        out.append(f"{verdict}: gateway (1 worker) req/s ≥ 75% of the bare proxy's: {share:.0%}")
+    else:
+        out.append("FAIL: gateway (1 worker) req/s ≥ 75% of the bare proxy's: not measured")
+    if gw and gw.cpu_us is not None:
+        verdict = _verdict(gw.cpu_us <= TARGET_CPU_US, gw.noisy)
+        ref = f" (bare reference proxy: {bare.cpu_us:.0f} µs in this run)" if bare and bare.cpu_us else ""
+        out.append(f"{verdict}: gateway CPU ≤ {TARGET_CPU_US:.0f} µs/request: {gw.cpu_us:.0f} µs{ref}")
+    else:
+        out.append(f"FAIL: gateway CPU ≤ {TARGET_CPU_US:.0f} µs/request: not measured")
+    direct, gateway = report.fixed_result(DIRECT), report.fixed_result(GATEWAY1)
+    if direct and gateway:
+        added = gateway["p50_ms"] - direct["p50_ms"]
+        noisy = any(f.noisy for f in report.fixed)
+        verdict = _verdict(added < TARGET_ADDED_P50_MS, noisy)
+        out.append(f"{verdict}: gateway adds < 1 ms p50 at {report.rate:g} req/s: {added:.3f} ms")
+    else:
+        out.append(f"FAIL: gateway adds < 1 ms p50 at {report.rate:g} req/s: not measured")
+    return out
+
+
+def render(report: Report) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        f"{BEGIN}\n## Results\n",
+        "_Generated by `make bench` (bench/run.py); everything between the bench markers is rewritten on each run._\n",
+        f"- Command: `make bench`, {now}",
+        machine(),
+        f"- Settings: {report.settings}",
+        *[f"- Note: {note}" for note in report.notes],
+        "\n### Throughput (wrk, closed loop)\n",
+        throughput_table(report),
+        f"\n### Latency at a fixed rate ({report.rate:g} req/s, open loop, bench/fixed_rate.py)\n",
+        fixed_table(report),
+        "\n### Targets\n",
+        *[f"- {line}" for line in targets(report)],
+        f"\n{END}",
+    ]
+    return "\n".join(parts)
+
+
+def write_docs(path: Path, block: str) -> None:
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)

@@ -1,0 +1,222 @@
+"""`make bench`: the gateway against the upstream direct, nginx and two plain Python proxies.
+
+Environment: BENCH_DURATION (seconds per wrk row, default 10), BENCH_CONNECTIONS (default 32),
+BENCH_WARMUP (seconds of wrk before each row, default 2), BENCH_RATE (fixed-rate req/s, default 500),
+BENCH_FIXED_DURATION (seconds of the fixed-rate runs, default 10). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+if __package__ in (None, ""):  # run as `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report as rp
+from bench import servers
+from bench.processes import Processes, cpu_seconds, machine_busy_seconds, reaped_children_seconds
+from bench.tools import ensure_bench_requirements, ensure_system_tools
+from bench.wrk import WrkResult, run_wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise SystemExit(f"bench: {name}={value!r} is not a number") from None
+
+
+class Bench:
+    def __init__(self, wrk: str, tmp: Path) -> None:
+        self.wrk, self.tmp = wrk, tmp
+        self.procs = Processes()
+        self.duration = _env_float("BENCH_DURATION", 10.0)
+        self.connections = int(_env_float("BENCH_CONNECTIONS", 32))
+        self.warmup = _env_float("BENCH_WARMUP", 2.0)
+        self.rate = _env_float("BENCH_RATE", 500.0)
+        self.fixed_duration = _env_float("BENCH_FIXED_DURATION", 10.0)
+        settings = (
+            f"wrk -t2 -c{self.connections} -d{self.duration:g}s --latency after a {self.warmup:g} s warm-up, "
+            f"GET / with a {len(servers.BODY)}-byte answer; fixed rate {self.rate:g} req/s for "
+            f"{self.fixed_duration:g} s after 1 s at the same rate"
+        )
+        self.report = rp.Report(settings=settings, rate=self.rate)
+        self.upstream_pid = 0
+
+    def log(self, message: str) -> None:
+        print(f"bench: {message}", flush=True)
+
+    def measure(
+        self, name: str, start: Callable[[], servers.Server], note: str = "", keep: bool = False
+    ) -> servers.Server | None:
+        """Start a server, warm it up, run wrk with its CPU time counted; one table row.
+
+        The server is stopped afterwards unless ``keep``; then it is returned (None if it did not start).
+        """
+        row = rp.Row(name, note=note)
+        self.report.rows.append(row)
+        self.log(f"{name} ...")
+        server = None
+        try:
+            server = start()
+            if self.warmup > 0:
+                run_wrk(self.procs, self.wrk, server.url, duration=self.warmup, connections=self.connections)
+            row.wrk, row.cpu_us, row.others_cpus = self._measured_run(server, RESULTS / f"{_slug(name)}.txt")
+            self.log(f"{name}: {row.wrk.rps:,.0f} req/s, p50 {row.wrk.p50_ms:.2f} ms, p99 {row.wrk.p99_ms:.2f} ms")
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            row.error = " ".join(str(exc).split())[:300] or type(exc).__name__
+            self.log(f"{name}: failed: {row.error}")
+        if server is not None and not keep:
+            self.procs.stop(server.proc)
+        return server
+
+    def _measured_run(self, server: servers.Server, save_to: Path) -> tuple[WrkResult, float | None, float]:
+        """wrk with CPU accounting: (result, server µs CPU/request, CPUs used by everything else meanwhile)."""
+        pids = {server.proc.pid, self.upstream_pid}
+        before = (cpu_seconds(server.proc.pid), sum(map(cpu_seconds, pids)), reaped_children_seconds())
+        busy, wall = machine_busy_seconds(), time.monotonic()
+        url, duration = server.url, self.duration
+        result = run_wrk(self.procs, self.wrk, url, duration=duration, connections=self.connections, save_to=save_to)
+        busy, wall = machine_busy_seconds() - busy, time.monotonic() - wall
+        server_cpu = cpu_seconds(server.proc.pid) - before[0]
+        ours = sum(map(cpu_seconds, pids)) - before[1] + reaped_children_seconds() - before[2]
+        cpu_us = server_cpu / result.requests * 1e6 if result.requests else None
+        return result, cpu_us, max(0.0, busy - ours) / wall
+
+    def fixed_rate(self, name: str, port: int) -> None:
+        self.log(f"fixed rate {self.rate:g} req/s against {name} ...")
+        entry = rp.FixedRate(name)
+        self.report.fixed.append(entry)
+        cmd = [servers.PYTHON, str(ROOT / "bench" / "fixed_rate.py"), "--port", str(port), "--json"]
+        cmd += ["--rate", f"{self.rate:g}", "--duration", f"{self.fixed_duration:g}"]
+        try:
+            done = self.procs.run(cmd, timeout=self.fixed_duration + 60, cwd=ROOT)
+            if done.returncode != 0:
+                raise RuntimeError(done.stderr.strip()[-300:] or f"exit status {done.returncode}")
+            entry.result = json.loads(done.stdout.strip().splitlines()[-1])
+            (RESULTS / f"fixed-rate-{_slug(name)}.json").write_text(done.stdout)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            entry.error = " ".join(str(exc).split())[:300]
+            self.log(f"fixed rate against {name}: failed: {entry.error}")
+
+    def run(self, nginx: str | None) -> None:
+        tmp, procs = self.tmp, self.procs
+        try:
+            if nginx:
+                upstream = servers.start_nginx(procs, nginx, tmp, "upstream")
+                kind = "nginx `return 200`"
+            else:
+                upstream = servers.start_python_upstream(procs, tmp)
+                kind = "bench/upstream.py"
+        except (OSError, RuntimeError) as exc:
+            raise RuntimeError(f"the upstream did not start: {exc}") from exc
+        up, self.upstream_pid = upstream.port, upstream.proc.pid
+        self.measure(rp.DIRECT, lambda: upstream, note=f"{kind}; CPU is the upstream's own", keep=True)
+        if nginx:
+            self.measure("nginx reverse proxy", lambda: servers.start_nginx(procs, nginx, tmp, "proxy", up))
+        self.measure(rp.BARE, lambda: servers.start_asgi_proxy(procs, tmp, "bench.bare_proxy:app", up))
+        missing = ensure_bench_requirements()
+        fastapi = "bench.fastapi_httpx_proxy:app"
+        self.measure(
+            "FastAPI + httpx proxy", _unless(missing, lambda: servers.start_asgi_proxy(procs, tmp, fastapi, up))
+        )
+        try:
+            self.log("gateway: migrate and configure ...")
+            servers.prepare_gateway(procs, tmp, up)
+            ready: str | None = None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            ready = " ".join(str(exc).split())[:300]
+        gateway = self.measure(rp.GATEWAY1, _unless(ready, lambda: servers.start_gateway(procs, tmp, 1)), keep=True)
+        self.fixed_rate(rp.DIRECT, up)
+        if gateway is not None:
+            self.fixed_rate(rp.GATEWAY1, gateway.port)
+            procs.stop(gateway.proc)
+        else:
+            self.report.fixed.append(rp.FixedRate(rp.GATEWAY1, error="the gateway did not start (see above)"))
+        self.measure("gateway, 2 workers", _unless(ready, lambda: servers.start_gateway(procs, tmp, 2)))
+        if any(row.noisy for row in self.report.rows) or any(f.noisy for f in self.report.fixed):
+            self.report.notes.append(
+                "other processes were busy during some runs (see the notes): their req/s and latencies are "
+                "unreliable, and the targets measured on them are marked so; CPU µs/request holds up better"
+            )
+
+
+def _keep_logs(tmp: Path) -> None:
+    """Servers' logs and nginx configs to bench/results/logs/, for a row that failed."""
+    logs = RESULTS / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    for path in [*tmp.glob("*.log"), *tmp.glob("*.conf")]:
+        shutil.copy2(path, logs / path.name)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _unless(reason: str | None, start: Callable[[], servers.Server]) -> Callable[[], servers.Server]:
+    """``start``, or a failure with ``reason`` when a prerequisite is missing (the row then says why)."""
+
+    def go() -> servers.Server:
+        if reason:
+            raise RuntimeError(reason)
+        return start()
+
+    return go
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    wrk, nginx, notes = ensure_system_tools()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    bench = Bench(wrk, tmp)
+    bench.report.notes.extend(notes)
+    try:
+        bench.run(nginx)
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; stopping everything it started", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:  # the upstream did not start: nothing can be measured
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bench.procs.stop_all()
+        _keep_logs(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+    block = rp.render(bench.report)
+    rp.write_docs(DOCS, block)
+    body = block.removeprefix(rp.BEGIN).removesuffix(rp.END).strip()
+    print(f"\n{body}\n\nbench: wrote {DOCS.relative_to(ROOT)} and raw outputs in {RESULTS.relative_to(ROOT)}/")
+    print(f"bench: took {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
