@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.processes import Processes, free_port, http_get, wait_http
 from bench.upstream import BODY
+from gateway_project.serve import uvicorn_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -138,8 +139,9 @@ def start_gateway(procs: Processes, tmp: Path, workers: int) -> Server:
     port = free_port()
     log = tmp / f"gateway-{workers}w.log"
     cmd = [*_uvicorn(), "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--http", "proxy.server:GatewayHttpToolsProtocol"]
-    proc = procs.start([*cmd, *UVICORN_FLAGS], log=log, env=gateway_env(tmp), cwd=ROOT)
+    # The gateway's own production flags (gateway_project.serve): its protocol class, no proxy headers.
+    cmd += ["--workers", str(workers), "--log-level", "warning", *uvicorn_argv()]
+    proc = procs.start(cmd, log=log, env=gateway_env(tmp), cwd=ROOT)
     wait_http(port, "/health/startup", proc, log, timeout=60)
     wait_http(port, "/", proc, log, timeout=20)  # the route, once this process has loaded its table
     # Every worker must have its table: several answers in a row over fresh connections.
