@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
+from proxy import disconnects
 from proxy.body import ClientGone
 from proxy.errors import (
     BadRequest,
@@ -35,8 +36,6 @@ log = logging.getLogger("proxy")
 
 ASGIApp = Any
 REFUSED_METHODS = frozenset({"TRACE", "CONNECT"})
-# Seconds before a request starts watching for its client leaving (see DisconnectGuard).
-DISCONNECT_GRACE = 0.5
 # Largest unknown-length response buffered for an HTTP/1.0 client.
 HTTP10_BUFFER_LIMIT = 16 * 1024 * 1024
 
@@ -60,21 +59,22 @@ class GatewayApp:
         except GatewayError as error:
             await self._send_error(send, error, _request_id_of(scope), path)
             return
-        guard = DisconnectGuard(receive, exchange)
+        exchange.task = asyncio.current_task()
+        disconnects.inflight.add(exchange)
         try:
             try:
                 response = await exchange.route.handle(exchange)
                 if response.stream is not None and scope["http_version"] == "1.0":
                     response = await _buffer_for_http10(response)
             except GatewayError as error:
-                guard.disarm()
+                exchange.finished = True
                 await self._send_error(send, error, exchange.request_id, path)
                 return
-            await self._send(send, response, exchange, guard)
+            await self._send(send, response, exchange)
         except ClientGone:
             return
         except asyncio.CancelledError:
-            if not guard.fired:
+            if not exchange.client_left:
                 raise
             # The client left: the upstream request was abandoned on purpose, nobody to answer.
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
@@ -83,7 +83,7 @@ class GatewayApp:
             internal = GatewayError("The gateway failed while handling this request.")
             await self._send_error(send, internal, exchange.request_id, path)
         finally:
-            guard.disarm()
+            disconnects.forget(exchange)
 
     def _exchange(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
         method: str = scope["method"]
@@ -136,17 +136,17 @@ class GatewayApp:
             via=f"{head.via.decode('latin-1')}, {self.via_name}" if head.via else self.via_name,
         )
 
-    async def _send(self, send: Any, response: Response, exchange: Exchange, guard: DisconnectGuard) -> None:
+    async def _send(self, send: Any, response: Response, exchange: Exchange) -> None:
         stream = response.stream
         if stream is None:
-            guard.disarm()
+            exchange.finished = True
             await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
             await send({"type": "http.response.body", "body": response.body})
             return
         await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
         # The server drops writes to a closed connection silently; a long stream must notice the
         # client leaving, or it keeps reading from the backend for nobody.
-        guard.arm()
+        disconnects.watch(exchange)
         complete = False
         try:
             async for chunk in stream:
@@ -164,7 +164,7 @@ class GatewayApp:
             if response.close is not None:
                 response.close()
         if complete:
-            guard.disarm()
+            exchange.finished = True
             await send({"type": "http.response.body", "body": b""})
 
     async def _send_error(self, send: Any, error: GatewayError, request_id: str, path: str) -> None:
@@ -191,54 +191,6 @@ def _request_id_of(scope: dict[str, Any]) -> str:
             if all(c.isalnum() or c in "._:-" for c in text):
                 return text
     return new_request_id()
-
-
-class DisconnectGuard:
-    """Cancel the request's task when the client disconnects, so the upstream call is abandoned.
-
-    Watching ``receive`` needs a task; most requests finish long before ``DISCONNECT_GRACE``, so the
-    watcher only starts after it (a timer is all a fast request pays), or at once for a stream.
-    It never reads while the body reader still owns ``receive``.
-    """
-
-    __slots__ = ("exchange", "fired", "receive", "task", "timer", "watcher")
-
-    def __init__(self, receive: Any, exchange: Exchange) -> None:
-        self.receive = receive
-        self.exchange = exchange
-        self.task = asyncio.current_task()
-        self.fired = False
-        self.watcher: asyncio.Task[None] | None = None
-        self.timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(DISCONNECT_GRACE, self.arm)
-
-    def arm(self) -> None:
-        if self.watcher is not None or self.task is None:
-            return
-        loop = asyncio.get_running_loop()
-        if not self.exchange.body_done:
-            self.timer = loop.call_later(DISCONNECT_GRACE, self.arm)
-            return
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        self.watcher = loop.create_task(self._watch())
-
-    def disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.watcher is not None:
-            self.watcher.cancel()
-        self.task = None
-
-    async def _watch(self) -> None:
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                break
-        if self.task is not None:
-            self.fired = True
-            self.task.cancel()
 
 
 async def _buffer_for_http10(response: Response) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ class Response:
     error_reason: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity hash: in-flight exchanges live in a set
 class Exchange:
     scope: dict[str, Any]
     receive: Receive
@@ -51,4 +52,10 @@ class Exchange:
     target: TargetSpec | None = None
     attempts: int = 0
     bytes_in: int = 0
+    # Disconnect watching (proxy/disconnects.py): the request's task, its watcher, and whether the
+    # response is complete (after which the server reports "disconnect" for every request).
+    task: asyncio.Task[Any] | None = None
+    watcher: asyncio.Task[None] | None = None
+    finished: bool = False
+    client_left: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

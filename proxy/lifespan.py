@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from proxy import disconnects
 from proxy.upstream import close_session, get_session
 from registry.watch import watcher
 
@@ -13,11 +14,13 @@ log = logging.getLogger(__name__)
 
 async def start() -> None:
     get_session()
+    disconnects.ensure_sweeper()
     await watcher.start()
 
 
 async def stop() -> None:
     await watcher.stop()
+    await disconnects.stop_sweeper()
     await close_session()
 
 

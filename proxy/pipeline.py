@@ -9,6 +9,7 @@ so a route only pays for the policies it actually uses.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from django.utils.module_loading import import_string
@@ -40,15 +41,8 @@ def policies_for(route: RouteSpec, factories: Sequence[PolicyFactory]) -> tuple[
 
 
 def build_chain(policies: Sequence[Policy], terminal: Handler) -> Handler:
+    # partial() rather than a wrapper coroutine: each step costs one coroutine frame, not two.
     handler = terminal
     for policy in reversed(policies):
-        handler = _bind(policy, handler)
+        handler = partial(policy.__call__, call_next=handler)
     return handler
-
-
-def _bind(policy: Policy, call_next: Handler) -> Handler:
-    async def step(exchange: Exchange) -> Response:
-        return await policy(exchange, call_next)
-
-    step.__qualname__ = f"step[{policy.name}]"
-    return step

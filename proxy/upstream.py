@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 from django.conf import settings
+from multidict import CIMultiDict
 from yarl import URL
 
 from proxy.balancer import make_balancer
@@ -37,6 +38,18 @@ STREAM_CHUNK = 64 * 1024
 VIA = f"1.1 {settings.GATEWAY_VIA_NAME}".encode()
 
 _session: aiohttp.ClientSession | None = None
+_SKIP = CIMultiDict((name, None) for name in SKIP_AUTO_HEADERS)
+
+
+class _PassThroughRequest(aiohttp.ClientRequest):
+    """aiohttp's request with none of its default headers: the backend sees what the client sent.
+
+    Equivalent to ``skip_auto_headers=SKIP_AUTO_HEADERS`` on the session, without rebuilding the
+    skip list for every request (measured at several µs of the per-request budget).
+    """
+
+    def update_auto_headers(self, skip_auto_headers: object) -> None:
+        self._skip_auto_headers = _SKIP
 
 
 def get_session() -> aiohttp.ClientSession:
@@ -53,7 +66,7 @@ def get_session() -> aiohttp.ClientSession:
             auto_decompress=False,  # bodies pass through byte for byte, Content-Encoding intact
             cookie_jar=aiohttp.DummyCookieJar(),  # never share one client's cookies with another
             trust_env=False,
-            skip_auto_headers=SKIP_AUTO_HEADERS,
+            request_class=_PassThroughRequest,
             timeout=aiohttp.ClientTimeout(total=None),
         )
     return _session
