@@ -5,21 +5,26 @@ read timeouts 504, broken responses 502 ``upstream_error``. A request is retried
 only for idempotent methods with a replayable body, and only before any response byte was sent;
 connect failures and connections the backend closed before answering are retried, read timeouts
 are not (the backend may still be working on the first attempt).
+
+A service may have a ``TargetGate`` (``GATEWAY_TARGET_GATE``, the breaker app's by default): it
+picks targets in the balancer's order but skips those it closes (open breaker, failed health check),
+raises the 503 when none is left, and hears each attempt's outcome. Services without one pay nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from django.conf import settings
+from django.utils.module_loading import import_string
 from yarl import URL
 
-from proxy.balancer import make_balancer
+from proxy.balancer import Balancer, make_balancer
 from proxy.body import read_body
-from proxy.errors import NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
+from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
 from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
 
@@ -66,11 +71,31 @@ async def close_session() -> None:
         _session = None
 
 
-class ServiceUpstream:
-    """Targets, balancer and timeouts of one service, compiled with the routing table."""
+class TargetGate(Protocol):
+    async def pick(self, balancer: Balancer, tried: list[int]) -> tuple[int, Any]:
+        """The next target's index (-1: none left) and a ticket for ``report``. Raises the gateway's
+        503 when no target was tried yet and every one is closed to traffic."""
+        ...
 
-    def __init__(self, spec: ServiceSpec) -> None:
+    async def report(self, index: int, ticket: Any, status: int | None) -> None:
+        """The attempt's outcome: the backend's status, or None when it gave no answer in time."""
+        ...
+
+
+class TargetGateFactory(Protocol):
+    def for_service(self, spec: ServiceSpec) -> TargetGate | None: ...
+
+
+def load_gate_factory(path: str) -> TargetGateFactory | None:
+    return import_string(path) if path else None
+
+
+class ServiceUpstream:
+    """Targets, balancer, timeouts and target gate of one service, compiled with the routing table."""
+
+    def __init__(self, spec: ServiceSpec, gate: TargetGate | None = None) -> None:
         self.spec = spec
+        self.gate = gate
         self.targets = spec.targets
         self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.connect_timeout, sock_read=spec.read_timeout)
@@ -99,10 +124,15 @@ async def forward(exchange: Exchange) -> Response:
     headers = _upstream_headers(exchange, upstream)
     session = get_session()
     balancer = upstream.balancer
+    gate = upstream.gate
     tried: list[int] = []
     error: Exception | None = None
+    ticket: Any = None
     for _ in range(attempts):
-        index = balancer.pick(tried)
+        if gate is None:
+            index = balancer.pick(tried)
+        else:
+            index, ticket = await gate.pick(balancer, tried)
         if index < 0:
             break
         tried.append(index)
@@ -110,6 +140,7 @@ async def forward(exchange: Exchange) -> Response:
         exchange.target = target
         exchange.attempts += 1
         balancer.started(index)
+        retry = False
         try:
             resp = await session.request(
                 exchange.method,
@@ -120,26 +151,27 @@ async def forward(exchange: Exchange) -> Response:
                 timeout=upstream.timeout,
             )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            balancer.finished(index)
-            error = UpstreamUnreachable(f"Could not connect to {target.address}: {_describe(exc)}.")
-            continue
+            failure: GatewayError = UpstreamUnreachable(f"Could not connect to {target.address}: {_describe(exc)}.")
+            retry = True
         except aiohttp.ServerDisconnectedError:
-            balancer.finished(index)
-            if exchange.body_error is not None:
-                raise exchange.body_error from None
-            error = UpstreamBroken(f"{target.address} closed the connection before answering.")
-            continue
+            failure = UpstreamBroken(f"{target.address} closed the connection before answering.")
+            retry = True
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            balancer.finished(index)
-            if exchange.body_error is not None:
-                raise exchange.body_error from None
-            raise UpstreamTimeout(f"{target.address} did not answer within {upstream.spec.read_timeout:g} s.") from None
+            failure = UpstreamTimeout(f"{target.address} did not answer within {upstream.spec.read_timeout:g} s.")
         except (aiohttp.ClientError, ValueError) as exc:
-            balancer.finished(index)
-            if exchange.body_error is not None:
-                raise exchange.body_error from None
-            raise UpstreamBroken(f"{target.address} sent a broken response: {_describe(exc)}.") from None
-        return await _response(exchange, resp, index)
+            failure = UpstreamBroken(f"{target.address} sent a broken response: {_describe(exc)}.")
+        else:
+            if gate is not None:
+                await gate.report(index, ticket, resp.status)
+            return await _response(exchange, resp, index)
+        balancer.finished(index)
+        if exchange.body_error is not None:
+            raise exchange.body_error from None  # the client's fault, not the target's
+        if gate is not None:
+            await gate.report(index, ticket, None)
+        if not retry:
+            raise failure from None
+        error = failure
     if error is None:
         error = NoUpstream(f"Service {upstream.spec.name!r} has no target left to try.")
     raise error

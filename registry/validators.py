@@ -132,3 +132,31 @@ def validate_api_version(value: str) -> None:
 def validate_slug_not_reserved(value: str) -> None:
     if value in RESERVED_SLUGS:
         raise ValidationError(f"{value!r} is reserved under /api/v1/; choose another slug.", code="slug_reserved")
+
+
+def parse_statuses(value: str) -> frozenset[int]:
+    """``"502,503"`` or ``"200-399"`` (comma-separated codes and ranges) as a set of status codes."""
+    codes: set[int] = set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        low, _, high = item.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValidationError(f"{item!r} is not a status code or a range like 500-599.") from None
+        if not 100 <= first <= last <= 599:
+            raise ValidationError(f"{item!r} is not a range of HTTP status codes (100-599).")
+        codes.update(range(first, last + 1))
+    return frozenset(codes)
+
+
+def validate_statuses(value: str) -> None:
+    parse_statuses(value)
+
+
+def validate_health_path(value: str) -> None:
+    if value and not value.startswith("/"):
+        raise ValidationError("The health check path starts with '/', e.g. /healthz.")
+    if value:
+        validate_plain_path(value.split("?", 1)[0])
