@@ -57,8 +57,11 @@ class EventRecorder:
         ]
 
     def flush(self) -> int:
-        """Write what is pending; on a database error keep it for the next flush."""
+        """Write what is pending. While the database is unreachable keep it for the next flush."""
+        from django.db import DatabaseError, OperationalError
+
         from breaker.models import BreakerEvent
+        from registry.models import Service, Target
 
         batch = []
         while self.pending:
@@ -66,12 +69,15 @@ class EventRecorder:
         if not batch:
             return 0
         try:
+            # A target or service deleted since keeps its events, without the link.
+            targets = set(Target.objects.filter(pk__in={c.target_id for c in batch}).values_list("pk", flat=True))
+            services = set(Service.objects.filter(pk__in={c.service_id for c in batch}).values_list("pk", flat=True))
             BreakerEvent.objects.bulk_create(
                 [
                     BreakerEvent(
                         at=datetime.fromtimestamp(c.at, tz=UTC),
-                        service_id=c.service_id,
-                        target_id=c.target_id,
+                        service_id=c.service_id if c.service_id in services else None,
+                        target_id=c.target_id if c.target_id in targets else None,
                         address=c.address,
                         from_state=c.from_state,
                         to_state=c.to_state,
@@ -81,9 +87,12 @@ class EventRecorder:
                     for c in batch
                 ]
             )
-        except Exception:
-            log.exception("could not write %d breaker events; retrying at the next flush", len(batch))
+        except OperationalError as exc:
+            log.warning("could not write %d breaker events (%r); retrying at the next flush", len(batch), exc)
             self.pending.extendleft(reversed(batch))
+            return 0
+        except DatabaseError:
+            log.exception("dropped %d breaker events the database refused", len(batch))
             return 0
         return len(batch)
 

@@ -53,7 +53,12 @@ def test_it_lists_a_service_with_its_routes_targets_and_health(client: Client) -
                     {
                         "weight": 10,
                         "enabled": True,
-                        "health": {"status": "unchecked", "checked_at": None, "latency_ms": None, "breaker": "disabled"},
+                        "health": {
+                            "status": "unchecked",
+                            "checked_at": None,
+                            "latency_ms": None,
+                            "breaker": "disabled",
+                        },
                     }
                 ],
                 "health": {"status": "unknown", "checked_at": None, "targets_available": 1, "targets_total": 1},
