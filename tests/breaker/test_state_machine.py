@@ -44,7 +44,7 @@ def test_a_success_resets_the_consecutive_count() -> None:
 
 
 def test_it_refuses_while_open_with_the_time_left() -> None:
-    s, answer, transition = admit(opened(100.0), CFG, 104.0)
+    _, answer, transition = admit(opened(100.0), CFG, 104.0)
     assert not answer.allowed and answer.retry_after == 6.0 and transition is None
 
 
