@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 
 from aiohttp import web
 
@@ -17,6 +19,7 @@ class Flaky:
         self.health_status = 200
         self.requests = 0  # proxied requests only, not health probes
         self.probes = 0
+        self._released = asyncio.Event()
         self.server = BackendThread(name, app=self._app(), port=port)
 
     @property
@@ -28,6 +31,9 @@ class Flaky:
         return self
 
     def stop(self) -> None:
+        # Let hanging handlers finish so no task is left pending when the loop stops.
+        self.server.loop.call_soon_threadsafe(self._released.set)
+        time.sleep(0.05)
         self.server.stop()
 
     def _app(self) -> web.Application:
@@ -41,7 +47,8 @@ class Flaky:
             if mode == "fail":
                 return web.json_response({"backend": self.name, "mode": mode}, status=503)
             if mode == "hang":
-                await asyncio.sleep(self.hang_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._released.wait(), self.hang_seconds)
             if mode == "reset":
                 response = web.StreamResponse(headers={"Content-Length": "1000"})
                 await response.prepare(request)
