@@ -205,7 +205,10 @@ class RedisBackend:
         return time.monotonic() < self.down_until
 
     def _failed(self, exc: BaseException) -> None:
+        already = self.degraded  # calls in flight when Redis failed all land here: warn once
         self.down_until = time.monotonic() + self.fallback_seconds
+        if already:
+            return
         log.warning(
             "breaker state in Redis unavailable (%r); this process uses its own in-memory breakers for %.0f s",
             exc,
