@@ -75,10 +75,6 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     if not Service.objects.exists():
         call_command("gateway_apply", str(settings.BASE_DIR / "docs" / "demo.yaml"))
-        # Health checks and the breaker are not in the YAML format yet: turn them on for the demo here.
-        for demo in Service.objects.filter(slug="demo"):
-            demo.health_check_path, demo.breaker_enabled = "/health", True
-            demo.save()
     username, password = _admin_login(settings.VAR_DIR)
 
     if _port_free(DEMO_BACKEND_PORT):
