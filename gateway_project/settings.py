@@ -207,7 +207,7 @@ GATEWAY_HEALTH_HISTORY = env_int("GATEWAY_HEALTH_HISTORY", 50, minimum=1)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost//"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "celery-queue"
     _queue.mkdir(exist_ok=True)
