@@ -1,1 +1,1 @@
-"""Reserved app: see the open issue that builds it."""
+"""Circuit breakers per target, active health sweeps, and the health view of services."""

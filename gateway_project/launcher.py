@@ -2,7 +2,8 @@
 
 Migrates the SQLite database in var/, loads the demo configuration on first start, creates an
 admin login for this install (a random password, kept in var/admin-login.txt, mode 0600), starts
-the demo backend on 127.0.0.1:8001 and serves the gateway on 127.0.0.1:8000.
+the demo backend on 127.0.0.1:8001, a Celery worker with beat for the health sweeps (broker: a
+directory queue in var/, no server needed), and serves the gateway on 127.0.0.1:8000.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def _admin_login(var_dir: Path) -> tuple[str, str | None]:
     return "admin", None
 
 
+def sweeper_argv() -> list[str]:
+    """One Celery worker that also runs beat: enough for the embedded default's health sweeps."""
+    return [
+        sys.executable, "-m", "celery", "-A", "gateway_project.celery", "worker",
+        "--beat", "--pool", "solo", "--concurrency", "1", "--loglevel", "warning",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+
+
+def start_sweeper() -> subprocess.Popen[bytes]:
+    worker = subprocess.Popen(sweeper_argv())
+    atexit.register(worker.terminate)
+    return worker
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -69,6 +85,7 @@ def main() -> None:
         atexit.register(backend.terminate)
     else:
         print(f"port {DEMO_BACKEND_PORT} is taken; assuming the demo backend already runs there")
+    start_sweeper()
 
     base = f"http://{args.host}:{args.port}"
     login = f"{username} / {password}" if password else f"{username} (reset: python manage.py changepassword admin)"
@@ -79,7 +96,7 @@ def main() -> None:
         f"  Admin API    {base}/admin/api/docs/\n"
         f"  Try          curl -i {base}/demo/hello\n"
         f"               curl -i {base}/api/v1/services\n"
-        f"  Health       {base}/health/detailed\n",
+        f"  Health       {base}/health/detailed   {base}/health/services\n",
         flush=True,
     )
     from gateway_project import serve

@@ -56,8 +56,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "registry",
     "proxy",
+    "breaker",
 ]
 
 MIDDLEWARE = [
@@ -187,6 +189,34 @@ GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minim
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None.
 GATEWAY_POLICIES = env_list("GATEWAY_POLICIES", "proxy.policies.BodyLimitPolicy")
+
+# Who may pick a service's targets (skips open breakers and failed health checks); empty: nobody.
+GATEWAY_TARGET_GATE = env_str("GATEWAY_TARGET_GATE", "breaker.policies.BreakerGate")
+
+# --- Circuit breakers and health checks (breaker app) -------------------------------------------
+# Socket timeout of each breaker call to Redis; past it the process uses its own breakers for a while.
+GATEWAY_BREAKER_REDIS_TIMEOUT = env_float("GATEWAY_BREAKER_REDIS_TIMEOUT", 0.01, minimum=0.001)
+# How long a process keeps its in-memory breakers after Redis failed, before trying Redis again.
+GATEWAY_BREAKER_FALLBACK_SECONDS = env_float("GATEWAY_BREAKER_FALLBACK_SECONDS", 5.0, minimum=0.1)
+# How often each process reloads health check results and writes breaker state changes.
+GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 1.0, minimum=0.05)
+# A result older than this (or than 3 check intervals of its service, if longer) is stale: ignored.
+GATEWAY_HEALTH_STALE_AFTER = env_float("GATEWAY_HEALTH_STALE_AFTER", 30.0, minimum=1.0)
+# Health check results kept per target.
+GATEWAY_HEALTH_HISTORY = env_int("GATEWAY_HEALTH_HISTORY", 50, minimum=1)
+
+# --- Celery (health sweeps) ---------------------------------------------------------------------
+# Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost//"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue = VAR_DIR / "celery-queue"
+    _queue.mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_queue), "data_folder_out": str(_queue)}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()
 LOGGING = {

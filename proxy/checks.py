@@ -32,6 +32,26 @@ def check_policies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return messages
 
 
+@register()
+def check_target_gate(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    path = settings.GATEWAY_TARGET_GATE
+    if not path:
+        return []
+    try:
+        factory = import_string(path)
+    except ImportError as exc:
+        return [Error(f"GATEWAY_TARGET_GATE names {path!r}, which cannot be imported: {exc}", id="gateway.E003")]
+    if not callable(getattr(factory, "for_service", None)):
+        return [
+            Error(
+                f"GATEWAY_TARGET_GATE {path!r} has no for_service(service) method.",
+                hint="See the TargetGate protocol in proxy/upstream.py.",
+                id="gateway.E004",
+            )
+        ]
+    return []
+
+
 @register(deploy=True)
 def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []

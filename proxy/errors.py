@@ -9,6 +9,7 @@
     ├── UpstreamUnreachable (502 upstream_unreachable)
     ├── UpstreamBroken (502 upstream_error)
     ├── NoUpstream (503 no_healthy_upstream)
+    ├── CircuitOpen (503 circuit_open)
     └── UpstreamTimeout (504 upstream_timeout)
 
 Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
@@ -73,6 +74,11 @@ class UpstreamBroken(GatewayError):
 class NoUpstream(GatewayError):
     status = 503
     reason = "no_healthy_upstream"
+
+
+class CircuitOpen(GatewayError):
+    status = 503
+    reason = "circuit_open"
 
 
 class UpstreamTimeout(GatewayError):

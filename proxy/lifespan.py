@@ -1,8 +1,10 @@
-"""ASGI lifespan: start the config watcher and the upstream session, and stop them cleanly."""
+"""ASGI lifespan: start the config watcher, the upstream session and the feature apps' background
+tasks (registered with ``add_hooks`` from their ``AppConfig.ready``), and stop them cleanly."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from proxy import disconnects
@@ -11,14 +13,29 @@ from registry.watch import watcher
 
 log = logging.getLogger(__name__)
 
+Hook = Callable[[], Awaitable[None]]
+_hooks: list[tuple[Hook, Hook]] = []
+
+
+def add_hooks(start: Hook, stop: Hook) -> None:
+    if (start, stop) not in _hooks:
+        _hooks.append((start, stop))
+
 
 async def start() -> None:
     get_session()
     disconnects.ensure_sweeper()
     await watcher.start()
+    for begin, _ in _hooks:
+        await begin()
 
 
 async def stop() -> None:
+    for _, end in reversed(_hooks):
+        try:
+            await end()
+        except Exception:
+            log.exception("a shutdown hook failed")
     await watcher.stop()
     await disconnects.stop_sweeper()
     await close_session()

@@ -5,22 +5,27 @@ read timeouts 504, broken responses 502 ``upstream_error``. A request is retried
 only for idempotent methods with a replayable body, and only before any response byte was sent;
 connect failures and connections the backend closed before answering are retried, read timeouts
 are not (the backend may still be working on the first attempt).
+
+A service may have a ``TargetGate`` (``GATEWAY_TARGET_GATE``, the breaker app's by default): it
+picks targets in the balancer's order but skips those it closes (open breaker, failed health check),
+raises the 503 when none is left, and hears each attempt's outcome. Services without one pay nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from django.conf import settings
+from django.utils.module_loading import import_string
 from multidict import CIMultiDict
 from yarl import URL
 
-from proxy.balancer import make_balancer
+from proxy.balancer import Balancer, make_balancer
 from proxy.body import read_body
-from proxy.errors import NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
+from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
 from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
 
@@ -79,11 +84,31 @@ async def close_session() -> None:
         _session = None
 
 
-class ServiceUpstream:
-    """Targets, balancer and timeouts of one service, compiled with the routing table."""
+class TargetGate(Protocol):
+    async def pick(self, balancer: Balancer, tried: list[int]) -> tuple[int, Any]:
+        """The next target's index (-1: none left) and a ticket for ``report``. Raises the gateway's
+        503 when no target was tried yet and every one is closed to traffic."""
+        ...
 
-    def __init__(self, spec: ServiceSpec) -> None:
+    async def report(self, index: int, ticket: Any, status: int | None) -> None:
+        """The attempt's outcome: the backend's status, or None when it gave no answer in time."""
+        ...
+
+
+class TargetGateFactory(Protocol):
+    def for_service(self, spec: ServiceSpec) -> TargetGate | None: ...
+
+
+def load_gate_factory(path: str) -> TargetGateFactory | None:
+    return import_string(path) if path else None
+
+
+class ServiceUpstream:
+    """Targets, balancer, timeouts and target gate of one service, compiled with the routing table."""
+
+    def __init__(self, spec: ServiceSpec, gate: TargetGate | None = None) -> None:
         self.spec = spec
+        self.gate = gate
         self.targets = spec.targets
         self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.connect_timeout, sock_read=spec.read_timeout)
@@ -112,11 +137,16 @@ async def forward(exchange: Exchange) -> Response:
     headers = _upstream_headers(exchange, upstream)
     session = get_session()
     balancer = upstream.balancer
+    gate = upstream.gate
     tried: list[int] = []
     error: Exception | None = None
     name = upstream.spec.name
+    ticket: Any = None
     for _ in range(attempts):
-        index = balancer.pick(tried)
+        if gate is None:
+            index = balancer.pick(tried)
+        else:
+            index, ticket = await gate.pick(balancer, tried)
         if index < 0:
             break
         tried.append(index)
@@ -124,6 +154,8 @@ async def forward(exchange: Exchange) -> Response:
         exchange.target = target
         exchange.attempts += 1
         balancer.started(index)
+        retry = False
+        cause: BaseException
         try:
             resp = await session.request(
                 exchange.method,
@@ -134,33 +166,33 @@ async def forward(exchange: Exchange) -> Response:
                 timeout=upstream.timeout,
             )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            balancer.finished(index)
-            _log_failure(exchange, target, "could not connect", exc)
-            error = UpstreamUnreachable(f"Service {name!r} could not be reached.")
-            continue
+            failure: GatewayError = UpstreamUnreachable(f"Service {name!r} could not be reached.")
+            cause, what, retry = exc, "could not connect", True
         except aiohttp.ServerDisconnectedError as exc:
-            balancer.finished(index)
-            if exchange.body_error is not None:
-                raise exchange.body_error from None
-            _log_failure(exchange, target, "closed the connection before answering", exc)
-            error = UpstreamBroken(f"Service {name!r} closed the connection before answering.")
-            continue
-        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-            balancer.finished(index)
-            if exchange.body_error is not None:
-                raise exchange.body_error from None
-            _log_failure(exchange, target, "timed out", exc)
-            raise UpstreamTimeout(f"Service {name!r} did not answer within {upstream.spec.read_timeout:g} s.") from None
+            failure = UpstreamBroken(f"Service {name!r} closed the connection before answering.")
+            cause, what, retry = exc, "closed the connection before answering", True
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            failure = UpstreamTimeout(f"Service {name!r} did not answer within {upstream.spec.read_timeout:g} s.")
+            cause, what = exc, "timed out"
         except (aiohttp.ClientError, ValueError) as exc:
-            balancer.finished(index)
-            if exchange.body_error is not None:
-                raise exchange.body_error from None
-            _log_failure(exchange, target, "sent a broken response", exc)
-            raise UpstreamBroken(f"Service {name!r} sent a broken response.") from None
+            failure = UpstreamBroken(f"Service {name!r} sent a broken response.")
+            cause, what = exc, "sent a broken response"
         except BaseException:  # cancelled: the client left
             balancer.finished(index)
             raise
-        return await _response(exchange, resp, index)
+        else:
+            if gate is not None:
+                await gate.report(index, ticket, resp.status)
+            return await _response(exchange, resp, index)
+        balancer.finished(index)
+        if exchange.body_error is not None:
+            raise exchange.body_error from None  # the client's fault, not the target's
+        _log_failure(exchange, target, what, cause)
+        if gate is not None:
+            await gate.report(index, ticket, None)
+        if not retry:
+            raise failure from None
+        error = failure
     if error is None:
         error = NoUpstream(f"Service {upstream.spec.name!r} has no target left to try.")
     raise error

@@ -23,8 +23,24 @@ SERVICE_FIELDS = (
     "preserve_host",
     "enabled",
     "description",
+    "breaker_enabled",
+    "breaker_failures",
+    "breaker_failure_ratio",
+    "breaker_min_calls",
+    "breaker_window",
+    "breaker_failure_statuses",
+    "breaker_open_seconds",
+    "breaker_max_open_seconds",
+    "breaker_half_open_probes",
+    "breaker_half_open_successes",
+    "health_check_path",
+    "health_check_statuses",
+    "health_check_timeout",
+    "health_check_interval",
+    "health_check_healthy_successes",
+    "health_check_unhealthy_failures",
 )
-TARGET_FIELDS = ("host", "port", "weight", "enabled")
+TARGET_FIELDS = ("host", "port", "weight", "enabled", "breaker_failures", "breaker_open_seconds")
 ROUTE_FIELDS = (
     "name",
     "path_prefix",
@@ -74,6 +90,8 @@ class TargetSpec(Entry):
     port: int
     weight: int
     enabled: bool
+    breaker_failures: int | None
+    breaker_open_seconds: float | None
 
     @property
     def address(self) -> str:
@@ -107,6 +125,22 @@ class ServiceSpec(Entry):
     preserve_host: bool
     enabled: bool
     description: str
+    breaker_enabled: bool
+    breaker_failures: int
+    breaker_failure_ratio: float
+    breaker_min_calls: int
+    breaker_window: float
+    breaker_failure_statuses: str
+    breaker_open_seconds: float
+    breaker_max_open_seconds: float
+    breaker_half_open_probes: int
+    breaker_half_open_successes: int
+    health_check_path: str
+    health_check_statuses: str
+    health_check_timeout: float
+    health_check_interval: float
+    health_check_healthy_successes: int
+    health_check_unhealthy_failures: int
     targets: tuple[TargetSpec, ...]
     routes: tuple[RouteSpec, ...]
 

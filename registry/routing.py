@@ -15,12 +15,38 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
-from proxy.upstream import ServiceUpstream, forward
-from registry.models import ConfigVersion, Route, Service
-from registry.validators import normalize_prefix, parse_methods
+from proxy.upstream import ServiceUpstream, forward, load_gate_factory
+from registry.models import ConfigVersion, Route, Service, Target
+from registry.validators import normalize_prefix, parse_methods, parse_statuses
 
 DYNAMIC_PREFIX = "/api/v1/"
 DYNAMIC_PRIORITY = -1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerSpec:
+    """A target's circuit breaker settings (the service's, with the target's overrides applied)."""
+
+    failures: int
+    failure_ratio: float
+    min_calls: int
+    window: float
+    failure_statuses: frozenset[int]
+    open_seconds: float
+    max_open_seconds: float
+    half_open_probes: int
+    half_open_successes: int
+    probe_timeout: float  # connect + read timeout: a probe still out after this counts as failed
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckSpec:
+    path: str
+    statuses: frozenset[int]
+    timeout: float
+    interval: float
+    healthy_successes: int
+    unhealthy_failures: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +55,7 @@ class TargetSpec:
     host: str
     port: int
     weight: int
+    breaker: BreakerSpec | None = None
 
     @property
     def address(self) -> str:
@@ -48,6 +75,7 @@ class ServiceSpec:
     lb_algorithm: str
     preserve_host: bool
     targets: tuple[TargetSpec, ...]
+    health_check: HealthCheckSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +239,7 @@ def load_snapshot() -> Snapshot:
     services: dict[int, ServiceSpec] = {}
     for svc in Service.objects.filter(enabled=True).prefetch_related("targets"):
         targets = tuple(
-            TargetSpec(id=t.pk, host=t.host, port=t.port, weight=t.weight)
+            TargetSpec(id=t.pk, host=t.host, port=t.port, weight=t.weight, breaker=_breaker(svc, t))
             for t in sorted(svc.targets.all(), key=lambda t: t.pk)
             if t.enabled
         )
@@ -227,6 +255,7 @@ def load_snapshot() -> Snapshot:
             lb_algorithm=svc.lb_algorithm,
             preserve_host=svc.preserve_host,
             targets=targets,
+            health_check=_health_check(svc),
         )
     routes = []
     for route in Route.objects.filter(enabled=True, service__enabled=True).order_by("pk"):
@@ -250,6 +279,38 @@ def load_snapshot() -> Snapshot:
             )
         )
     return Snapshot(version=int(version), services=tuple(services.values()), routes=tuple(routes))
+
+
+def _breaker(svc: Service, target: Target) -> BreakerSpec | None:
+    if not svc.breaker_enabled:
+        return None
+    failures = target.breaker_failures if target.breaker_failures is not None else svc.breaker_failures
+    open_seconds = target.breaker_open_seconds if target.breaker_open_seconds is not None else svc.breaker_open_seconds
+    return BreakerSpec(
+        failures=failures,
+        failure_ratio=svc.breaker_failure_ratio,
+        min_calls=svc.breaker_min_calls,
+        window=svc.breaker_window,
+        failure_statuses=parse_statuses(svc.breaker_failure_statuses),
+        open_seconds=open_seconds,
+        max_open_seconds=max(svc.breaker_max_open_seconds, open_seconds),
+        half_open_probes=svc.breaker_half_open_probes,
+        half_open_successes=svc.breaker_half_open_successes,
+        probe_timeout=svc.connect_timeout + svc.read_timeout + 1.0,
+    )
+
+
+def _health_check(svc: Service) -> HealthCheckSpec | None:
+    if not svc.health_check_path:
+        return None
+    return HealthCheckSpec(
+        path=svc.health_check_path,
+        statuses=parse_statuses(svc.health_check_statuses),
+        timeout=svc.health_check_timeout,
+        interval=svc.health_check_interval,
+        healthy_successes=svc.health_check_healthy_successes,
+        unhealthy_failures=svc.health_check_unhealthy_failures,
+    )
 
 
 def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:
@@ -276,7 +337,11 @@ def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:
 def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None = None) -> RoutingTable:
     if factories is None:
         factories = load_factories(settings.GATEWAY_POLICIES)
-    upstreams = {svc.slug: ServiceUpstream(svc) for svc in snapshot.services}
+    gate_factory = load_gate_factory(settings.GATEWAY_TARGET_GATE)
+    upstreams = {
+        svc.slug: ServiceUpstream(svc, gate_factory.for_service(svc) if gate_factory else None)
+        for svc in snapshot.services
+    }
     specs = list(snapshot.routes)
     if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
         specs.extend(dynamic_routes(snapshot.services))

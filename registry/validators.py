@@ -142,3 +142,31 @@ def route_tie_key(path_prefix: str, host: str, api_version: str, priority: int) 
 def methods_overlap(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> bool:
     """True when some method is allowed by both lists (an empty list allows every method)."""
     return not a or not b or bool(set(a) & set(b))
+
+
+def parse_statuses(value: str) -> frozenset[int]:
+    """``"502,503"`` or ``"200-399"`` (comma-separated codes and ranges) as a set of status codes."""
+    codes: set[int] = set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        low, _, high = item.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValidationError(f"{item!r} is not a status code or a range like 500-599.") from None
+        if not 100 <= first <= last <= 599:
+            raise ValidationError(f"{item!r} is not a range of HTTP status codes (100-599).")
+        codes.update(range(first, last + 1))
+    return frozenset(codes)
+
+
+def validate_statuses(value: str) -> None:
+    parse_statuses(value)
+
+
+def validate_health_path(value: str) -> None:
+    if value and not value.startswith("/"):
+        raise ValidationError("The health check path starts with '/', e.g. /healthz.")
+    if value:
+        validate_plain_path(value.split("?", 1)[0])

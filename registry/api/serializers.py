@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from registry import validators as v
+from registry.declarative_entries import SERVICE_FIELDS
 from registry.models import Route, Service, Target
 
 
@@ -55,6 +56,10 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         return {name: getattr(instance, name) for name in attrs}
 
 
+# The breaker app's settings on a service (docs/health-and-breakers.md), as in the YAML format.
+BREAKER_AND_HEALTH_FIELDS = tuple(name for name in SERVICE_FIELDS if name.startswith(("breaker_", "health_check_")))
+
+
 class ServiceSerializer(ModelCleanSerializer):
     """An upstream service; other resources refer to it by ``slug``."""
 
@@ -73,6 +78,7 @@ class ServiceSerializer(ModelCleanSerializer):
             "lb_algorithm",
             "preserve_host",
             "enabled",
+            *BREAKER_AND_HEALTH_FIELDS,
             "created_at",
             "updated_at",
         )
@@ -87,7 +93,19 @@ class TargetSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Target
-        fields = ("id", "service", "host", "port", "address", "weight", "enabled", "created_at", "updated_at")
+        fields = (
+            "id",
+            "service",
+            "host",
+            "port",
+            "address",
+            "weight",
+            "enabled",
+            "breaker_failures",
+            "breaker_open_seconds",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("created_at", "updated_at")
 
 

@@ -49,8 +49,19 @@ def test_it_lists_a_service_with_its_routes_targets_and_health(client: Client) -
                         "enabled": True,
                     }
                 ],
-                "targets": [{"weight": 10, "enabled": True}],
-                "health": {"status": "unknown", "checked_at": None},
+                "targets": [
+                    {
+                        "weight": 10,
+                        "enabled": True,
+                        "health": {
+                            "status": "unchecked",
+                            "checked_at": None,
+                            "latency_ms": None,
+                            "breaker": "disabled",
+                        },
+                    }
+                ],
+                "health": {"status": "unknown", "checked_at": None, "targets_available": 1, "targets_total": 1},
             }
         ]
     }
@@ -86,12 +97,12 @@ def test_it_treats_a_non_staff_user_like_an_anonymous_caller(client: Client) -> 
 
 
 @pytest.mark.parametrize("count", [1, 6])
-def test_it_uses_three_queries_whatever_the_number_of_services(
+def test_it_uses_four_queries_whatever_the_number_of_services(
     client: Client, django_assert_num_queries: AssertNumQueries, count: int
 ) -> None:
     for i in range(count):
         make_service(f"svc{i}")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):  # services, routes, targets, health check results
         assert len(slugs(client.get("/api/v1/services"))) == count
 
 

@@ -44,10 +44,10 @@ async def _cancel_other_tasks() -> None:
 
 
 class BackendThread:
-    def __init__(self, name: str = "backend", app: web.Application | None = None) -> None:
+    def __init__(self, name: str = "backend", app: web.Application | None = None, port: int | None = None) -> None:
         self.name = name
         self.app = app or make_app(name)
-        self.port = free_port()
+        self.port = port or free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"backend-{name}")
@@ -105,6 +105,7 @@ class GatewayProcess:
             **os.environ,
             "DATABASE_URL": database_url_for_gateways(),
             "GATEWAY_CONFIG_POLL_INTERVAL": "0.2",
+            "GATEWAY_HEALTH_POLL_INTERVAL": "0.2",
             "DJANGO_SETTINGS_MODULE": "gateway_project.settings",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
