@@ -61,7 +61,9 @@ async def _receive_chunk(exchange: Exchange) -> tuple[bytes, bool]:
         async with asyncio.timeout(settings.GATEWAY_BODY_TIMEOUT):
             message = await exchange.receive()
     except TimeoutError:
-        error: GatewayError = BodyTimeout(f"The request body stalled for more than {settings.GATEWAY_BODY_TIMEOUT:g} s.")
+        error: GatewayError = BodyTimeout(
+            f"The request body stalled for more than {settings.GATEWAY_BODY_TIMEOUT:g} s."
+        )
         error.close_connection = True
         exchange.body_error = error
         raise error from None

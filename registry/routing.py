@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from proxy.auth.config import AuthConfig, Credentials
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
 from proxy.upstream import ServiceUpstream, forward
+from registry.auth_compile import auth_for, load_credentials
 from registry.models import ConfigVersion, Route, Service
 from registry.validators import normalize_prefix, parse_methods
 
@@ -64,6 +66,7 @@ class RouteSpec:
     version_in_path: bool
     version_in_header: bool
     max_body_bytes: int
+    auth: AuthConfig | None = None  # None: no authentication step on this route
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ class Snapshot:
     version: int
     services: tuple[ServiceSpec, ...]
     routes: tuple[RouteSpec, ...]
+    credentials: Credentials = field(default_factory=Credentials)
 
 
 @dataclass(slots=True)
@@ -228,8 +232,10 @@ def load_snapshot() -> Snapshot:
             preserve_host=svc.preserve_host,
             targets=targets,
         )
+    credentials, by_issuer = load_credentials()
     routes = []
-    for route in Route.objects.filter(enabled=True, service__enabled=True).order_by("pk"):
+    enabled_routes = Route.objects.filter(enabled=True, service__enabled=True).prefetch_related("jwt_issuers")
+    for route in enabled_routes.order_by("pk"):
         methods = parse_methods(route.methods)
         routes.append(
             RouteSpec(
@@ -247,9 +253,12 @@ def load_snapshot() -> Snapshot:
                 max_body_bytes=(
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
+                auth=auth_for(route, credentials, by_issuer),
             )
         )
-    return Snapshot(version=int(version), services=tuple(services.values()), routes=tuple(routes))
+    return Snapshot(
+        version=int(version), services=tuple(services.values()), routes=tuple(routes), credentials=credentials
+    )
 
 
 def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:

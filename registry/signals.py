@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from registry.models import Route, Service, Target
+from registry.models import ApiKey, Consumer, JwtIssuer, Route, Service, Target
 from registry.services import bump_config_version
 
 
@@ -16,7 +16,13 @@ def _changed(sender: type, **kwargs: Any) -> None:
     bump_config_version()
 
 
+def _route_issuers_changed(sender: type, **kwargs: Any) -> None:
+    if kwargs.get("action", "").startswith("post_"):
+        bump_config_version()
+
+
 def connect() -> None:
-    for model in (Service, Target, Route):
+    m2m_changed.connect(_route_issuers_changed, sender=Route.jwt_issuers.through, dispatch_uid="bump-on-route-issuers")
+    for model in (Service, Target, Route, Consumer, ApiKey, JwtIssuer):
         post_save.connect(_changed, sender=model, dispatch_uid=f"bump-on-save-{model.__name__}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"bump-on-delete-{model.__name__}")

@@ -2,85 +2,236 @@
 
 import django.core.validators
 import django.db.models.deletion
-import registry.validators
 from django.db import migrations, models
+
+import registry.validators
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ConfigVersion',
+            name="ConfigVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(help_text='Stable identifier; also the {service} in /api/v1/{service}/{path}.', max_length=100, unique=True, validators=[registry.validators.validate_slug_not_reserved])),
-                ('description', models.TextField(blank=True)),
-                ('protocol', models.CharField(choices=[('http', 'HTTP'), ('https', 'HTTPS')], default='http', max_length=5)),
-                ('base_path', models.CharField(blank=True, help_text='Prepended to every forwarded path, e.g. /v1 (empty for none).', max_length=255, validators=[registry.validators.validate_base_path])),
-                ('connect_timeout', models.FloatField(default=5.0, help_text='Seconds.', validators=[django.core.validators.MinValueValidator(0.05), django.core.validators.MaxValueValidator(300)])),
-                ('read_timeout', models.FloatField(default=60.0, help_text='Seconds to wait for each read from the upstream.', validators=[django.core.validators.MinValueValidator(0.05), django.core.validators.MaxValueValidator(3600)])),
-                ('retries', models.PositiveSmallIntegerField(default=1, help_text='Extra attempts on another target, for idempotent methods, before any response byte.', validators=[django.core.validators.MaxValueValidator(5)])),
-                ('lb_algorithm', models.CharField(choices=[('round_robin', 'Weighted round-robin'), ('least_connections', 'Least connections'), ('random', 'Weighted random')], default='round_robin', max_length=20, verbose_name='load balancing')),
-                ('preserve_host', models.BooleanField(default=False, help_text="Send the client's Host upstream instead of the target's host.")),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Stable identifier; also the {service} in /api/v1/{service}/{path}.",
+                        max_length=100,
+                        unique=True,
+                        validators=[registry.validators.validate_slug_not_reserved],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "protocol",
+                    models.CharField(choices=[("http", "HTTP"), ("https", "HTTPS")], default="http", max_length=5),
+                ),
+                (
+                    "base_path",
+                    models.CharField(
+                        blank=True,
+                        help_text="Prepended to every forwarded path, e.g. /v1 (empty for none).",
+                        max_length=255,
+                        validators=[registry.validators.validate_base_path],
+                    ),
+                ),
+                (
+                    "connect_timeout",
+                    models.FloatField(
+                        default=5.0,
+                        help_text="Seconds.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.05),
+                            django.core.validators.MaxValueValidator(300),
+                        ],
+                    ),
+                ),
+                (
+                    "read_timeout",
+                    models.FloatField(
+                        default=60.0,
+                        help_text="Seconds to wait for each read from the upstream.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.05),
+                            django.core.validators.MaxValueValidator(3600),
+                        ],
+                    ),
+                ),
+                (
+                    "retries",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        help_text="Extra attempts on another target, for idempotent methods, before any response byte.",
+                        validators=[django.core.validators.MaxValueValidator(5)],
+                    ),
+                ),
+                (
+                    "lb_algorithm",
+                    models.CharField(
+                        choices=[
+                            ("round_robin", "Weighted round-robin"),
+                            ("least_connections", "Least connections"),
+                            ("random", "Weighted random"),
+                        ],
+                        default="round_robin",
+                        max_length=20,
+                        verbose_name="load balancing",
+                    ),
+                ),
+                (
+                    "preserve_host",
+                    models.BooleanField(
+                        default=False, help_text="Send the client's Host upstream instead of the target's host."
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Route',
+            name="Route",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('path_prefix', models.CharField(help_text='Matches this path and everything below it, e.g. /orders matches /orders/42 but not /ordersx.', max_length=255, validators=[registry.validators.validate_path_prefix])),
-                ('host', models.CharField(blank=True, help_text='Only match this Host (exact, or *.example.com); empty matches any host.', max_length=253, validators=[registry.validators.validate_route_host])),
-                ('methods', models.CharField(blank=True, help_text='Comma-separated, e.g. GET,POST; empty allows every method.', max_length=80, validators=[registry.validators.validate_methods])),
-                ('strip_prefix', models.BooleanField(default=True, help_text='Remove the prefix before forwarding.')),
-                ('priority', models.IntegerField(default=0, help_text='Breaks ties between routes with the same prefix; higher wins.')),
-                ('api_version', models.CharField(blank=True, help_text='Only match requests for this API version, e.g. v2; empty matches any.', max_length=32, validators=[registry.validators.validate_api_version])),
-                ('version_source', models.CharField(choices=[('path', 'Path segment after the prefix'), ('header', 'Version header'), ('either', 'Path segment or header')], default='either', help_text='Where the version is read.', max_length=10)),
-                ('max_body_bytes', models.PositiveBigIntegerField(blank=True, help_text='Largest request body accepted; empty uses GATEWAY_MAX_BODY_BYTES.', null=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routes', to='registry.service')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "path_prefix",
+                    models.CharField(
+                        help_text="Matches this path and everything below it, e.g. /orders matches /orders/42 but not /ordersx.",
+                        max_length=255,
+                        validators=[registry.validators.validate_path_prefix],
+                    ),
+                ),
+                (
+                    "host",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only match this Host (exact, or *.example.com); empty matches any host.",
+                        max_length=253,
+                        validators=[registry.validators.validate_route_host],
+                    ),
+                ),
+                (
+                    "methods",
+                    models.CharField(
+                        blank=True,
+                        help_text="Comma-separated, e.g. GET,POST; empty allows every method.",
+                        max_length=80,
+                        validators=[registry.validators.validate_methods],
+                    ),
+                ),
+                ("strip_prefix", models.BooleanField(default=True, help_text="Remove the prefix before forwarding.")),
+                (
+                    "priority",
+                    models.IntegerField(
+                        default=0, help_text="Breaks ties between routes with the same prefix; higher wins."
+                    ),
+                ),
+                (
+                    "api_version",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only match requests for this API version, e.g. v2; empty matches any.",
+                        max_length=32,
+                        validators=[registry.validators.validate_api_version],
+                    ),
+                ),
+                (
+                    "version_source",
+                    models.CharField(
+                        choices=[
+                            ("path", "Path segment after the prefix"),
+                            ("header", "Version header"),
+                            ("either", "Path segment or header"),
+                        ],
+                        default="either",
+                        help_text="Where the version is read.",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "max_body_bytes",
+                    models.PositiveBigIntegerField(
+                        blank=True,
+                        help_text="Largest request body accepted; empty uses GATEWAY_MAX_BODY_BYTES.",
+                        null=True,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="routes", to="registry.service"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['path_prefix', '-priority', 'name'],
+                "ordering": ["path_prefix", "-priority", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('host', models.CharField(help_text='Host name or IP address.', max_length=253, validators=[registry.validators.validate_hostname])),
-                ('port', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)])),
-                ('weight', models.PositiveIntegerField(default=100, help_text="Share of traffic relative to the service's other targets; 0 takes none.", validators=[django.core.validators.MaxValueValidator(1000)])),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='registry.service')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "host",
+                    models.CharField(
+                        help_text="Host name or IP address.",
+                        max_length=253,
+                        validators=[registry.validators.validate_hostname],
+                    ),
+                ),
+                (
+                    "port",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(65535),
+                        ]
+                    ),
+                ),
+                (
+                    "weight",
+                    models.PositiveIntegerField(
+                        default=100,
+                        help_text="Share of traffic relative to the service's other targets; 0 takes none.",
+                        validators=[django.core.validators.MaxValueValidator(1000)],
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="targets", to="registry.service"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['service__name', 'host', 'port'],
-                'constraints': [models.UniqueConstraint(fields=('service', 'host', 'port'), name='unique_target_address')],
+                "ordering": ["service__name", "host", "port"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("service", "host", "port"), name="unique_target_address")
+                ],
             },
         ),
     ]

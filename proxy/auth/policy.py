@@ -1,0 +1,120 @@
+"""``AuthPolicy``: who is calling, and may they? Reads only the compiled table (and, for
+introspection routes, the cached answers of the external service).
+
+401 with ``WWW-Authenticate`` for missing or bad credentials, 403 for a known caller without the
+required roles, 503 when the introspection service cannot answer. Client-supplied ``X-Consumer-*``
+headers never reach the backend (``proxy.headers`` drops them); the identity headers sent are ours.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from proxy.auth import usage
+from proxy.auth.apikeys import KeyRefused, verify_key
+from proxy.auth.config import API_KEY, EITHER, INTROSPECTION, JWT, AuthConfig, Identity
+from proxy.auth.credentials import Unauthenticated, find_credential, identify_token, introspect
+from proxy.auth.jwt import TokenRefused
+from proxy.errors import Forbidden, Unauthorized
+from proxy.exchange import Exchange, Response
+from proxy.pipeline import Handler
+
+if TYPE_CHECKING:
+    from registry.routing import RouteSpec
+
+IDENTITY_NAMES = {
+    "consumer-id": b"x-consumer-id",
+    "consumer-name": b"x-consumer-name",
+    "roles": b"x-consumer-roles",
+    "subject": b"x-consumer-subject",
+}
+
+
+class AuthPolicy:
+    name = "auth"
+
+    def __init__(self, config: AuthConfig, pepper: bytes) -> None:
+        self.config = config
+        self.pepper = pepper
+        self.keys = config.credentials.keys
+        self.accepts_keys = config.mode in (API_KEY, EITHER)
+        self.accepts_tokens = config.mode in (JWT, EITHER, INTROSPECTION)
+        self.required = config.required_roles
+        self.headers = tuple((IDENTITY_NAMES[h], h) for h in config.identity_headers)
+        self.challenges = _challenges(config.mode)
+
+    @classmethod
+    def for_route(cls, route: RouteSpec) -> AuthPolicy | None:
+        if route.auth is None:
+            return None
+        return cls(route.auth, settings.GATEWAY_API_KEY_PEPPER)
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
+        try:
+            identity = await self._identify(exchange)
+        except Unauthenticated as refusal:
+            raise Unauthorized(str(refusal), reason=refusal.reason, headers=self._challenge(refusal)) from None
+        if identity is not None:
+            if self.required and not self.required <= identity.roles:
+                missing = ", ".join(sorted(self.required - identity.roles))
+                raise Forbidden(f"This route needs the role(s): {missing}.", reason="insufficient_role")
+            self._add_headers(exchange, identity)
+        return await call_next(exchange)
+
+    async def _identify(self, exchange: Exchange) -> Identity | None:
+        config = self.config
+        found = find_credential(exchange, config, self.accepts_keys)
+        if found is None:
+            if config.allow_anonymous:
+                return None
+            raise Unauthenticated("This route needs credentials.", "missing_credentials")
+        value, is_key = found
+        if is_key:
+            if not self.accepts_keys:
+                raise Unauthenticated("This route does not accept API keys.", "invalid_credentials")
+            try:
+                record = verify_key(value, self.keys, self.pepper)
+            except KeyRefused as exc:
+                raise Unauthenticated(str(exc), "invalid_credentials") from None
+            usage.record(record.key_id)
+            return record.identity
+        if config.mode == INTROSPECTION:
+            return await introspect(value)
+        if not self.accepts_tokens:
+            raise Unauthenticated("The API key is malformed.", "invalid_credentials")
+        try:
+            return identify_token(value, config)
+        except TokenRefused as exc:
+            raise Unauthenticated(str(exc), "invalid_token") from None
+
+    def _add_headers(self, exchange: Exchange, identity: Identity) -> None:
+        out = exchange.headers
+        for name, kind in self.headers:
+            if kind == "consumer-id":
+                value = identity.consumer_id
+            elif kind == "consumer-name":
+                value = identity.name
+            elif kind == "roles":
+                value = ",".join(sorted(identity.roles))
+            else:
+                value = identity.subject
+            if value:
+                out.append((name, value.encode("latin-1", "replace")))
+
+    def _challenge(self, refusal: Unauthenticated) -> list[tuple[bytes, bytes]]:
+        if refusal.reason == "missing_credentials":
+            return self.challenges
+        error = b', error="invalid_token"'
+        return [(name, value + error) for name, value in self.challenges]
+
+
+def _challenges(mode: str) -> list[tuple[bytes, bytes]]:
+    bearer = (b"www-authenticate", b'Bearer realm="gateway"')
+    apikey = (b"www-authenticate", b'ApiKey realm="gateway"')
+    if mode == API_KEY:
+        return [apikey]
+    if mode == EITHER:
+        return [bearer, apikey]
+    return [bearer]
