@@ -40,7 +40,7 @@ class JwtKey:
     audience: str | None
     algorithm: str  # the one algorithm this key verifies
     key: Any  # a secret (bytes) or a loaded public key object
-    kid: str  # "" matches tokens without a kid, or any kid when the key has none
+    kid: str  # a token's kid must equal it; "" (no kid configured) accepts any
     leeway: int
     roles_claim: str
 

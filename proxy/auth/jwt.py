@@ -58,7 +58,8 @@ def candidates(header: dict[str, Any], keys: Sequence[JwtKey]) -> list[JwtKey]:
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise TokenRefused("The token's kid is malformed.")
-    found = [k for k in keys if k.algorithm == alg and (not k.kid or k.kid == kid)]
+    # A token's kid must name a key (keys configured without a kid match any); no kid tries them all.
+    found = [k for k in keys if k.algorithm == alg and (kid is None or not k.kid or k.kid == kid)]
     if not found:
         if kid and any(k.algorithm == alg for k in keys):
             raise TokenRefused(f"No configured key has the kid {kid[:64]!r}.")

@@ -57,7 +57,9 @@ def test_it_accepts_the_apikey_scheme_and_a_configured_header(
     assert "x-api-key" not in reply.echoed_headers()
 
 
-def test_the_key_never_reaches_the_backend(config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread) -> None:
+def test_the_key_never_reaches_the_backend(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
     _, key = with_key(config, backend)
 
     seen = get(gateway, "/orders/1", {"Authorization": f"Bearer {key}"}).echoed_headers()
@@ -105,7 +107,9 @@ def test_it_refuses_a_key_with_extra_whitespace(
     assert_refused(get(gateway, "/orders/1", {"X-Api-Key": f"{key}\t{key}"}))
 
 
-def test_it_refuses_a_revoked_key_at_once(config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread) -> None:
+def test_it_refuses_a_revoked_key_at_once(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
     consumer, key = with_key(config, backend)
     assert get(gateway, "/orders/1", {"Authorization": f"Bearer {key}"}).status == 200
 
@@ -249,7 +253,9 @@ def test_a_rotated_key_keeps_working_until_its_deadline_beside_the_new_one(
     assert get(gateway, "/orders/1", {"Authorization": f"Bearer {issued.key}"}).status == 200
 
 
-def test_last_used_is_recorded_in_batches(config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread) -> None:
+def test_last_used_is_recorded_in_batches(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
     consumer, key = with_key(config, backend)
     version = config.sync()
     for _ in range(3):

@@ -24,7 +24,12 @@ class ConfigHelper:
         return service
 
     def route(
-        self, service: Service, prefix: str, name: str | None = None, issuers: list[JwtIssuer] = (), **fields: Any  # type: ignore[assignment]
+        self,
+        service: Service,
+        prefix: str,
+        name: str | None = None,
+        issuers: list[JwtIssuer] = (),
+        **fields: Any,  # type: ignore[assignment]
     ) -> Route:
         route = Route(
             service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix, **fields
