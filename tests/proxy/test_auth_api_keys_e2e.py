@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -14,13 +15,13 @@ from tests.support.http import Reply, get
 from tests.support.servers import BackendThread, GatewayProcess
 
 
-def keyed_route(config: ConfigHelper, backend: BackendThread, **fields: object) -> tuple[Service, Route]:
+def keyed_route(config: ConfigHelper, backend: BackendThread, **fields: Any) -> tuple[Service, Route]:
     service = config.service("orders", targets=[backend])
     route = config.route(service, "/orders", auth_mode="api_key", **fields)
     return service, route
 
 
-def with_key(config: ConfigHelper, backend: BackendThread, roles: str = "", **fields: object) -> tuple[Consumer, str]:
+def with_key(config: ConfigHelper, backend: BackendThread, roles: str = "", **fields: Any) -> tuple[Consumer, str]:
     keyed_route(config, backend, **fields)
     consumer = config.consumer("alice", roles=roles)
     _, key = config.api_key(consumer)
@@ -167,7 +168,7 @@ def test_it_refuses_a_key_in_the_query_string_unless_the_route_allows_it(
 def test_it_answers_403_when_the_consumer_lacks_a_required_role(
     config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
 ) -> None:
-    service, _ = keyed_route(config, backend, required_roles="orders:write")
+    keyed_route(config, backend, required_roles="orders:write")
     _, reader = config.api_key(config.consumer("reader", roles="orders:read"))
     _, writer = config.api_key(config.consumer("writer", roles="orders:read,orders:write"))
     config.sync()

@@ -174,6 +174,6 @@ def test_answers_are_cached_in_redis_for_the_ttl(
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     key = "gateway:introspect:" + hashlib.sha256(token.encode()).hexdigest()
-    ttl_ms = client.pttl(key)
+    ttl_ms = int(client.pttl(key))  # type: ignore[arg-type]
     assert 0 < ttl_ms <= TTL * 1000
     client.close()

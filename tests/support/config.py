@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from registry.models import ApiKey, ConfigVersion, Consumer, JwtIssuer, Route, Service, Target
@@ -28,8 +29,8 @@ class ConfigHelper:
         service: Service,
         prefix: str,
         name: str | None = None,
-        issuers: list[JwtIssuer] = (),
-        **fields: Any,  # type: ignore[assignment]
+        issuers: Sequence[JwtIssuer] = (),
+        **fields: Any,
     ) -> Route:
         route = Route(
             service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix, **fields
