@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -118,6 +118,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(JwtIssuer)
 class JwtIssuerAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("name", "issuer", "audience", "algorithm", "enabled")
     list_filter = ("enabled", "algorithm")
     search_fields = ("name", "issuer", "audience")

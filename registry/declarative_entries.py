@@ -35,6 +35,13 @@ ROUTE_FIELDS = (
     "api_version",
     "version_source",
     "max_body_bytes",
+    "auth_mode",
+    "required_roles",
+    "allow_anonymous",
+    "api_key_header",
+    "api_key_query_param",
+    "identity_headers",
+    "allow_gateway_users",
     "enabled",
 )
 
@@ -91,6 +98,13 @@ class RouteSpec(Entry):
     api_version: str
     version_source: str
     max_body_bytes: int | None
+    auth_mode: str
+    required_roles: str
+    allow_anonymous: bool
+    api_key_header: str
+    api_key_query_param: str
+    identity_headers: str
+    allow_gateway_users: bool
     enabled: bool
 
 

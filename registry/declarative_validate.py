@@ -83,7 +83,10 @@ def _checked(model: type[models.Model], entry: E, names: tuple[str, ...], proble
     if "methods" in values:
         values["methods"] = ",".join(values["methods"])
     try:
-        model(**values).clean_fields(exclude=[*entry.invalid, "service"])
+        instance = model(**values)
+        instance.clean_fields(exclude=[*entry.invalid, "service"])
+        if isinstance(instance, Route):
+            instance.clean_auth()
     except ValidationError as exc:
         for name, errors in exc.error_dict.items():
             for error in errors:

@@ -196,7 +196,7 @@ class Route(models.Model):
             self.methods = ",".join(v.parse_methods(self.methods or ""))
         except ValidationError as exc:
             raise ValidationError({"methods": exc.messages}) from None
-        self._clean_auth()
+        self.clean_auth()
         if not self.path_prefix or not self.enabled:
             return
         clashes = Route.objects.filter(
@@ -215,7 +215,7 @@ class Route(models.Model):
                     "for some of these methods; change the priority or the methods so one route wins."
                 )
 
-    def _clean_auth(self) -> None:
+    def clean_auth(self) -> None:
         try:
             roles = v.parse_roles(self.required_roles or "")
         except ValidationError:
