@@ -25,6 +25,8 @@ SERVICE_FIELDS = (
     "description",
 )
 TARGET_FIELDS = ("host", "port", "weight", "enabled")
+# Consumers carry no secrets: their API keys are never exported or applied.
+CONSUMER_FIELDS = ("name", "roles", "enabled")
 ROUTE_FIELDS = (
     "name",
     "path_prefix",
@@ -126,5 +128,15 @@ class ServiceSpec(Entry):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsumerSpec(Entry):
+    name: str
+    roles: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     services: tuple[ServiceSpec, ...]
+    consumers: tuple[ConsumerSpec, ...] = ()
+    # Only a file with a 'consumers' key manages consumers (and prunes those it does not list).
+    manages_consumers: bool = False

@@ -15,10 +15,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from registry.declarative_entries import (
+    CONSUMER_FIELDS,
     ROUTE_FIELDS,
     SERVICE_FIELDS,
     TARGET_FIELDS,
     Config,
+    ConsumerSpec,
     Entry,
     Problem,
     RouteSpec,
@@ -26,7 +28,7 @@ from registry.declarative_entries import (
     TargetSpec,
 )
 from registry.declarative_parse import field_of
-from registry.models import Route, Service, Target
+from registry.models import Consumer, Route, Service, Target
 
 E = TypeVar("E", bound=Entry)
 _CLASH_FIELDS = frozenset({"path_prefix", "host", "api_version", "priority", "methods"})
@@ -41,7 +43,8 @@ def validate_config(config: Config) -> tuple[Config, list[Problem]]:
         targets = tuple(_checked(Target, target, TARGET_FIELDS, problems) for target in service.targets)
         routes = tuple(_checked(Route, route, ROUTE_FIELDS, problems) for route in service.routes)
         services.append(replace(checked, targets=targets, routes=routes))
-    config = Config(services=tuple(services))
+    consumers = tuple(_checked(Consumer, consumer, CONSUMER_FIELDS, problems) for consumer in config.consumers)
+    config = Config(services=tuple(services), consumers=consumers, manages_consumers=config.manages_consumers)
     problems += _duplicates(config)
     problems += _clashes(all_routes(config), among_themselves=True)
     return config, problems
@@ -104,6 +107,9 @@ def _duplicates(config: Config) -> list[Problem]:
     slugs: dict[str, ServiceSpec] = {}
     names: dict[str, ServiceSpec] = {}
     route_names: dict[str, RouteSpec] = {}
+    consumer_names: dict[str, ConsumerSpec] = {}
+    for consumer in config.consumers:
+        _once(consumer, ("name",), consumer.name, consumer_names, "consumer names are unique", problems)
     for service in config.services:
         _once(service, ("slug",), service.slug, slugs, "slugs identify services", problems)
         _once(service, ("name",), service.name, names, "service names must be unique", problems)
