@@ -73,19 +73,21 @@ def _exact(credential: str) -> str:
     return credential
 
 
-def identify_token(token: str, config: AuthConfig) -> Identity:
+def identify_token(token: str, config: AuthConfig) -> tuple[Identity, float]:
+    """The caller a verified JWT names, and until when (epoch seconds) that answer holds."""
     key, claims = verify_token(token, config.jwt_keys)
+    until = float(claims["exp"]) + key.leeway
     if key.issuer_id == 0:  # this gateway's own admin API token (simplejwt)
         if claims.get("token_type") != "access":
             raise TokenRefused("Only access tokens are accepted.")
         identity = config.credentials.gateway_users.get(str(claims.get(config.credentials.user_id_claim)))
         if identity is None:
             raise TokenRefused("No enabled consumer is linked to this user.")
-        return identity
+        return identity, until
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenRefused("The token lacks a 'sub' claim.")
-    return Identity(consumer_id="", name=subject, roles=roles_of(claims, key.roles_claim), subject=subject)
+    return Identity(consumer_id="", name=subject, roles=roles_of(claims, key.roles_claim), subject=subject), until
 
 
 def introspector() -> Introspector | None:

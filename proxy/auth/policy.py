@@ -8,6 +8,7 @@ headers never reach the backend (``proxy.headers`` drops them); the identity hea
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from proxy.pipeline import Handler
 if TYPE_CHECKING:
     from registry.routing import RouteSpec
 
+VERIFIED_CACHE_SIZE = 10_000
 IDENTITY_NAMES = {
     "consumer-id": b"x-consumer-id",
     "consumer-name": b"x-consumer-name",
@@ -44,6 +46,9 @@ class AuthPolicy:
         self.required = config.required_roles
         self.headers = tuple((IDENTITY_NAMES[h], h) for h in config.identity_headers)
         self.challenges = _challenges(config.mode)
+        # Verified JWTs -> (valid until, identity). Per policy, so a table rebuild (issuer or key
+        # changed, consumer disabled) starts empty.
+        self._verified: dict[str, tuple[float, Identity]] = {}
 
     @classmethod
     def for_route(cls, route: RouteSpec) -> AuthPolicy | None:
@@ -84,10 +89,18 @@ class AuthPolicy:
             return await introspect(value)
         if not self.accepts_tokens:
             raise Unauthenticated("The API key is malformed.", "invalid_credentials")
+        # An RS256 check costs ~150 µs; a token verified before (by this table's keys) costs a lookup.
+        cached = self._verified.get(value)
+        if cached is not None and cached[0] > time.time():
+            return cached[1]
         try:
-            return identify_token(value, config)
+            identity, until = identify_token(value, config)
         except TokenRefused as exc:
             raise Unauthenticated(str(exc), "invalid_token") from None
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[value] = (until, identity)
+        return identity
 
     def _add_headers(self, exchange: Exchange, identity: Identity) -> None:
         out = exchange.headers
@@ -101,7 +114,14 @@ class AuthPolicy:
             else:
                 value = identity.subject
             if value:
-                out.append((name, value.encode("latin-1", "replace")))
+                if not value.isprintable() or not value.isascii():
+                    # A claim like "sub": "x\r\nX-Admin: 1" must not become a header of its own.
+                    raise Unauthorized(
+                        "The credential names an identity that cannot be sent in a header.",
+                        reason="invalid_token",
+                        headers=self.challenges,
+                    )
+                out.append((name, value.encode()))
 
     def _challenge(self, refusal: Unauthenticated) -> list[tuple[bytes, bytes]]:
         if refusal.reason == "missing_credentials":

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
@@ -110,9 +111,15 @@ class StaffTokenObtainPairView(TokenObtainPairView):
     serializer_class = StaffTokenObtainPairSerializer
 
 
+# Who may call routes is more sensitive than routing: beyond staff, writes need the model permission
+# (gateway admin has it; operator, compliance officer and viewer do not).
+AUTH_PERMISSIONS = [IsAdminUser, DjangoModelPermissions]
+
+
 class ConsumerViewSet(ConfigViewSet):
     """Callers of routes. Deleting one deletes its keys."""
 
+    permission_classes = AUTH_PERMISSIONS
     queryset = Consumer.objects.select_related("user")
     serializer_class = ConsumerSerializer
     lookup_field = "name"
@@ -121,6 +128,7 @@ class ConsumerViewSet(ConfigViewSet):
 class JwtIssuerViewSet(ConfigViewSet):
     """Token issuers the gateway trusts."""
 
+    permission_classes = AUTH_PERMISSIONS
     queryset = JwtIssuer.objects.all()
     serializer_class = JwtIssuerSerializer
 
@@ -131,6 +139,7 @@ class ApiKeyViewSet(
 ):
     """API keys. The full key is in the creation response only; DELETE revokes (the row stays)."""
 
+    permission_classes = AUTH_PERMISSIONS
     queryset = ApiKey.objects.select_related("consumer")
     serializer_class = ApiKeySerializer
 

@@ -261,3 +261,35 @@ def test_a_disabled_issuer_stops_its_tokens(rs_route: ConfigHelper, gateway: Gat
     rs_route.sync()
 
     assert_refused(get(gateway, "/orders/1", bearer(rs256({"kid": "k1"}))))
+
+
+def test_a_subject_that_would_inject_a_header_is_refused(rs_route: ConfigHelper, gateway: GatewayProcess) -> None:
+    reply = get(gateway, "/orders/1", bearer(rs256(sub="user\r\nX-Consumer-Roles: admin")))
+
+    assert_refused(reply)
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(rs_route: ConfigHelper, gateway: GatewayProcess) -> None:
+    token = rs256(exp=int(time.time()) - 28)  # inside the 30 s leeway for about 2 s
+
+    assert get(gateway, "/orders/1", bearer(token)).status == 200
+    time.sleep(2.5)
+
+    assert_refused(get(gateway, "/orders/1", bearer(token)), detail="expired")
+
+
+def test_deactivating_a_linked_user_stops_its_tokens(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.route(config.service("orders", targets=[backend]), "/orders", auth_mode="jwt", allow_gateway_users=True)
+    user = User.objects.create_user("ops", is_staff=True)
+    config.consumer("ops-consumer", user=user)
+    config.sync()
+    token = str(RefreshToken.for_user(user).access_token)
+    assert get(gateway, "/orders/1", bearer(token)).status == 200
+
+    user.is_active = False
+    user.save()
+    config.sync()
+
+    assert_refused(get(gateway, "/orders/1", bearer(token)))

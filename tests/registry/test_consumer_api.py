@@ -24,8 +24,18 @@ def version() -> int:
 @pytest.fixture
 def api() -> APIClient:
     client = APIClient()
-    client.force_authenticate(User.objects.create_user("ops", is_staff=True))
+    client.force_authenticate(User.objects.create_superuser("root"))
     return client
+
+
+def test_staff_without_the_model_permission_cannot_issue_keys(consumer: Consumer) -> None:
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("operator", is_staff=True))
+
+    assert client.get(f"{API}/api-keys/").status_code == 200
+    assert client.post(f"{API}/api-keys/", {"consumer": "alice"}, format="json").status_code == 403
+    assert client.post(f"{API}/consumers/", {"name": "mallory"}, format="json").status_code == 403
+    assert not ApiKey.objects.exists()
 
 
 @pytest.fixture
