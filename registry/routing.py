@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from proxy.auth.config import AuthConfig, Credentials
+from proxy.auth.policy import refuse_unprotected
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
 from proxy.upstream import ServiceUpstream, forward
 from registry.auth_compile import auth_for, load_credentials
@@ -293,7 +294,10 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
     for spec in specs:
         upstream = upstreams[spec.service.slug]
         policies = policies_for(spec, factories)
-        compiled.append(CompiledRoute(spec, upstream, policies, build_chain(policies, forward)))
+        handle = build_chain(policies, forward)
+        if spec.auth is not None and not any(p.name == "auth" for p in policies):
+            handle = refuse_unprotected  # GATEWAY_POLICIES lost the auth policy: fail closed
+        compiled.append(CompiledRoute(spec, upstream, policies, handle))
     return RoutingTable(snapshot.version, compiled, upstreams)
 
 

@@ -18,7 +18,7 @@ from proxy.auth.apikeys import KeyRefused, verify_key
 from proxy.auth.config import API_KEY, EITHER, INTROSPECTION, JWT, AuthConfig, Identity
 from proxy.auth.credentials import Unauthenticated, find_credential, identify_token, introspect
 from proxy.auth.jwt import TokenRefused
-from proxy.errors import Forbidden, Unauthorized
+from proxy.errors import DependencyDown, Forbidden, Unauthorized
 from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
 
@@ -128,6 +128,15 @@ class AuthPolicy:
             return self.challenges
         error = b', error="invalid_token"'
         return [(name, value + error) for name, value in self.challenges]
+
+
+async def refuse_unprotected(exchange: Exchange) -> Response:
+    """The chain of a route that has auth settings when no auth policy is in ``GATEWAY_POLICIES``:
+    refused, never served without its authentication (``registry.routing.compile_table``)."""
+    raise DependencyDown(
+        "This route requires authentication, but the gateway has no auth policy configured.",
+        reason="auth_unavailable",
+    )
 
 
 def _challenges(mode: str) -> list[tuple[bytes, bytes]]:
