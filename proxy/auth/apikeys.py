@@ -6,12 +6,13 @@ A lookup costs a few microseconds (a password hasher would cost ~100 ms per requ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from proxy.auth.config import KeyRecord
@@ -36,7 +37,30 @@ def generate_key(pepper: bytes) -> NewKey:
 
 
 def digest(pepper: bytes, key: str) -> bytes:
-    return hmac.new(pepper, key.encode(), hashlib.sha256).digest()
+    return hmac.digest(pepper, key.encode(), "sha256")
+
+
+class KeyHasher:
+    """``digest(pepper, key)`` with the pepper's HMAC pads hashed once: ~1 µs a key instead of the
+    ~5 µs OpenSSL 3 spends setting up an HMAC context on every call."""
+
+    def __init__(self, pepper: bytes) -> None:
+        block = pepper if len(pepper) <= 64 else hashlib.sha256(pepper).digest()
+        block = block.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __call__(self, key: str) -> bytes:
+        inner = self._inner.copy()
+        inner.update(key.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+@functools.cache
+def hasher_for(pepper: bytes) -> KeyHasher:
+    return KeyHasher(pepper)
 
 
 def looks_like_key(value: str) -> bool:
@@ -47,13 +71,15 @@ class KeyRefused(Exception):
     """The key is malformed, unknown, revoked or expired; ``str()`` says which, for the 401 detail."""
 
 
-def verify_key(value: str, keys: Mapping[str, KeyRecord], pepper: bytes, now: float | None = None) -> KeyRecord:
+def verify_key(
+    value: str, keys: Mapping[str, KeyRecord], hasher: Callable[[str], bytes], now: float | None = None
+) -> KeyRecord:
     match = _KEY_RE.match(value)
     if match is None:
         raise KeyRefused("The API key is malformed.")
     record = keys.get(match.group(1))
     # The hash is computed even for unknown prefixes, so timing does not tell them apart.
-    computed = digest(pepper, value)
+    computed = hasher(value)
     if record is None or not hmac.compare_digest(computed, record.digest):
         raise KeyRefused("The API key is not valid (unknown or revoked).")
     if record.expires_at is not None and record.expires_at <= (now if now is not None else time.time()):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from proxy.auth import usage
-from proxy.auth.apikeys import KeyRefused, verify_key
+from proxy.auth.apikeys import KeyRefused, hasher_for, verify_key
 from proxy.auth.config import API_KEY, EITHER, INTROSPECTION, JWT, AuthConfig, Identity
 from proxy.auth.credentials import Unauthenticated, find_credential, identify_token, introspect
 from proxy.auth.jwt import TokenRefused
@@ -39,7 +39,7 @@ class AuthPolicy:
 
     def __init__(self, config: AuthConfig, pepper: bytes) -> None:
         self.config = config
-        self.pepper = pepper
+        self.hasher = hasher_for(pepper)
         self.keys = config.credentials.keys
         self.accepts_keys = config.mode in (API_KEY, EITHER)
         self.accepts_tokens = config.mode in (JWT, EITHER, INTROSPECTION)
@@ -49,6 +49,7 @@ class AuthPolicy:
         # Verified JWTs -> (valid until, identity). Per policy, so a table rebuild (issuer or key
         # changed, consumer disabled) starts empty.
         self._verified: dict[str, tuple[float, Identity]] = {}
+        self._headers_of: dict[int, tuple[Identity, list[tuple[bytes, bytes]]]] = {}
 
     @classmethod
     def for_route(cls, route: RouteSpec) -> AuthPolicy | None:
@@ -65,7 +66,10 @@ class AuthPolicy:
             if self.required and not self.required <= identity.roles:
                 missing = ", ".join(sorted(self.required - identity.roles))
                 raise Forbidden(f"This route needs the role(s): {missing}.", reason="insufficient_role")
-            self._add_headers(exchange, identity)
+            known = self._headers_of.get(id(identity))
+            if known is None or known[0] is not identity:
+                known = self._remember_headers(identity)
+            exchange.headers.extend(known[1])
         return await call_next(exchange)
 
     async def _identify(self, exchange: Exchange) -> Identity | None:
@@ -80,7 +84,7 @@ class AuthPolicy:
             if not self.accepts_keys:
                 raise Unauthenticated("This route does not accept API keys.", "invalid_credentials")
             try:
-                record = verify_key(value, self.keys, self.pepper)
+                record = verify_key(value, self.keys, self.hasher)
             except KeyRefused as exc:
                 raise Unauthenticated(str(exc), "invalid_credentials") from None
             usage.record(record.key_id)
@@ -102,8 +106,16 @@ class AuthPolicy:
         self._verified[value] = (until, identity)
         return identity
 
-    def _add_headers(self, exchange: Exchange, identity: Identity) -> None:
-        out = exchange.headers
+    def _remember_headers(self, identity: Identity) -> tuple[Identity, list[tuple[bytes, bytes]]]:
+        """The identity headers of ``identity`` on this route, built once per identity and table."""
+        if len(self._headers_of) >= VERIFIED_CACHE_SIZE:
+            del self._headers_of[next(iter(self._headers_of))]
+        entry = (identity, self._identity_headers(identity))
+        self._headers_of[id(identity)] = entry  # the entry keeps the identity alive: ids cannot be reused
+        return entry
+
+    def _identity_headers(self, identity: Identity) -> list[tuple[bytes, bytes]]:
+        out: list[tuple[bytes, bytes]] = []
         for name, kind in self.headers:
             if kind == "consumer-id":
                 value = identity.consumer_id
@@ -122,6 +134,7 @@ class AuthPolicy:
                         headers=self.challenges,
                     )
                 out.append((name, value.encode()))
+        return out
 
     def _challenge(self, refusal: Unauthenticated) -> list[tuple[bytes, bytes]]:
         if refusal.reason == "missing_credentials":
