@@ -224,6 +224,9 @@ class Route(models.Model):
             raise ValidationError({"required_roles": "Required roles need an authentication mode."})
         if roles and self.allow_anonymous:
             raise ValidationError({"allow_anonymous": "Anonymous callers hold no roles; drop one or the other."})
+        header = (self.api_key_header or "").lower()
+        if header in ("authorization", "host", "cookie") or header.startswith("x-consumer-"):
+            raise ValidationError({"api_key_header": "Choose a header of its own, such as X-Api-Key."})
         if self.api_key_query_param and self.auth_mode not in (self.AuthMode.API_KEY, self.AuthMode.EITHER):
             raise ValidationError({"api_key_query_param": "Only routes that accept API keys read them from the query."})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote
 
 from django.conf import settings
 
@@ -43,11 +43,13 @@ def find_credential(exchange: Exchange, config: AuthConfig, accepts_keys: bool) 
         return None
     param = config.key_query_param
     if param and accepts_keys:
-        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-        keys = [v for n, v in pairs if n == param]
+        # Raw bytes in and out: the rest of the query reaches the backend exactly as the client sent it.
+        prefix = param.encode() + b"="
+        parts = query.split(b"&")
+        keys = [part[len(prefix) :] for part in parts if part.startswith(prefix)]
         if len(keys) == 1:
-            exchange.query = urlencode([(n, v) for n, v in pairs if n != param]).encode("latin-1")
-            return keys[0], True
+            exchange.query = b"&".join(part for part in parts if not part.startswith(prefix))
+            return unquote(keys[0].decode("latin-1")), True
         if keys:
             raise Unauthenticated("The request carries more than one credential.", "invalid_credentials")
     elif _KEY_IN_QUERY.search(query):

@@ -8,6 +8,7 @@ headers never reach the backend (``proxy.headers`` drops them); the identity hea
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,7 @@ class AuthPolicy:
         self.challenges = _challenges(config.mode)
         # Verified JWTs -> (valid until, identity). Per policy, so a table rebuild (issuer or key
         # changed, consumer disabled) starts empty.
-        self._verified: dict[str, tuple[float, Identity]] = {}
+        self._verified: dict[bytes, tuple[float, Identity]] = {}
         self._headers_of: dict[int, tuple[Identity, list[tuple[bytes, bytes]]]] = {}
 
     @classmethod
@@ -94,7 +95,8 @@ class AuthPolicy:
         if not self.accepts_tokens:
             raise Unauthenticated("The API key is malformed.", "invalid_credentials")
         # An RS256 check costs ~150 µs; a token verified before (by this table's keys) costs a lookup.
-        cached = self._verified.get(value)
+        digest = hashlib.sha256(value.encode()).digest()  # keys of 32 bytes, whatever the token's size
+        cached = self._verified.get(digest)
         if cached is not None and cached[0] > time.time():
             return cached[1]
         try:
@@ -103,7 +105,7 @@ class AuthPolicy:
             raise Unauthenticated(str(exc), "invalid_token") from None
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             del self._verified[next(iter(self._verified))]
-        self._verified[value] = (until, identity)
+        self._verified[digest] = (until, identity)
         return identity
 
     def _remember_headers(self, identity: Identity) -> tuple[Identity, list[tuple[bytes, bytes]]]:

@@ -160,9 +160,9 @@ def test_it_refuses_a_key_in_the_query_string_unless_the_route_allows_it(
     assert "query string" in refused.problem()["detail"]
     assert_refused(get(gateway, f"/orders/1?x=1&other={key}"), "credentials_in_query")
 
-    accepted = get(gateway, f"/open/1?x=1&apikey={key}")
+    accepted = get(gateway, f"/open/1?x=a%20b&apikey={key}&y=%2F")
     assert accepted.status == 200, accepted
-    assert accepted.json()["query"] == "x=1"
+    assert accepted.json()["query"] == "x=a b&y=/"  # the backend shows it decoded
 
 
 def test_it_answers_403_when_the_consumer_lacks_a_required_role(

@@ -150,6 +150,8 @@ def test_routes_carry_their_auth_settings(api: APIClient) -> None:
         ({"auth_mode": "api_key", "required_roles": "x", "allow_anonymous": True}, "allow_anonymous"),
         ({"auth_mode": "jwt", "api_key_query_param": "key"}, "api_key_query_param"),
         ({"auth_mode": "api_key", "identity_headers": "x-everything"}, "identity_headers"),
+        ({"auth_mode": "api_key", "api_key_header": "Authorization"}, "api_key_header"),
+        ({"auth_mode": "api_key", "api_key_header": "X-Consumer-Key"}, "api_key_header"),
     ],
 )
 def test_it_refuses_contradictory_route_auth_settings(api: APIClient, fields: dict[str, object], field: str) -> None:
