@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import web
 
+from registry.services import current_config_version
 from tests.support.config import ConfigHelper
 from tests.support.http import get
 from tests.support.servers import BackendThread, GatewayProcess
@@ -54,11 +55,8 @@ def introspection() -> Iterator[FakeIntrospection]:
     fake.server.stop()
 
 
-@pytest.fixture(scope="module")
-def introspecting_gateway(
-    django_db_setup: None, django_db_blocker: object, introspection: FakeIntrospection
-) -> Iterator[GatewayProcess]:
-    env = {
+def introspection_env(introspection: FakeIntrospection) -> dict[str, str]:
+    return {
         "GATEWAY_INTROSPECTION_URL": f"{introspection.server.url}/introspect",
         "GATEWAY_INTROSPECTION_CLIENT_ID": "gateway",
         "GATEWAY_INTROSPECTION_CLIENT_SECRET": "s3cret",
@@ -66,7 +64,13 @@ def introspecting_gateway(
         "GATEWAY_INTROSPECTION_NEGATIVE_TTL": str(TTL),
         "GATEWAY_INTROSPECTION_TIMEOUT": "0.5",
     }
-    process = GatewayProcess(env=env).start()
+
+
+@pytest.fixture(scope="module")
+def introspecting_gateway(
+    django_db_setup: None, django_db_blocker: object, introspection: FakeIntrospection
+) -> Iterator[GatewayProcess]:
+    process = GatewayProcess(env=introspection_env(introspection)).start()
     yield process
     process.stop()
 
@@ -177,3 +181,18 @@ def test_answers_are_cached_in_redis_for_the_ttl(
     ttl_ms = int(client.pttl(key))  # type: ignore[arg-type]
     assert 0 < ttl_ms <= TTL * 1000
     client.close()
+
+
+@pytest.mark.needs_redis
+def test_gateway_processes_share_the_cached_answers_through_redis(
+    routed: FakeIntrospection, introspecting_gateway: GatewayProcess
+) -> None:
+    other = GatewayProcess(env=introspection_env(routed)).start()
+    try:
+        other.wait_for_version(current_config_version())
+        token = routed.token()
+        assert get(introspecting_gateway, "/orders/1", bearer(token)).status == 200
+        assert get(other, "/orders/1", bearer(token)).status == 200
+        assert routed.calls == 1
+    finally:
+        other.stop()
