@@ -18,6 +18,7 @@ from proxy.auth import usage
 from proxy.auth.apikeys import KeyRefused, hasher_for, verify_key
 from proxy.auth.config import API_KEY, EITHER, INTROSPECTION, JWT, AuthConfig, Identity
 from proxy.auth.credentials import Unauthenticated, find_credential, identify_token, introspect
+from proxy.auth.identity import HeaderCache, UnsafeIdentity
 from proxy.auth.jwt import TokenRefused
 from proxy.errors import DependencyDown, Forbidden, Unauthorized
 from proxy.exchange import Exchange, Response
@@ -27,12 +28,6 @@ if TYPE_CHECKING:
     from registry.routing import RouteSpec
 
 VERIFIED_CACHE_SIZE = 10_000
-IDENTITY_NAMES = {
-    "consumer-id": b"x-consumer-id",
-    "consumer-name": b"x-consumer-name",
-    "roles": b"x-consumer-roles",
-    "subject": b"x-consumer-subject",
-}
 
 
 class AuthPolicy:
@@ -45,12 +40,11 @@ class AuthPolicy:
         self.accepts_keys = config.mode in (API_KEY, EITHER)
         self.accepts_tokens = config.mode in (JWT, EITHER, INTROSPECTION)
         self.required = config.required_roles
-        self.headers = tuple((IDENTITY_NAMES[h], h) for h in config.identity_headers)
+        self.identity_headers = HeaderCache(config.identity_headers, VERIFIED_CACHE_SIZE)
         self.challenges = _challenges(config.mode)
         # Verified JWTs -> (valid until, identity). Per policy, so a table rebuild (issuer or key
         # changed, consumer disabled) starts empty.
         self._verified: dict[bytes, tuple[float, Identity]] = {}
-        self._headers_of: dict[int, tuple[Identity, list[tuple[bytes, bytes]]]] = {}
 
     @classmethod
     def for_route(cls, route: RouteSpec) -> AuthPolicy | None:
@@ -67,10 +61,11 @@ class AuthPolicy:
             if self.required and not self.required <= identity.roles:
                 missing = ", ".join(sorted(self.required - identity.roles))
                 raise Forbidden(f"This route needs the role(s): {missing}.", reason="insufficient_role")
-            known = self._headers_of.get(id(identity))
-            if known is None or known[0] is not identity:
-                known = self._remember_headers(identity)
-            exchange.headers.extend(known[1])
+            try:
+                exchange.headers.extend(self.identity_headers.get(identity))
+            except UnsafeIdentity:
+                detail = "The credential names an identity that cannot be sent in a header."
+                raise Unauthorized(detail, reason="invalid_token", headers=self.challenges) from None
         return await call_next(exchange)
 
     async def _identify(self, exchange: Exchange) -> Identity | None:
@@ -107,36 +102,6 @@ class AuthPolicy:
             del self._verified[next(iter(self._verified))]
         self._verified[digest] = (until, identity)
         return identity
-
-    def _remember_headers(self, identity: Identity) -> tuple[Identity, list[tuple[bytes, bytes]]]:
-        """The identity headers of ``identity`` on this route, built once per identity and table."""
-        if len(self._headers_of) >= VERIFIED_CACHE_SIZE:
-            del self._headers_of[next(iter(self._headers_of))]
-        entry = (identity, self._identity_headers(identity))
-        self._headers_of[id(identity)] = entry  # the entry keeps the identity alive: ids cannot be reused
-        return entry
-
-    def _identity_headers(self, identity: Identity) -> list[tuple[bytes, bytes]]:
-        out: list[tuple[bytes, bytes]] = []
-        for name, kind in self.headers:
-            if kind == "consumer-id":
-                value = identity.consumer_id
-            elif kind == "consumer-name":
-                value = identity.name
-            elif kind == "roles":
-                value = ",".join(sorted(identity.roles))
-            else:
-                value = identity.subject
-            if value:
-                if not value.isprintable() or not value.isascii():
-                    # A claim like "sub": "x\r\nX-Admin: 1" must not become a header of its own.
-                    raise Unauthorized(
-                        "The credential names an identity that cannot be sent in a header.",
-                        reason="invalid_token",
-                        headers=self.challenges,
-                    )
-                out.append((name, value.encode()))
-        return out
 
     def _challenge(self, refusal: Unauthenticated) -> list[tuple[bytes, bytes]]:
         if refusal.reason == "missing_credentials":

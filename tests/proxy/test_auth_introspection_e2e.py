@@ -36,7 +36,7 @@ class FakeIntrospection:
         if self.mode == "error":
             return web.json_response({"error": "boom"}, status=500)
         if self.mode == "slow":
-            await asyncio.sleep(2)
+            await asyncio.sleep(0.8)  # past the gateway's 0.5 s timeout
         token = (await request.post()).get("token")
         answer = self.active.get(str(token))
         return web.json_response({"active": True, **answer} if answer else {"active": False})
