@@ -30,6 +30,16 @@ ENABLED_PARAM = OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only
 SERVICE_PARAM = OpenApiParameter("service", OpenApiTypes.STR, description="Only objects of the service with this slug.")
 
 
+class ModelPermissions(DjangoModelPermissions):
+    """Django's model permissions, reads included (a viewer may not list API keys)."""
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
 @contextmanager
 def config_change() -> Iterator[None]:
     """One transaction and one version bump per request.
@@ -43,6 +53,9 @@ def config_change() -> Iterator[None]:
 
 
 class ConfigViewSet(viewsets.ModelViewSet):
+    # Staff only, and writes need the model permission: the admin roles (groups) apply here as in
+    # the Django admin, so a viewer or compliance officer cannot change configuration through the API.
+    permission_classes = [IsAdminUser, ModelPermissions]
     filters_by_service = False
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -111,15 +124,9 @@ class StaffTokenObtainPairView(TokenObtainPairView):
     serializer_class = StaffTokenObtainPairSerializer
 
 
-# Who may call routes is more sensitive than routing: beyond staff, writes need the model permission
-# (gateway admin has it; operator, compliance officer and viewer do not).
-AUTH_PERMISSIONS = [IsAdminUser, DjangoModelPermissions]
-
-
 class ConsumerViewSet(ConfigViewSet):
     """Callers of routes. Deleting one deletes its keys."""
 
-    permission_classes = AUTH_PERMISSIONS
     queryset = Consumer.objects.select_related("user")
     serializer_class = ConsumerSerializer
     lookup_field = "name"
@@ -128,7 +135,6 @@ class ConsumerViewSet(ConfigViewSet):
 class JwtIssuerViewSet(ConfigViewSet):
     """Token issuers the gateway trusts."""
 
-    permission_classes = AUTH_PERMISSIONS
     queryset = JwtIssuer.objects.all()
     serializer_class = JwtIssuerSerializer
 
@@ -139,7 +145,8 @@ class ApiKeyViewSet(
 ):
     """API keys. The full key is in the creation response only; DELETE revokes (the row stays)."""
 
-    permission_classes = AUTH_PERMISSIONS
+    permission_classes = ConfigViewSet.permission_classes
+
     queryset = ApiKey.objects.select_related("consumer")
     serializer_class = ApiKeySerializer
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from registry.models import ApiKey, ConfigVersion, Consumer, JwtIssuer, Route, Service
@@ -28,11 +30,11 @@ def api() -> APIClient:
     return client
 
 
-def test_staff_without_the_model_permission_cannot_issue_keys(consumer: Consumer) -> None:
+def test_staff_without_the_model_permissions_cannot_see_or_issue_keys(consumer: Consumer) -> None:
     client = APIClient()
     client.force_authenticate(User.objects.create_user("operator", is_staff=True))
 
-    assert client.get(f"{API}/api-keys/").status_code == 200
+    assert client.get(f"{API}/api-keys/").status_code == 403
     assert client.post(f"{API}/api-keys/", {"consumer": "alice"}, format="json").status_code == 403
     assert client.post(f"{API}/consumers/", {"name": "mallory"}, format="json").status_code == 403
     assert not ApiKey.objects.exists()
@@ -162,3 +164,33 @@ def test_it_refuses_contradictory_route_auth_settings(api: APIClient, fields: di
 
     assert response.status_code == 400
     assert field in response.data, response.data
+
+
+@pytest.mark.parametrize("role", ["viewer", "compliance officer"])
+def test_read_only_roles_cannot_change_routes_through_the_api(role: str) -> None:
+    importlib.import_module("registry.migrations.0004_admin_roles").create_roles(django_apps, None)
+    user = User.objects.create_user(role.replace(" ", "-"), is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client = APIClient()
+    client.force_authenticate(user)
+    Service.objects.create(name="Orders", slug="orders")
+
+    assert client.get(f"{API}/routes/").status_code == 200
+    body = {"name": "orders", "service": "orders", "path_prefix": "/orders"}
+    assert client.post(f"{API}/routes/", body, format="json").status_code == 403
+    assert client.delete(f"{API}/services/orders/").status_code == 403
+
+
+def test_an_operator_changes_routes_but_not_keys() -> None:
+    importlib.import_module("registry.migrations.0004_admin_roles").create_roles(django_apps, None)
+    user = User.objects.create_user("op", is_staff=True)
+    user.groups.add(Group.objects.get(name="operator"))
+    client = APIClient()
+    client.force_authenticate(user)
+    Service.objects.create(name="Orders", slug="orders")
+    Consumer.objects.create(name="alice")
+
+    body = {"name": "orders", "service": "orders", "path_prefix": "/orders"}
+    assert client.post(f"{API}/routes/", body, format="json").status_code == 201
+    assert client.get(f"{API}/api-keys/").status_code == 403
+    assert client.post(f"{API}/api-keys/", {"consumer": "alice"}, format="json").status_code == 403
