@@ -7,6 +7,8 @@ Every ``GATEWAY_`` tunable is documented in ``.env.example``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -188,7 +190,26 @@ GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minim
 # Name this gateway gives itself in Via headers.
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None.
-GATEWAY_POLICIES = env_list("GATEWAY_POLICIES", "proxy.policies.BodyLimitPolicy")
+GATEWAY_POLICIES = env_list("GATEWAY_POLICIES", "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy")
+
+# --- Consumer authentication (docs/authentication.md) ---------------------------------------------
+# API keys are stored as HMAC-SHA256(pepper, key). Changing the pepper invalidates every key.
+GATEWAY_API_KEY_PEPPER = (
+    env_str("GATEWAY_API_KEY_PEPPER")
+    or hmac.new(SECRET_KEY.encode(), b"gateway-api-key-pepper", hashlib.sha256).hexdigest()
+).encode()
+# How often each process writes the "last used" time of the API keys it saw.
+GATEWAY_API_KEY_USAGE_FLUSH_SECONDS = env_float("GATEWAY_API_KEY_USAGE_FLUSH_SECONDS", 30.0, minimum=0.1)
+# JWKS documents of JWT issuers: fetched by the control plane when the table is built, kept this long.
+GATEWAY_JWKS_CACHE_SECONDS = env_float("GATEWAY_JWKS_CACHE_SECONDS", 300.0, minimum=0.0)
+GATEWAY_JWKS_TIMEOUT = env_float("GATEWAY_JWKS_TIMEOUT", 5.0, minimum=0.1)
+# Token introspection (RFC 7662) for routes with auth mode "introspection"; empty URL: such routes get 503.
+GATEWAY_INTROSPECTION_URL = env_str("GATEWAY_INTROSPECTION_URL", "")
+GATEWAY_INTROSPECTION_CLIENT_ID = env_str("GATEWAY_INTROSPECTION_CLIENT_ID", "")
+GATEWAY_INTROSPECTION_CLIENT_SECRET = env_str("GATEWAY_INTROSPECTION_CLIENT_SECRET", "")
+GATEWAY_INTROSPECTION_TTL = env_float("GATEWAY_INTROSPECTION_TTL", 60.0, minimum=0.0)
+GATEWAY_INTROSPECTION_NEGATIVE_TTL = env_float("GATEWAY_INTROSPECTION_NEGATIVE_TTL", 5.0, minimum=0.0)
+GATEWAY_INTROSPECTION_TIMEOUT = env_float("GATEWAY_INTROSPECTION_TIMEOUT", 2.0, minimum=0.05)
 
 # Who may pick a service's targets (skips open breakers and failed health checks); empty: nobody.
 GATEWAY_TARGET_GATE = env_str("GATEWAY_TARGET_GATE", "breaker.policies.BreakerGate")

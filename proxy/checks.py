@@ -52,6 +52,19 @@ def check_target_gate(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     return []
 
 
+@register()
+def check_auth_policy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if "proxy.auth.policy.AuthPolicy" in settings.GATEWAY_POLICIES:
+        return []
+    return [
+        Warning(
+            "GATEWAY_POLICIES has no proxy.auth.policy.AuthPolicy.",
+            hint="Routes with authentication settings then answer 503 auth_unavailable (never unauthenticated).",
+            id="gateway.W003",
+        )
+    ]
+
+
 @register(deploy=True)
 def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []

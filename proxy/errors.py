@@ -5,11 +5,14 @@
     ├── NoRoute (404 no_route)
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── BodyTimeout (408 body_timeout)
+    ├── Unauthorized (401 missing_credentials, invalid_credentials, invalid_token, credentials_in_query)
+    ├── Forbidden (403 insufficient_role)
     ├── BodyTooLarge (413 body_too_large)
     ├── UpstreamUnreachable (502 upstream_unreachable)
     ├── UpstreamBroken (502 upstream_error)
     ├── NoUpstream (503 no_healthy_upstream)
     ├── CircuitOpen (503 circuit_open)
+    ├── DependencyDown (503 auth_unavailable)
     └── UpstreamTimeout (504 upstream_timeout)
 
 Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
@@ -51,6 +54,18 @@ class MethodNotAllowed(GatewayError):
     reason = "method_not_allowed"
 
 
+class Unauthorized(GatewayError):
+    """Missing or bad credentials; raise it with a ``WWW-Authenticate`` header in ``headers``."""
+
+    status = 401
+    reason = "invalid_credentials"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    reason = "forbidden"
+
+
 class BodyTimeout(GatewayError):
     status = 408
     reason = "body_timeout"
@@ -79,6 +94,13 @@ class NoUpstream(GatewayError):
 class CircuitOpen(GatewayError):
     status = 503
     reason = "circuit_open"
+
+
+class DependencyDown(GatewayError):
+    """A service the gateway needs to decide (e.g. token introspection) cannot answer: refuse, never pass."""
+
+    status = 503
+    reason = "dependency_down"
 
 
 class UpstreamTimeout(GatewayError):

@@ -110,6 +110,8 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
             continue
         elif name in version_headers:
             version = value.strip()
+        elif name.startswith(b"x-consumer-"):
+            continue  # identity headers are the gateway's to add (proxy.auth), never the client's
         out.append((name, value))
     if chunked and content_length is not None:
         raise BadRequest("Content-Length and Transfer-Encoding together are refused.", reason="invalid_framing")

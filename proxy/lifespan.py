@@ -1,20 +1,28 @@
-"""ASGI lifespan: start the config watcher, the upstream session and the feature apps' background
-tasks (registered with ``add_hooks`` from their ``AppConfig.ready``), and stop them cleanly."""
+"""ASGI lifespan: start the config watcher, the upstream session, the API-key usage flusher and the
+feature apps' background tasks (registered with ``add_hooks`` from their ``AppConfig.ready``), and
+stop them cleanly."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from django.conf import settings
+
 from proxy import disconnects
+from proxy.auth import credentials, usage
 from proxy.upstream import close_session, get_session
+from registry.services import record_key_usage
 from registry.watch import watcher
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 _hooks: list[tuple[Hook, Hook]] = []
+_tasks: list[asyncio.Task[None]] = []
 
 
 def add_hooks(start: Hook, stop: Hook) -> None:
@@ -26,6 +34,8 @@ async def start() -> None:
     get_session()
     disconnects.ensure_sweeper()
     await watcher.start()
+    interval = settings.GATEWAY_API_KEY_USAGE_FLUSH_SECONDS
+    _tasks.append(asyncio.create_task(usage.flush_forever(interval, record_key_usage), name="key-usage"))
     for begin, _ in _hooks:
         await begin()
 
@@ -36,8 +46,14 @@ async def stop() -> None:
             await end()
         except Exception:
             log.exception("a shutdown hook failed")
+    for task in _tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    _tasks.clear()
     await watcher.stop()
     await disconnects.stop_sweeper()
+    await credentials.close()
     await close_session()
 
 

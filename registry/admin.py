@@ -198,13 +198,15 @@ class RouteAdmin(ConfigAdmin):
         "api_version",
         "priority",
         "service",
+        "auth_mode",
         "enabled",
     )
     list_editable = ("enabled",)
-    list_filter = ("enabled", "version_source", "service")
+    list_filter = ("enabled", "auth_mode", "version_source", "service")
     list_select_related = ("service",)
     search_fields = ("name", "path_prefix", "host", "service__name", "service__slug")
     autocomplete_fields = ("service",)
+    filter_horizontal = ("jwt_issuers",)
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "service", "enabled")}),
@@ -216,6 +218,22 @@ class RouteAdmin(ConfigAdmin):
             },
         ),
         ("Forwarding", {"fields": ("strip_prefix", "max_body_bytes")}),
+        (
+            "Authentication",
+            {
+                "fields": (
+                    "auth_mode",
+                    "required_roles",
+                    "allow_anonymous",
+                    "api_key_header",
+                    "api_key_query_param",
+                    "allow_gateway_users",
+                    "jwt_issuers",
+                    "identity_headers",
+                ),
+                "description": "Who may call this route; see docs/authentication.md.",
+            },
+        ),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -232,3 +250,6 @@ class ConfigVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+from registry import auth_admin  # noqa: E402, F401  (registers consumers, API keys and JWT issuers)

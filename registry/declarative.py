@@ -6,7 +6,8 @@
 
 The checks against the database, the plan and the writes share one transaction. Nothing is
 written unless every check passes, and the writes bump the config version once.
-Services are identified by slug, targets by host and port within their service, routes by name.
+Services are identified by slug, targets by host and port within their service, routes and consumers by name
+(consumers only when the file has a `consumers` key; their API keys are never part of the file).
 Objects in the database but not in the file are disabled (never deleted) when pruning.
 The file format is described in docs/configuration.md; ``declarative_export`` writes it.
 """
@@ -18,14 +19,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from registry import validators as v
 from registry.declarative_entries import (
+    CONSUMER_FIELDS,
     ROUTE_FIELDS,
     SERVICE_FIELDS,
     TARGET_FIELDS,
     Config,
     ConfigError,
+    ConsumerSpec,
     Entry,
     RouteSpec,
     ServiceSpec,
@@ -33,10 +38,10 @@ from registry.declarative_entries import (
 )
 from registry.declarative_parse import parse_config
 from registry.declarative_validate import all_routes, validate_against_database, validate_config
-from registry.models import ConfigVersion, Route, Service, Target
+from registry.models import ConfigVersion, Consumer, Route, Service, Target
 from registry.services import one_config_change
 
-Row = Service | Target | Route
+Row = Service | Target | Route | Consumer
 
 
 class Verb(enum.Enum):
@@ -55,7 +60,7 @@ class FieldChange:
 @dataclass(frozen=True, slots=True)
 class Change:
     verb: Verb
-    kind: str  # "service", "target" or "route"
+    kind: str  # "service", "target", "route" or "consumer"
     label: str
     fields: tuple[FieldChange, ...] = ()
     spec: Entry | None = None  # what to write, for CREATE
@@ -78,6 +83,7 @@ class State:
     services: dict[str, Service]  # by slug
     targets: dict[tuple[str, str, int], Target]  # by (service slug, host, port)
     routes: dict[str, Route]  # by name
+    consumers: dict[str, Consumer]  # by name
 
 
 def apply_config(text: str, *, prune: bool = True, dry_run: bool = False) -> list[Change]:
@@ -108,6 +114,7 @@ def load_state() -> State:
         services={s.slug: s for s in Service.objects.order_by("pk")},
         targets={(t.service.slug, t.host, t.port): t for t in Target.objects.select_related("service").order_by("pk")},
         routes={r.name: r for r in Route.objects.select_related("service").order_by("pk")},
+        consumers={c.name: c for c in Consumer.objects.order_by("pk")},
     )
 
 
@@ -125,8 +132,16 @@ def plan_changes(config: Config, state: State, *, prune: bool) -> list[Change]:
             changes += _diff("target", f"{slug}/{target.address}", target, row, TARGET_FIELDS, slug)
         for route in service.routes:
             changes += _diff("route", route.name, route, state.routes.get(route.name), ROUTE_FIELDS, slug)
+    for consumer in config.consumers:
+        existing = state.consumers.get(consumer.name)
+        changes += _diff("consumer", consumer.name, consumer, existing, CONSUMER_FIELDS, "")
     if not prune:
         return changes
+    if config.manages_consumers:
+        listed = {consumer.name for consumer in config.consumers}
+        for name, consumer_row in state.consumers.items():
+            if name not in listed and consumer_row.enabled:
+                changes.append(Change(Verb.DISABLE, "consumer", name, instance=consumer_row))
     slugs = {service.slug for service in config.services}
     addresses = {(service.slug, t.host, t.port) for service in config.services for t in service.targets}
     names = {route.name for route in all_routes(config)}
@@ -155,11 +170,20 @@ def _diff(
         old, new = getattr(row, name), getattr(spec, name)
         if name == "methods":
             old = tuple(m for m in old.split(",") if m)
+        elif name == "roles":
+            old = _canonical_roles(old)
         if old != new:
             fields.append(FieldChange(name, old, new))
     if not fields:
         return []
     return [Change(Verb.UPDATE, kind, label, fields=tuple(fields), instance=row, service_slug=service_slug)]
+
+
+def _canonical_roles(value: str) -> str:
+    try:
+        return ",".join(v.parse_roles(value))
+    except ValidationError:
+        return value
 
 
 def _show(value: Any) -> str:
@@ -185,7 +209,7 @@ def write_changes(changes: list[Change], state: State) -> None:
             # Renamed services pass through a unique name first, so two services can swap names.
             assert change.instance is not None
             Service.objects.filter(pk=change.instance.pk).update(name=f"~renaming~{uuid.uuid4().hex}")
-    for kind in ("service", "target", "route"):
+    for kind in ("service", "target", "route", "consumer"):
         for change in changes:
             if change.kind == kind:
                 _write(change, services)
@@ -208,6 +232,8 @@ def _write(change: Change, services: dict[str, Service]) -> None:
     elif isinstance(change.spec, TargetSpec):
         values = {name: getattr(change.spec, name) for name in TARGET_FIELDS}
         Target(service=services[change.service_slug], **values).save()
+    elif isinstance(change.spec, ConsumerSpec):
+        Consumer.objects.create(**{name: getattr(change.spec, name) for name in CONSUMER_FIELDS})
     elif isinstance(change.spec, RouteSpec):
         values = {name: _stored(name, getattr(change.spec, name), services) for name in ROUTE_FIELDS}
         Route(service=services[change.service_slug], **values).save()

@@ -41,6 +41,8 @@ SERVICE_FIELDS = (
     "health_check_unhealthy_failures",
 )
 TARGET_FIELDS = ("host", "port", "weight", "enabled", "breaker_failures", "breaker_open_seconds")
+# Consumers carry no secrets: their API keys are never exported or applied.
+CONSUMER_FIELDS = ("name", "roles", "enabled")
 ROUTE_FIELDS = (
     "name",
     "path_prefix",
@@ -51,6 +53,13 @@ ROUTE_FIELDS = (
     "api_version",
     "version_source",
     "max_body_bytes",
+    "auth_mode",
+    "required_roles",
+    "allow_anonymous",
+    "api_key_header",
+    "api_key_query_param",
+    "identity_headers",
+    "allow_gateway_users",
     "enabled",
 )
 
@@ -109,6 +118,13 @@ class RouteSpec(Entry):
     api_version: str
     version_source: str
     max_body_bytes: int | None
+    auth_mode: str
+    required_roles: str
+    allow_anonymous: bool
+    api_key_header: str
+    api_key_query_param: str
+    identity_headers: str
+    allow_gateway_users: bool
     enabled: bool
 
 
@@ -146,5 +162,15 @@ class ServiceSpec(Entry):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsumerSpec(Entry):
+    name: str
+    roles: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     services: tuple[ServiceSpec, ...]
+    consumers: tuple[ConsumerSpec, ...] = ()
+    # Only a file with a 'consumers' key manages consumers (and prunes those it does not list).
+    manages_consumers: bool = False

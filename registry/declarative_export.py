@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 
 from registry import validators as v
-from registry.declarative_entries import FORMAT_VERSION, ROUTE_FIELDS, SERVICE_FIELDS, TARGET_FIELDS
-from registry.models import Route, Service, Target
+from registry.declarative_entries import CONSUMER_FIELDS, FORMAT_VERSION, ROUTE_FIELDS, SERVICE_FIELDS, TARGET_FIELDS
+from registry.models import Consumer, Route, Service, Target
 
 HEADER = (
     "# Gateway configuration, written by `manage.py gateway_export`.\n"
@@ -53,7 +53,10 @@ def export_config() -> str:
         Prefetch("targets", queryset=Target.objects.order_by("pk")),
         Prefetch("routes", queryset=Route.objects.order_by("pk")),
     )
-    data = {"version": FORMAT_VERSION, "services": [_service(service) for service in services]}
+    data: dict[str, Any] = {"version": FORMAT_VERSION, "services": [_service(service) for service in services]}
+    consumers = [_consumer(consumer) for consumer in Consumer.objects.order_by("pk")]
+    if consumers:  # API keys are never exported: they are secrets, and only their hashes are stored
+        data["consumers"] = consumers
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
     return HEADER + body
 
@@ -62,6 +65,15 @@ def _service(service: Service) -> dict[str, Any]:
     data: dict[str, Any] = {name: getattr(service, name) for name in SERVICE_FIELDS}
     data["targets"] = [{name: getattr(target, name) for name in TARGET_FIELDS} for target in service.targets.all()]
     data["routes"] = [_route(route) for route in service.routes.all()]
+    return data
+
+
+def _consumer(consumer: Consumer) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(consumer, name) for name in CONSUMER_FIELDS}
+    try:
+        data["roles"] = ",".join(v.parse_roles(consumer.roles))
+    except ValidationError:
+        pass  # written as stored, so that gateway_apply names the problem
     return data
 
 

@@ -18,20 +18,22 @@ from django.db import models
 
 from registry import validators as v
 from registry.declarative_entries import (
+    CONSUMER_FIELDS,
     FORMAT_VERSION,
     ROUTE_FIELDS,
     SERVICE_FIELDS,
     TARGET_FIELDS,
     Config,
     ConfigError,
+    ConsumerSpec,
     Problem,
     RouteSpec,
     ServiceSpec,
     TargetSpec,
 )
-from registry.models import Route, Service, Target
+from registry.models import Consumer, Route, Service, Target
 
-_REQUIRED = {Service: ("name", "slug"), Target: ("host", "port"), Route: ("name", "path_prefix")}
+_REQUIRED = {Service: ("name", "slug"), Target: ("host", "port"), Route: ("name", "path_prefix"), Consumer: ("name",)}
 _KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
 
 
@@ -102,7 +104,7 @@ def parse_config(text: str) -> tuple[Config, list[Problem]]:
         return Config(services=()), problems
     # Top-level "x-" keys are free, as in Compose files: a place for YAML anchors (&defaults).
     extensions = {key for key in data if isinstance(key, str) and key.startswith("x-")}
-    _check_keys(data, "the file", ("version", "services", *extensions), problems)
+    _check_keys(data, "the file", ("version", "services", "consumers", *extensions), problems)
     if "version" not in data:
         problems.append(Problem(data.line, f"add 'version: {FORMAT_VERSION}' at the top of the file"))
     elif type(data["version"]) is not int or data["version"] != FORMAT_VERSION:
@@ -117,7 +119,22 @@ def parse_config(text: str) -> tuple[Config, list[Problem]]:
         return Config(services=()), problems
     items = _list_of_mappings(data, "services", "the file", problems)
     services = tuple(_service(item, index, problems) for index, item in enumerate(items, start=1))
-    return Config(services=services), problems
+    consumers = tuple(
+        _consumer(item, index, problems)
+        for index, item in enumerate(_list_of_mappings(data, "consumers", "the file", problems), start=1)
+    )
+    return Config(services=services, consumers=consumers, manages_consumers="consumers" in data), problems
+
+
+def _consumer(raw: _Mapping, index: int, problems: list[Problem]) -> ConsumerSpec:
+    name = raw.get("name")
+    label = f"consumer {name!r}" if isinstance(name, str) and name else f"consumer #{index}"
+    values, invalid = _fields(raw, Consumer, CONSUMER_FIELDS, (), label, problems)
+    try:
+        values["roles"] = ",".join(v.parse_roles(values["roles"]))  # the canonical form, as exported
+    except ValidationError:
+        pass  # reported by the model's validator in registry.declarative_validate
+    return ConsumerSpec(label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, **values)
 
 
 def _service(raw: _Mapping, index: int, problems: list[Problem]) -> ServiceSpec:

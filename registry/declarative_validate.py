@@ -15,10 +15,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from registry.declarative_entries import (
+    CONSUMER_FIELDS,
     ROUTE_FIELDS,
     SERVICE_FIELDS,
     TARGET_FIELDS,
     Config,
+    ConsumerSpec,
     Entry,
     Problem,
     RouteSpec,
@@ -26,7 +28,7 @@ from registry.declarative_entries import (
     TargetSpec,
 )
 from registry.declarative_parse import field_of
-from registry.models import Route, Service, Target
+from registry.models import Consumer, Route, Service, Target
 from registry.validators import methods_overlap, route_tie_key
 
 E = TypeVar("E", bound=Entry)
@@ -42,7 +44,8 @@ def validate_config(config: Config) -> tuple[Config, list[Problem]]:
         targets = tuple(_checked(Target, target, TARGET_FIELDS, problems) for target in service.targets)
         routes = tuple(_checked(Route, route, ROUTE_FIELDS, problems) for route in service.routes)
         services.append(replace(checked, targets=targets, routes=routes))
-    config = Config(services=tuple(services))
+    consumers = tuple(_checked(Consumer, consumer, CONSUMER_FIELDS, problems) for consumer in config.consumers)
+    config = Config(services=tuple(services), consumers=consumers, manages_consumers=config.manages_consumers)
     problems += _duplicates(config)
     problems += _clashes(all_routes(config), among_themselves=True)
     return config, problems
@@ -84,7 +87,10 @@ def _checked(model: type[models.Model], entry: E, names: tuple[str, ...], proble
     if "methods" in values:
         values["methods"] = ",".join(values["methods"])
     try:
-        model(**values).clean_fields(exclude=[*entry.invalid, "service"])
+        instance = model(**values)
+        instance.clean_fields(exclude=[*entry.invalid, "service"])
+        if isinstance(instance, Route):
+            instance.clean_auth()
     except ValidationError as exc:
         for name, errors in exc.error_dict.items():
             for error in errors:
@@ -102,6 +108,9 @@ def _duplicates(config: Config) -> list[Problem]:
     slugs: dict[str, ServiceSpec] = {}
     names: dict[str, ServiceSpec] = {}
     route_names: dict[str, RouteSpec] = {}
+    consumer_names: dict[str, ConsumerSpec] = {}
+    for consumer in config.consumers:
+        _once(consumer, ("name",), consumer.name, consumer_names, "consumer names are unique", problems)
     for service in config.services:
         _once(service, ("slug",), service.slug, slugs, "slugs identify services", problems)
         _once(service, ("name",), service.name, names, "service names must be unique", problems)

@@ -165,6 +165,13 @@ class Route(models.Model):
         HEADER = "header", "Version header"
         EITHER = "either", "Path segment or header"
 
+    class AuthMode(models.TextChoices):
+        NONE = "none", "None"
+        API_KEY = "api_key", "API key"
+        JWT = "jwt", "JWT"
+        EITHER = "either", "API key or JWT"
+        INTROSPECTION = "introspection", "Token introspection (external service)"
+
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="routes")
     name = models.CharField(max_length=100, unique=True)
     path_prefix = models.CharField(
@@ -201,6 +208,41 @@ class Route(models.Model):
     max_body_bytes = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Largest request body accepted; empty uses GATEWAY_MAX_BODY_BYTES."
     )
+    auth_mode = models.CharField("authentication", max_length=15, choices=AuthMode.choices, default=AuthMode.NONE)
+    required_roles = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[v.validate_roles],
+        help_text="Comma-separated; the caller must hold every one (403 otherwise).",
+    )
+    allow_anonymous = models.BooleanField(
+        default=False, help_text="Requests without credentials pass (without identity); bad credentials still get 401."
+    )
+    api_key_header = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[v.validate_header_name],
+        help_text="Also read API keys from this header (Authorization is always read).",
+    )
+    api_key_query_param = models.CharField(
+        max_length=40,
+        blank=True,
+        validators=[v.validate_query_param],
+        help_text="Accept API keys in this query parameter (empty: never from the query string).",
+    )
+    identity_headers = models.CharField(
+        max_length=100,
+        blank=True,
+        default=",".join(v.IDENTITY_HEADERS),
+        validators=[v.validate_identity_headers],
+        help_text=f"Sent upstream, comma-separated: {', '.join(v.IDENTITY_HEADERS)}.",
+    )
+    allow_gateway_users = models.BooleanField(
+        default=False, help_text="Accept this gateway's admin API tokens (users linked to a consumer)."
+    )
+    jwt_issuers = models.ManyToManyField(
+        "registry.JwtIssuer", blank=True, related_name="routes", help_text="Empty: every enabled issuer."
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -223,6 +265,7 @@ class Route(models.Model):
             self.methods = ",".join(v.parse_methods(self.methods or ""))
         except ValidationError as exc:
             raise ValidationError({"methods": exc.messages}) from None
+        self.clean_auth()
         if not self.path_prefix or not self.enabled:
             return
         clashes = Route.objects.filter(
@@ -239,6 +282,21 @@ class Route(models.Model):
                     "for some of these methods; change the priority or the methods so one route wins."
                 )
 
+    def clean_auth(self) -> None:
+        try:
+            roles = v.parse_roles(self.required_roles or "")
+        except ValidationError:
+            roles = ()  # reported by the field's validator
+        if roles and self.auth_mode == self.AuthMode.NONE:
+            raise ValidationError({"required_roles": "Required roles need an authentication mode."})
+        if roles and self.allow_anonymous:
+            raise ValidationError({"allow_anonymous": "Anonymous callers hold no roles; drop one or the other."})
+        header = (self.api_key_header or "").lower()
+        if header in ("authorization", "host", "cookie") or header.startswith("x-consumer-"):
+            raise ValidationError({"api_key_header": "Choose a header of its own, such as X-Api-Key."})
+        if self.api_key_query_param and self.auth_mode not in (self.AuthMode.API_KEY, self.AuthMode.EITHER):
+            raise ValidationError({"api_key_query_param": "Only routes that accept API keys read them from the query."})
+
 
 class ConfigVersion(models.Model):
     """One row: bumped in the same transaction as every configuration change."""
@@ -248,3 +306,8 @@ class ConfigVersion(models.Model):
 
     def __str__(self) -> str:
         return f"config v{self.version}"
+
+
+from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402
+
+__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "Target"]

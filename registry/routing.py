@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from proxy.auth.config import AuthConfig, Credentials
+from proxy.auth.policy import refuse_unprotected
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
 from proxy.upstream import ServiceUpstream, forward, load_gate_factory
+from registry.auth_compile import auth_for, load_credentials
 from registry.models import ConfigVersion, Route, Service, Target
 from registry.validators import normalize_prefix, parse_methods, parse_statuses
 
@@ -92,6 +95,7 @@ class RouteSpec:
     version_in_path: bool
     version_in_header: bool
     max_body_bytes: int
+    auth: AuthConfig | None = None  # None: no authentication step on this route
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class Snapshot:
     version: int
     services: tuple[ServiceSpec, ...]
     routes: tuple[RouteSpec, ...]
+    credentials: Credentials = field(default_factory=Credentials)
 
 
 @dataclass(slots=True)
@@ -257,8 +262,10 @@ def load_snapshot() -> Snapshot:
             targets=targets,
             health_check=_health_check(svc),
         )
+    credentials, by_issuer = load_credentials()
     routes = []
-    for route in Route.objects.filter(enabled=True, service__enabled=True).order_by("pk"):
+    enabled_routes = Route.objects.filter(enabled=True, service__enabled=True).prefetch_related("jwt_issuers")
+    for route in enabled_routes.order_by("pk"):
         methods = parse_methods(route.methods)
         routes.append(
             RouteSpec(
@@ -276,9 +283,12 @@ def load_snapshot() -> Snapshot:
                 max_body_bytes=(
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
+                auth=auth_for(route, credentials, by_issuer),
             )
         )
-    return Snapshot(version=int(version), services=tuple(services.values()), routes=tuple(routes))
+    return Snapshot(
+        version=int(version), services=tuple(services.values()), routes=tuple(routes), credentials=credentials
+    )
 
 
 def _breaker(svc: Service, target: Target) -> BreakerSpec | None:
@@ -349,7 +359,10 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
     for spec in specs:
         upstream = upstreams[spec.service.slug]
         policies = policies_for(spec, factories)
-        compiled.append(CompiledRoute(spec, upstream, policies, build_chain(policies, forward)))
+        handle = build_chain(policies, forward)
+        if spec.auth is not None and not any(p.name == "auth" for p in policies):
+            handle = refuse_unprotected  # GATEWAY_POLICIES lost the auth policy: fail closed
+        compiled.append(CompiledRoute(spec, upstream, policies, handle))
     return RoutingTable(snapshot.version, compiled, upstreams)
 
 

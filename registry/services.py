@@ -6,12 +6,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from registry.models import ConfigVersion
+from proxy.auth.apikeys import generate_key
+from registry.models import ApiKey, ConfigVersion, Consumer
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +98,45 @@ def publish_version(version: int) -> None:
     except redis.RedisError as exc:
         # The polling fallback picks the change up within GATEWAY_CONFIG_POLL_INTERVAL.
         log.warning("could not publish config version %s to Redis: %s", version, exc)
+
+
+# --- Consumers and API keys ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    api_key: ApiKey
+    key: str  # the full key: show it once, never store it
+
+
+def issue_api_key(consumer: Consumer, label: str = "", expires_at: datetime | None = None) -> IssuedKey:
+    """Create a key for ``consumer``; the new key works as soon as the table is rebuilt (about a second)."""
+    new = generate_key(settings.GATEWAY_API_KEY_PEPPER)
+    api_key = ApiKey.objects.create(
+        consumer=consumer, prefix=new.prefix, digest=new.digest, label=label, expires_at=expires_at
+    )
+    return IssuedKey(api_key, new.key)
+
+
+def rotate_api_key(old: ApiKey, old_valid_until: datetime, label: str = "") -> IssuedKey:
+    """A new key for the same consumer; the old one keeps working until ``old_valid_until``."""
+    with transaction.atomic(), one_config_change():
+        issued = issue_api_key(old.consumer, label or old.label, expires_at=None)
+        if old.expires_at is None or old.expires_at > old_valid_until:
+            old.expires_at = old_valid_until
+            old.save(update_fields=["expires_at"])
+    return issued
+
+
+def revoke_api_key(api_key: ApiKey) -> None:
+    """Stops the key at once: the save bumps the config version, and every process drops it."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+
+
+def record_key_usage(used: dict[int, float]) -> None:
+    """Write 'last used' times batched by ``proxy.auth.usage``; no version bump (``update`` sends no signal)."""
+    close_old_connections()
+    for key_id, at in used.items():
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=datetime.fromtimestamp(at, tz=UTC))

@@ -170,3 +170,58 @@ def validate_health_path(value: str) -> None:
         raise ValidationError("The health check path starts with '/', e.g. /healthz.")
     if value:
         validate_plain_path(value.split("?", 1)[0])
+
+
+# --- Authentication -----------------------------------------------------------------------------
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+_ROLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+_QUERY_PARAM_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_HEADER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+IDENTITY_HEADERS = ("consumer-id", "consumer-name", "roles", "subject")
+
+
+def validate_consumer_name(value: str) -> None:
+    # Names travel in X-Consumer-Name: header-safe characters only.
+    if not _NAME_RE.match(value):
+        raise ValidationError("Use letters, digits and . _ @ - (at most 100), starting with a letter or digit.")
+
+
+def parse_roles(value: str) -> tuple[str, ...]:
+    """``"a, b,a"`` -> ``("a", "b")``; raises ValidationError on a malformed role."""
+    roles: list[str] = []
+    for item in (value or "").split(","):
+        role = item.strip()
+        if not role:
+            continue
+        if not _ROLE_RE.match(role):
+            raise ValidationError(f"{role!r} is not a valid role: letters, digits and . _ : / - only.")
+        if role not in roles:
+            roles.append(role)
+    return tuple(roles)
+
+
+def validate_roles(value: str) -> None:
+    parse_roles(value)
+
+
+def parse_identity_headers(value: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(i.strip().lower() for i in (value or "").split(",") if i.strip()))
+    unknown = [i for i in items if i not in IDENTITY_HEADERS]
+    if unknown:
+        raise ValidationError(f"Unknown identity headers {unknown}; choose from {', '.join(IDENTITY_HEADERS)}.")
+    return items
+
+
+def validate_identity_headers(value: str) -> None:
+    parse_identity_headers(value)
+
+
+def validate_query_param(value: str) -> None:
+    if value and not _QUERY_PARAM_RE.match(value):
+        raise ValidationError("A query parameter name: letters, digits, _ and - only.")
+
+
+def validate_header_name(value: str) -> None:
+    if value and (not _HEADER_RE.match(value) or "_" in value):
+        raise ValidationError("A header name: letters, digits and hyphens only.")

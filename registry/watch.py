@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from registry import services
+from registry.auth_compile import jwks_due
 from registry.routing import RoutingTable, build_table
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class ConfigWatcher:
             self._failed("could not read the config version", exc)
             return
         self.database_version = version
-        if version != self.served_version:
+        if version != self.served_version or jwks_due():
             await self._rebuild()
 
     async def _rebuild(self) -> None:

@@ -13,7 +13,7 @@ from rest_framework.utils import html
 
 from registry import validators as v
 from registry.declarative_entries import SERVICE_FIELDS
-from registry.models import Route, Service, Target
+from registry.models import JwtIssuer, Route, Service, Target
 
 
 @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=v.HTTP_METHODS)))
@@ -47,13 +47,15 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         # A copy, so a request that fails validation never changes the instance the view holds.
         model: type[Model] = self.Meta.model
         instance = copy.copy(self.instance) if self.instance is not None else model()
+        many = {f.name for f in model._meta.many_to_many}
         for name, value in attrs.items():
-            setattr(instance, name, value)
+            if name not in many:  # many-to-many values are set after the save, not on the instance
+                setattr(instance, name, value)
         try:
             instance.clean()
         except DjangoValidationError as exc:
             raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
-        return {name: getattr(instance, name) for name in attrs}
+        return {name: attrs[name] if name in many else getattr(instance, name) for name in attrs}
 
 
 # The breaker app's settings on a service (docs/health-and-breakers.md), as in the YAML format.
@@ -114,6 +116,9 @@ class RouteSerializer(ModelCleanSerializer):
 
     service = serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.all())
     methods = MethodsField(required=False)
+    jwt_issuers = serializers.SlugRelatedField(
+        slug_field="name", queryset=JwtIssuer.objects.all(), many=True, required=False
+    )
 
     class Meta:
         model = Route
@@ -129,6 +134,14 @@ class RouteSerializer(ModelCleanSerializer):
             "api_version",
             "version_source",
             "max_body_bytes",
+            "auth_mode",
+            "required_roles",
+            "allow_anonymous",
+            "api_key_header",
+            "api_key_query_param",
+            "identity_headers",
+            "allow_gateway_users",
+            "jwt_issuers",
             "enabled",
             "created_at",
             "updated_at",

@@ -16,6 +16,9 @@ router = DefaultRouter()
 router.register("services", views.ServiceViewSet, basename="service")
 router.register("targets", views.TargetViewSet, basename="target")
 router.register("routes", views.RouteViewSet, basename="route")
+router.register("consumers", views.ConsumerViewSet, basename="consumer")
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("jwt-issuers", views.JwtIssuerViewSet, basename="jwt-issuer")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("token/", views.StaffTokenObtainPairView.as_view(), name="token"),

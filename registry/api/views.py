@@ -7,15 +7,18 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from registry.api.auth_serializers import ApiKeySerializer, ConsumerSerializer, JwtIssuerSerializer, RotateSerializer
 from registry.api.serializers import RouteSerializer, ServiceSerializer, TargetSerializer
-from registry.models import Route, Service, Target
-from registry.services import config_change
+from registry.models import ApiKey, Consumer, JwtIssuer, Route, Service, Target
+from registry.services import config_change, issue_api_key, revoke_api_key, rotate_api_key
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -24,7 +27,20 @@ ENABLED_PARAM = OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only
 SERVICE_PARAM = OpenApiParameter("service", OpenApiTypes.STR, description="Only objects of the service with this slug.")
 
 
+class ModelPermissions(DjangoModelPermissions):
+    """Django's model permissions, reads included (a viewer may not list API keys)."""
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
 class ConfigViewSet(viewsets.ModelViewSet):
+    # Staff only, and writes need the model permission: the admin roles (groups) apply here as in
+    # the Django admin, so a viewer or compliance officer cannot change configuration through the API.
+    permission_classes = [IsAdminUser, ModelPermissions]
     filters_by_service = False
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -91,3 +107,68 @@ class StaffTokenObtainPairSerializer(TokenObtainPairSerializer):
 
 class StaffTokenObtainPairView(TokenObtainPairView):
     serializer_class = StaffTokenObtainPairSerializer
+
+
+class ConsumerViewSet(ConfigViewSet):
+    """Callers of routes. Deleting one deletes its keys."""
+
+    queryset = Consumer.objects.select_related("user")
+    serializer_class = ConsumerSerializer
+    lookup_field = "name"
+
+
+class JwtIssuerViewSet(ConfigViewSet):
+    """Token issuers the gateway trusts."""
+
+    queryset = JwtIssuer.objects.all()
+    serializer_class = JwtIssuerSerializer
+
+
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("consumer", OpenApiTypes.STR)]))
+class ApiKeyViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ApiKey]
+):
+    """API keys. The full key is in the creation response only; DELETE revokes (the row stays)."""
+
+    permission_classes = ConfigViewSet.permission_classes
+
+    queryset = ApiKey.objects.select_related("consumer")
+    serializer_class = ApiKeySerializer
+
+    def get_queryset(self) -> QuerySet[ApiKey]:
+        queryset = super().get_queryset()
+        if "consumer" in self.request.query_params:
+            queryset = queryset.filter(consumer__name=self.request.query_params["consumer"])
+        return queryset
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with config_change():
+            issued = issue_api_key(data["consumer"], data.get("label", ""), data.get("expires_at"))
+        body = ApiKeySerializer(issued.api_key, context={"issued_key": issued.key}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ApiKeySerializer)
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        api_key = self.get_object()
+        with config_change():
+            revoke_api_key(api_key)
+        return Response(ApiKeySerializer(api_key).data)
+
+    @extend_schema(request=RotateSerializer, responses={201: ApiKeySerializer})
+    @action(detail=True, methods=["post"])
+    def rotate(self, request: Request, pk: str | None = None) -> Response:
+        """Issue a new key for the same consumer; the old one keeps working until ``old_valid_until``."""
+        old = self.get_object()
+        if old.revoked_at is not None:
+            raise serializers.ValidationError({"detail": "A revoked key cannot be rotated."})
+        params = RotateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        with config_change():
+            issued = rotate_api_key(
+                old, params.validated_data["old_valid_until"], params.validated_data.get("label", "")
+            )
+        body = ApiKeySerializer(issued.api_key, context={"issued_key": issued.key}).data
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -21,7 +21,10 @@ def version() -> int:
 
 @pytest.fixture
 def staff() -> User:
-    return User.objects.create_user("ops", password="s3cret-pass", is_staff=True)
+    user = User.objects.create_user("ops", password="s3cret-pass", is_staff=True)
+    # Writes need the model permissions (as the operator group has them).
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
+    return user
 
 
 @pytest.fixture

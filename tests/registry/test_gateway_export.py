@@ -75,6 +75,17 @@ def test_export_then_apply_changes_nothing(tmp_path: Path) -> None:
     assert version() == before
 
 
+NO_AUTH = {
+    "auth_mode": "none",
+    "required_roles": "",
+    "allow_anonymous": False,
+    "api_key_header": "",
+    "api_key_query_param": "",
+    "identity_headers": "consumer-id,consumer-name,roles,subject",
+    "allow_gateway_users": False,
+}
+
+
 @pytest.mark.usefixtures("made_in_the_admin")
 def test_every_field_is_exported_in_the_apply_format() -> None:
     data = yaml.safe_load(export())
@@ -138,6 +149,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "api_version": "",
                 "version_source": "either",
                 "max_body_bytes": None,
+                **NO_AUTH,
                 "enabled": True,
             },
             {
@@ -150,6 +162,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "api_version": "v2",
                 "version_source": "header",
                 "max_body_bytes": 1024,
+                **NO_AUTH,
                 "enabled": True,
             },
         ],

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from registry.models import ConfigVersion, Route, Service, Target
-from registry.services import current_config_version
+from registry.models import ApiKey, ConfigVersion, Consumer, JwtIssuer, Route, Service, Target
+from registry.services import current_config_version, issue_api_key
 from tests.support.servers import GatewayProcess
 
 
@@ -23,13 +24,40 @@ class ConfigHelper:
             Target.objects.create(service=service, host="127.0.0.1", port=target.port)
         return service
 
-    def route(self, service: Service, prefix: str, name: str | None = None, **fields: Any) -> Route:
+    def route(
+        self,
+        service: Service,
+        prefix: str,
+        name: str | None = None,
+        issuers: Sequence[JwtIssuer] = (),
+        **fields: Any,
+    ) -> Route:
         route = Route(
             service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix, **fields
         )
         route.full_clean()
         route.save()
+        if issuers:
+            route.jwt_issuers.set(issuers)
         return route
+
+    def consumer(self, name: str = "alice", roles: str = "", **fields: Any) -> Consumer:
+        consumer = Consumer(name=name, roles=roles, **fields)
+        consumer.full_clean()
+        consumer.save()
+        return consumer
+
+    def api_key(self, consumer: Consumer, **fields: Any) -> tuple[ApiKey, str]:
+        """A new key for ``consumer``: the row, and the full key (only ever seen here)."""
+        issued = issue_api_key(consumer, **fields)
+        return issued.api_key, issued.key
+
+    def jwt_issuer(self, name: str = "idp", **fields: Any) -> JwtIssuer:
+        values = {"issuer": "https://idp.example", "audience": "gateway"} | fields
+        issuer = JwtIssuer(name=name, **values)
+        issuer.full_clean()
+        issuer.save()
+        return issuer
 
     def sync(self) -> int:
         """Wait until every gateway serves the current version; return it."""

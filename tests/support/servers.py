@@ -106,6 +106,7 @@ class GatewayProcess:
             "DATABASE_URL": database_url_for_gateways(),
             "GATEWAY_CONFIG_POLL_INTERVAL": "0.2",
             "GATEWAY_HEALTH_POLL_INTERVAL": "0.2",
+            "GATEWAY_API_KEY_USAGE_FLUSH_SECONDS": "0.2",
             "DJANGO_SETTINGS_MODULE": "gateway_project.settings",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
