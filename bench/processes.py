@@ -101,10 +101,12 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def http_get(port: int, path: str = "/", timeout: float = 2.0) -> tuple[int, bytes]:
+def http_get(
+    port: int, path: str = "/", timeout: float = 2.0, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=dict(headers or {}))
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:

@@ -18,8 +18,28 @@ from bench.wrk import WrkResult
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BARE, DIRECT, GATEWAY1 = "bare reference proxy", "upstream direct", "gateway, 1 worker"
 TARGET_SHARE, TARGET_CPU_US, TARGET_ADDED_P50_MS = 0.75, 220.0, 1.0
+APIKEY, JWT, BREAKER = f"{GATEWAY1}: API-key auth", f"{GATEWAY1}: JWT RS256 auth", f"{GATEWAY1}: circuit breaker"
 NOISY_CPUS = 0.25  # CPUs used by other processes during a wrk run above which the row is flagged
 NOISY_LAG_MS = 1.0  # the fixed-rate generator's own p99 schedule lag above which its run is flagged
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A row measured on the no-policy row's gateway process, on a route with one policy."""
+
+    key: str  # its entry in bench/setup_gateway.py's JSON
+    row: str
+    what: str  # for the Targets line
+    target: float  # least share of the no-policy row's req/s
+    auth: bool  # answers 401 without a credential
+    note: str
+
+
+POLICIES = (
+    Policy("api_key", APIKEY, "API-key auth route", 0.85, True, "`Authorization: Bearer <API key>`"),
+    Policy("jwt", JWT, "JWT RS256 auth route", 0.85, True, "`Authorization: Bearer <RS256 JWT>`"),
+    Policy("breaker", BREAKER, "circuit-breaker route", 0.90, False, "second service, in-memory breaker"),
+)
 
 
 @dataclass
@@ -102,21 +122,29 @@ def machine() -> str:
     )
 
 
+def _added_cpu(row: Row, gw: Row | None) -> str:
+    if row.name not in {p.row for p in POLICIES} or gw is None or gw.cpu_us is None or row.cpu_us is None:
+        return ""
+    return f"CPU {row.cpu_us - gw.cpu_us:+.0f} µs/request vs no policy"
+
+
 def throughput_table(report: Report) -> str:
-    bare, direct = report.row(BARE), report.row(DIRECT)
+    bare, direct, gw = report.row(BARE), report.row(DIRECT), report.row(GATEWAY1)
     lines = [
-        "| row | req/s | p50 | p99 | CPU µs/request | ÷ bare proxy | ÷ direct | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| row | req/s | p50 | p99 | CPU µs/request | ÷ bare proxy | ÷ direct | ÷ gateway, no policy | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in report.rows:
         if row.wrk is None:
-            lines.append(f"| {row.name} | failed: {row.error} | | | | | | |")
+            lines.append(f"| {row.name} | failed: {row.error} | | | | | | | |")
             continue
         w = row.wrk
         cpu = f"{row.cpu_us:.0f}" if row.cpu_us is not None else ""
+        vs_gw = _ratio(w.rps, gw) if row.name.startswith("gateway") else ""
+        notes = "; ".join(x for x in (_added_cpu(row, gw), row.notes) if x)
         lines.append(
             f"| {row.name} | {w.rps:,.0f} | {_ms(w.p50_ms)} | {_ms(w.p99_ms)} | {cpu} | "
-            f"{_ratio(w.rps, bare)} | {_ratio(w.rps, direct)} | {row.notes} |"
+            f"{_ratio(w.rps, bare)} | {_ratio(w.rps, direct)} | {vs_gw} | {notes} |"
         )
     return "\n".join(lines)
 
@@ -174,6 +202,13 @@ def targets(report: Report) -> list[str]:
         out.append(f"{verdict}: gateway adds < 1 ms p50 at {report.rate:g} req/s: {added:.3f} ms")
     else:
         out.append(f"FAIL: gateway adds < 1 ms p50 at {report.rate:g} req/s: not measured")
+    for policy in POLICIES:
+        row, what = report.row(policy.row), f"{policy.what} req/s ≥ {policy.target:.0%} of the no-policy route's"
+        if gw and row and gw.wrk and row.wrk and gw.wrk.rps:
+            share = row.wrk.rps / gw.wrk.rps
+            out.append(f"{_verdict(share >= policy.target, gw.noisy or row.noisy)}: {what}: {share:.0%}")
+        else:
+            out.append(f"FAIL: {what}: not measured")
     return out
 
 

@@ -62,9 +62,15 @@ class Bench:
         print(f"bench: {message}", flush=True)
 
     def measure(
-        self, name: str, start: Callable[[], servers.Server], note: str = "", keep: bool = False
+        self,
+        name: str,
+        start: Callable[[], servers.Server],
+        note: str = "",
+        keep: bool = False,
+        path: str = "/",
+        headers: dict[str, str] | None = None,
     ) -> servers.Server | None:
-        """Start a server, warm it up, run wrk with its CPU time counted; one table row.
+        """Start a server, warm it up, run wrk on ``path`` with its CPU time counted; one table row.
 
         The server is stopped afterwards unless ``keep``; then it is returned (None if it did not start).
         """
@@ -74,9 +80,12 @@ class Bench:
         server = None
         try:
             server = start()
+            url = server.url.rstrip("/") + path
             if self.warmup > 0:
-                run_wrk(self.procs, self.wrk, server.url, duration=self.warmup, connections=self.connections)
-            row.wrk, row.cpu_us, row.others_cpus = self._measured_run(server, RESULTS / f"{_slug(name)}.txt")
+                run_wrk(self.procs, self.wrk, url, duration=self.warmup, connections=self.connections, headers=headers)
+            row.wrk, row.cpu_us, row.others_cpus = self._measured_run(
+                server, url, headers, RESULTS / f"{_slug(name)}.txt"
+            )
             self.log(f"{name}: {row.wrk.rps:,.0f} req/s, p50 {row.wrk.p50_ms:.2f} ms, p99 {row.wrk.p99_ms:.2f} ms")
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -87,18 +96,42 @@ class Bench:
             self.procs.stop(server.proc)
         return server
 
-    def _measured_run(self, server: servers.Server, save_to: Path) -> tuple[WrkResult, float | None, float]:
+    def _measured_run(
+        self, server: servers.Server, url: str, headers: dict[str, str] | None, save_to: Path
+    ) -> tuple[WrkResult, float | None, float]:
         """wrk with CPU accounting: (result, server µs CPU/request, CPUs used by everything else meanwhile)."""
         pids = {server.proc.pid, self.upstream_pid}
         before = (cpu_seconds(server.proc.pid), sum(map(cpu_seconds, pids)), reaped_children_seconds())
         busy, wall = machine_busy_seconds(), time.monotonic()
-        url, duration = server.url, self.duration
-        result = run_wrk(self.procs, self.wrk, url, duration=duration, connections=self.connections, save_to=save_to)
+        conns, duration = self.connections, self.duration
+        result = run_wrk(
+            self.procs, self.wrk, url, duration=duration, connections=conns, headers=headers, save_to=save_to
+        )
         busy, wall = machine_busy_seconds() - busy, time.monotonic() - wall
         server_cpu = cpu_seconds(server.proc.pid) - before[0]
         ours = sum(map(cpu_seconds, pids)) - before[1] + reaped_children_seconds() - before[2]
         cpu_us = server_cpu / result.requests * 1e6 if result.requests else None
         return result, cpu_us, max(0.0, busy - ours) / wall
+
+    def measure_policy(
+        self, policy: rp.Policy, gateway: servers.Server | None, down: str, configs: dict[str, dict[str, str]]
+    ) -> None:
+        """One policy row on the running 1-worker gateway: its route checked first (200, and 401 without a
+        credential on auth routes), then measured like the others; the gateway keeps running."""
+        config = configs.get(policy.key) or {"error": "bench/setup_gateway.py reported nothing for it"}
+        path, auth = config.get("path", "/"), config.get("authorization")
+        headers = {"Authorization": auth} if auth else {}
+
+        def start() -> servers.Server:
+            if gateway is None:
+                raise RuntimeError(down)
+            if "error" in config:
+                raise RuntimeError(config["error"])
+            servers.check_policy_route(gateway.port, path, headers, policy.auth)
+            return gateway
+
+        note = f"route {path}, {policy.note}; same process as the no-policy row"
+        self.measure(policy.row, start, note=note, keep=True, path=path, headers=headers)
 
     def fixed_rate(self, name: str, port: int) -> None:
         self.log(f"fixed rate {self.rate:g} req/s against {name} ...")
@@ -141,13 +174,15 @@ class Bench:
         )
         try:
             self.log("gateway: migrate and configure ...")
-            servers.prepare_gateway(procs, tmp, up)
+            configs = servers.prepare_gateway(procs, tmp, up)
             ready: str | None = None
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
-            ready = " ".join(str(exc).split())[:300]
+            ready, configs = " ".join(str(exc).split())[:300], {}
         gateway = self.measure(rp.GATEWAY1, _unless(ready, lambda: servers.start_gateway(procs, tmp, 1)), keep=True)
+        for policy in rp.POLICIES:  # on the same process as the row above, so the ratios compare like with like
+            self.measure_policy(policy, gateway, ready or "the gateway did not start (see above)", configs)
         self.fixed_rate(rp.DIRECT, up)
         if gateway is not None:
             self.fixed_rate(rp.GATEWAY1, gateway.port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,10 +36,20 @@ def _uvicorn() -> list[str]:
     return [str(exe)] if exe.exists() else [PYTHON, "-m", "uvicorn"]
 
 
-def _check_body(port: int, path: str = "/") -> None:
-    status, body = http_get(port, path, timeout=5.0)
+def _check_body(port: int, path: str = "/", headers: dict[str, str] | None = None) -> None:
+    status, body = http_get(port, path, timeout=5.0, headers=headers)
     if status != 200 or body != BODY:
-        raise RuntimeError(f"GET {path} answered {status} {body[:100]!r}, not the upstream's fixed body")
+        said = " with its credential" if headers else ""
+        raise RuntimeError(f"GET {path}{said} answered {status} {body[:100]!r}, not the upstream's fixed body")
+
+
+def check_policy_route(port: int, path: str, headers: dict[str, str], auth: bool) -> None:
+    """A policy route answers the upstream's body with its credential, and 401 without one if it needs auth."""
+    _check_body(port, path, headers)
+    if auth:
+        status, body = http_get(port, path, timeout=5.0)
+        if status != 401:
+            raise RuntimeError(f"GET {path} without a credential answered {status} {body[:100]!r}, not 401")
 
 
 def nginx_conf(tmp: Path, name: str, port: int, upstream_port: int | None) -> str:
@@ -122,9 +133,13 @@ def gateway_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int) -> None:
-    """Migrate a fresh SQLite database and create the bench service, target and route."""
+def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int) -> dict[str, dict[str, str]]:
+    """Migrate a fresh SQLite database and create the bench services, targets and routes.
+
+    Returns bench/setup_gateway.py's JSON (per policy row, its path and credential, or an error), or {}.
+    """
     env = gateway_env(tmp)
+    done = None
     for cmd in (
         [PYTHON, "manage.py", "migrate", "--noinput"],
         [PYTHON, str(ROOT / "bench" / "setup_gateway.py"), str(upstream_port)],
@@ -133,6 +148,13 @@ def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int) -> None:
         if done.returncode != 0:
             lines = [line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()]
             raise RuntimeError(f"{' '.join(cmd[1:2])} failed: {' | '.join(lines[-2:])}")
+    assert done is not None
+    lines = done.stdout.strip().splitlines()
+    try:
+        policies = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        policies = None
+    return policies if isinstance(policies, dict) else {}  # a row without an entry fails with its reason
 
 
 def start_gateway(procs: Processes, tmp: Path, workers: int) -> Server:

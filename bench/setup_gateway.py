@@ -1,17 +1,97 @@
-"""Create the benchmark's configuration: one service, one target, one route on / with no policies.
+"""Create the benchmark's configuration: the no-policy route on /, and one route per measured policy.
 
     DATABASE_URL=... GATEWAY_VAR_DIR=... python bench/setup_gateway.py UPSTREAM_PORT
 
-Run after ``manage.py migrate`` with the same environment.
+Run after ``manage.py migrate`` with the same environment. All routes forward to the same upstream:
+
+- ``/`` (service ``bench``): no policies, the reference;
+- ``/apikey`` (service ``bench``): ``auth_mode=api_key``, a key issued to the consumer ``bench``;
+- ``/jwt`` (service ``bench``): ``auth_mode=jwt`` against the RS256 issuer ``bench-rs256`` (a key pair made
+  here; one token signed with PyJWT, ``exp`` an hour ahead);
+- ``/breaker`` (service ``bench-breaker``, ``breaker_enabled``): the in-memory breaker, since the bench
+  strips REDIS_URL.
+
+The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}}``,
+each ``{"path": ..., "authorization": ...}`` (no authorization for the breaker) or ``{"error": ...}``: a
+policy that could not be configured fails its row only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+ISSUER, AUDIENCE = "https://bench-idp.invalid", "gateway-bench"
+
+
+def _api_key(service: Any) -> dict[str, str]:
+    from registry.models import Consumer, Route
+    from registry.services import issue_api_key
+
+    consumer, _ = Consumer.objects.get_or_create(name="bench", defaults={"roles": "bench"})
+    issued = issue_api_key(consumer, label="bench")  # the project's own hashing and pepper
+    _route(Route(service=service, name="bench-apikey", path_prefix="/apikey", auth_mode=Route.AuthMode.API_KEY))
+    return {"path": "/apikey", "authorization": f"Bearer {issued.key}"}
+
+
+def _jwt(service: Any) -> dict[str, str]:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from registry.models import JwtIssuer, Route
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    JwtIssuer.objects.filter(name="bench-rs256").delete()
+    issuer = JwtIssuer(
+        name="bench-rs256", issuer=ISSUER, audience=AUDIENCE, algorithm=JwtIssuer.Algorithm.RS256, public_key=public_pem
+    )
+    issuer.full_clean()
+    issuer.save()
+    route = _route(Route(service=service, name="bench-jwt", path_prefix="/jwt", auth_mode=Route.AuthMode.JWT))
+    route.jwt_issuers.set([issuer])
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "iat": now, "exp": now + 3600, "roles": ["bench"]}
+    token = jwt.encode(claims, private, algorithm="RS256")
+    return {"path": "/jwt", "authorization": f"Bearer {token}"}
+
+
+def _breaker(upstream_port: int) -> dict[str, str]:
+    from registry.models import Route, Service, Target
+
+    service, _ = Service.objects.update_or_create(
+        slug="bench-breaker", defaults={"name": "bench-breaker", "breaker_enabled": True}
+    )
+    Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": upstream_port})
+    _route(Route(service=service, name="bench-breaker", path_prefix="/breaker"))
+    return {"path": "/breaker"}
+
+
+def _route(route: Any) -> Any:
+    from registry.models import Route
+
+    Route.objects.filter(name=route.name).delete()
+    route.full_clean()
+    route.save()
+    return route
+
+
+def _soft(make: Callable[[], dict[str, str]]) -> dict[str, str]:
+    try:
+        return make()
+    except Exception as exc:
+        return {"error": f"setup failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 
 
 def main(upstream_port: int) -> None:
@@ -27,7 +107,15 @@ def main(upstream_port: int) -> None:
     Route.objects.update_or_create(
         name="bench", defaults={"service": service, "path_prefix": "/", "strip_prefix": True}
     )
-    print(f"bench service -> 127.0.0.1:{upstream_port}, route / (no policies)")
+    print(f"bench service -> 127.0.0.1:{upstream_port}, route / (no policies)", file=sys.stderr)
+    policies = {
+        "api_key": _soft(lambda: _api_key(service)),
+        "jwt": _soft(lambda: _jwt(service)),
+        "breaker": _soft(lambda: _breaker(upstream_port)),
+    }
+    for name, entry in policies.items():
+        print(f"{name}: {entry.get('error') or 'route ' + entry['path']}", file=sys.stderr)
+    print(json.dumps(policies))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def parse(output: str) -> WrkResult:
     )
 
 
+def _redact(arg: str) -> str:
+    """A credential passed with -H, shortened for the saved output (the bench's keys are throwaway anyway)."""
+    name, sep, value = arg.partition(": ")
+    return f"'{name}: {value[:20]}…'" if sep and name.lower() == "authorization" else arg
+
+
 def run_wrk(
     procs: Processes,
     wrk: str,
@@ -61,14 +68,19 @@ def run_wrk(
     duration: float,
     connections: int,
     threads: int = 2,
+    headers: Mapping[str, str] | None = None,
     save_to: Path | None = None,
 ) -> WrkResult:
     threads = max(1, min(threads, connections))
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--timeout", "10s", "--latency", url]
+    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--timeout", "10s", "--latency"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(url)
     done = procs.run(cmd, timeout=duration + 30)
     output = done.stdout + done.stderr
     if save_to is not None:
-        save_to.write_text(" ".join(cmd) + "\n\n" + output)
+        shown = [_redact(arg) for arg in cmd]
+        save_to.write_text(" ".join(shown) + "\n\n" + output)
     if done.returncode != 0:
         raise RuntimeError(f"wrk exited with {done.returncode}: {output.strip()[-300:]}")
     return parse(output)
