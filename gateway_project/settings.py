@@ -216,7 +216,7 @@ GATEWAY_TARGET_GATE = env_str("GATEWAY_TARGET_GATE", "breaker.policies.BreakerGa
 
 # --- Circuit breakers and health checks (breaker app) -------------------------------------------
 # Socket timeout of each breaker call to Redis; past it the process uses its own breakers for a while.
-GATEWAY_BREAKER_REDIS_TIMEOUT = env_float("GATEWAY_BREAKER_REDIS_TIMEOUT", 0.01, minimum=0.001)
+GATEWAY_BREAKER_REDIS_TIMEOUT = env_float("GATEWAY_BREAKER_REDIS_TIMEOUT", 0.05, minimum=0.001)
 # How long a process keeps its in-memory breakers after Redis failed, before trying Redis again.
 GATEWAY_BREAKER_FALLBACK_SECONDS = env_float("GATEWAY_BREAKER_FALLBACK_SECONDS", 5.0, minimum=0.1)
 # How often each process reloads health check results and writes breaker state changes.
