@@ -27,7 +27,7 @@ from proxy.errors import (
     problem_headers,
 )
 from proxy.exchange import Exchange, Response
-from proxy.headers import inspect_request, is_trusted, new_request_id
+from proxy.headers import inspect_request, is_trusted, new_request_id, request_id_or_new
 from registry.routing import MethodMismatch
 from registry.validators import RESERVED_PREFIXES, is_reserved_path
 from registry.watch import watcher
@@ -185,11 +185,10 @@ def _check_path(path: str) -> None:
 
 
 def _request_id_of(scope: dict[str, Any]) -> str:
+    # Only for requests refused before inspect_request finished; the same rule as there.
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
-            text: str = value.decode()
-            if all(c.isalnum() or c in "._:-" for c in text):
-                return text
+        if name == b"x-request-id":
+            return request_id_or_new(value)
     return new_request_id()
 
 

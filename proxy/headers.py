@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proxy.errors import BadRequest
@@ -56,6 +57,11 @@ class RequestHead:
 
 def new_request_id() -> str:
     return os.urandom(16).hex()
+
+
+def request_id_or_new(value: bytes) -> str:
+    """The client's X-Request-ID when it is 1-128 of ``A-Za-z0-9._:-``, else a new random id."""
+    return value.decode("latin-1") if value and _REQUEST_ID_RE.fullmatch(value) else new_request_id()
 
 
 def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset[bytes]) -> RequestHead:
@@ -121,7 +127,7 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
     if extra:
         drop = set(extra)
         out = [(n, v) for n, v in out if n not in drop]
-    rid = request_id.decode("latin-1") if request_id and _REQUEST_ID_RE.fullmatch(request_id) else new_request_id()
+    rid = request_id_or_new(request_id)
     return RequestHead(
         headers=out,
         host=host,
@@ -146,7 +152,7 @@ def is_trusted(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Net
     return any(address in net for net in networks)
 
 
-def response_headers(raw: Headers, request_id: bytes, via: bytes) -> Headers:
+def response_headers(raw: Sequence[tuple[bytes, bytes]], request_id: bytes, via: bytes) -> Headers:
     """Headers to send to the client from a backend's response."""
     connection_tokens: set[bytes] = set()
     out: Headers = []

@@ -214,7 +214,7 @@ def _upstream_headers(exchange: Exchange, upstream: ServiceUpstream) -> list[tup
 
 async def _response(exchange: Exchange, resp: aiohttp.ClientResponse, index: int) -> Response:
     balancer = exchange.route.upstream.balancer
-    headers = response_headers(list(resp.raw_headers), exchange.request_id.encode(), VIA)
+    headers = response_headers(resp.raw_headers, exchange.request_id.encode(), VIA)
     length = resp.content_length
     if exchange.method == "HEAD" or resp.status in (204, 304) or length == 0:
         resp.release()

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from proxy.errors import problem_body, problem_headers
-from proxy.headers import new_request_id
+from proxy.headers import request_id_or_new
 from registry.watch import PROCESS_KEY, watcher
 
 _migrations_done = False
@@ -126,9 +126,7 @@ def detailed(request: HttpRequest) -> JsonResponse:
 
 
 def _problem(request: HttpRequest, status: int, reason: str, detail: str) -> HttpResponse:
-    request_id = request.headers.get("X-Request-ID", "")
-    if not request_id or len(request_id) > 128 or not all(c.isalnum() or c in "._:-" for c in request_id):
-        request_id = new_request_id()
+    request_id = request_id_or_new(request.headers.get("X-Request-ID", "").encode("latin-1", "replace"))
     body = problem_body(status, reason, detail, request_id, request.path)
     response = HttpResponse(body, status=status, content_type="application/problem+json")
     for name, value in problem_headers(reason, request_id, len(body)):

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from registry import validators as v
-from registry.declarative_entries import SERVICE_FIELDS
+from registry.declarative_entries import ROUTE_FIELDS, SERVICE_FIELDS
 from registry.models import JwtIssuer, Route, Service, Target
 
 
@@ -122,28 +122,6 @@ class RouteSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Route
-        fields = (
-            "id",
-            "name",
-            "service",
-            "path_prefix",
-            "host",
-            "methods",
-            "strip_prefix",
-            "priority",
-            "api_version",
-            "version_source",
-            "max_body_bytes",
-            "auth_mode",
-            "required_roles",
-            "allow_anonymous",
-            "api_key_header",
-            "api_key_query_param",
-            "identity_headers",
-            "allow_gateway_users",
-            "jwt_issuers",
-            "enabled",
-            "created_at",
-            "updated_at",
-        )
+        # The YAML format's route fields (registry/declarative_entries.py), plus the API's own.
+        fields = ("id", "service", *ROUTE_FIELDS, "jwt_issuers", "created_at", "updated_at")
         read_only_fields = ("created_at", "updated_at")
