@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
-from proxy import disconnects
+from proxy import disconnects, observe
 from proxy.body import ClientGone
 from proxy.errors import (
     BadRequest,
@@ -27,7 +27,7 @@ from proxy.errors import (
     problem_headers,
 )
 from proxy.exchange import Exchange, Response
-from proxy.headers import inspect_request, is_trusted, new_request_id, request_id_or_new
+from proxy.headers import client_address, inspect_request, is_trusted, new_request_id, request_id_or_new
 from registry.routing import MethodMismatch
 from registry.validators import RESERVED_PREFIXES, is_reserved_path
 from registry.watch import watcher
@@ -57,7 +57,15 @@ class GatewayApp:
         try:
             exchange = self._exchange(scope, receive, started)
         except GatewayError as error:
-            await self._send_error(send, error, _request_id_of(scope), path)
+            request_id = _request_id_of(scope)
+            await self._send_error(send, error, request_id, path)
+            if observe.active():
+                peer = scope["client"][0] if scope.get("client") else ""
+                observe.notify(
+                    observe.finished_early(
+                        scope, request_id, started, time.perf_counter(), error.status, error.reason, peer
+                    )
+                )
             return
         exchange.task = asyncio.current_task()
         disconnects.inflight.add(exchange)
@@ -68,7 +76,7 @@ class GatewayApp:
                     response = await _buffer_for_http10(response)
             except GatewayError as error:
                 exchange.finished = True
-                await self._send_error(send, error, exchange.request_id, path)
+                await self._send_error(send, error, exchange.request_id, path, exchange)
                 return
             await self._send(send, response, exchange)
         except ClientGone:
@@ -81,9 +89,11 @@ class GatewayApp:
         except Exception:
             log.exception("unexpected error while proxying %s %s", scope.get("method"), path)
             internal = GatewayError("The gateway failed while handling this request.")
-            await self._send_error(send, internal, exchange.request_id, path)
+            await self._send_error(send, internal, exchange.request_id, path, exchange)
         finally:
             disconnects.forget(exchange)
+            if observe.active():
+                observe.notify(observe.finished_exchange(exchange, time.perf_counter()))
 
     def _exchange(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
         method: str = scope["method"]
@@ -99,6 +109,7 @@ class GatewayApp:
         client_ip = client[0] if client else ""
         trusted = is_trusted(client_ip, self.trusted) if self.trusted else False
         head = inspect_request(scope["headers"], trusted, self.version_headers)
+        address = client_address(client_ip, head.forwarded_for, self.trusted) if trusted else client_ip
         host = head.host.decode("latin-1").lower()
         colon = host.rfind(":")
         if colon > 0 and "]" not in host[colon:]:
@@ -123,6 +134,7 @@ class GatewayApp:
             host=host,
             scheme=scheme,
             client_ip=client_ip,
+            client_address=address,
             request_id=head.request_id,
             headers=head.headers,
             route=route,
@@ -138,8 +150,11 @@ class GatewayApp:
 
     async def _send(self, send: Any, response: Response, exchange: Exchange) -> None:
         stream = response.stream
+        exchange.status = response.status
+        exchange.error_reason = response.error_reason
         if stream is None:
             exchange.finished = True
+            exchange.bytes_out = len(response.body)
             await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
             await send({"type": "http.response.body", "body": response.body})
             return
@@ -148,8 +163,10 @@ class GatewayApp:
         # client leaving, or it keeps reading from the backend for nobody.
         disconnects.watch(exchange)
         complete = False
+        sent = 0
         try:
             async for chunk in stream:
+                sent += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             complete = True
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -161,14 +178,21 @@ class GatewayApp:
                 exc,
             )
         finally:
+            exchange.bytes_out = sent
             if response.close is not None:
                 response.close()
         if complete:
             exchange.finished = True
             await send({"type": "http.response.body", "body": b""})
 
-    async def _send_error(self, send: Any, error: GatewayError, request_id: str, path: str) -> None:
+    async def _send_error(
+        self, send: Any, error: GatewayError, request_id: str, path: str, exchange: Exchange | None = None
+    ) -> None:
         body = problem_body(error.status, error.reason, error.detail, request_id, path)
+        if exchange is not None:
+            exchange.status = error.status
+            exchange.error_reason = error.reason
+            exchange.bytes_out = len(body)
         headers = problem_headers(error.reason, request_id, len(body)) + error.headers
         if error.close_connection:
             headers.append((b"connection", b"close"))

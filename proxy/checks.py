@@ -24,7 +24,7 @@ def check_policies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         if not callable(getattr(factory, "for_route", None)):
             messages.append(
                 Error(
-                    f"GATEWAY_POLICIES entry {path!r} has no for_route(route) method.",
+                    f"GATEWAY_POLICIES entry {path!r} has no for_route(route, snapshot) method.",
                     hint="Each entry is a policy class with a for_route classmethod; see proxy/policies.py.",
                     id="gateway.E002",
                 )

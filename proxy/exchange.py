@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from proxy.auth.config import Identity
     from registry.routing import CompiledRoute, TargetSpec
 
 Headers = list[tuple[bytes, bytes]]
@@ -35,7 +36,7 @@ class Exchange:
     query: bytes
     host: str
     scheme: str
-    client_ip: str
+    client_ip: str  # the socket peer
     request_id: str
     headers: Headers  # request headers to send upstream (hop-by-hop already removed)
     route: CompiledRoute
@@ -47,6 +48,9 @@ class Exchange:
     forwarded_for: bytes = b""
     original_host: bytes = b""
     via: str = ""
+    # The client as limits, audit and logs see it: the socket peer, or the right-most untrusted
+    # X-Forwarded-For entry when the peer is a trusted proxy (proxy.headers.client_address).
+    client_address: str = ""
     body_done: bool = False
     body_error: Exception | None = None
     target: TargetSpec | None = None
@@ -58,4 +62,11 @@ class Exchange:
     watcher: asyncio.Task[None] | None = None
     finished: bool = False
     client_left: bool = False
+    # What observers (proxy/observe.py: metrics, audit, access log) learn when the request ends.
+    identity: Identity | None = None  # set by the auth policy
+    status: int = 0  # the status sent to the client (0: none sent)
+    bytes_out: int = 0  # response body bytes sent
+    error_reason: str | None = None  # X-Gateway-Error of a gateway-made response
+    upstream_seconds: float = 0.0  # time from sending upstream to the response headers, last attempt
+    upstream_error: str | None = None  # connect, timeout, reset or bad_response, last failed attempt
     extra: dict[str, Any] = field(default_factory=dict)

@@ -178,3 +178,25 @@ def response_headers(raw: Sequence[tuple[bytes, bytes]], request_id: bytes, via:
     if last_via < 0:
         out.append((b"via", via))
     return out
+
+
+def client_address(
+    peer: str, forwarded_for: bytes, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> str:
+    """The client as limits and audit see it. ``forwarded_for`` is only ever non-empty when the
+    peer is a trusted proxy: then the right-most X-Forwarded-For entry that is not itself a trusted
+    proxy is the client (entries left of it were written by the client and prove nothing). A
+    malformed entry stops the walk: it cannot be trusted, so the last trusted hop's view is used."""
+    if not forwarded_for:
+        return peer
+    address = peer
+    for part in reversed(forwarded_for.split(b",")):
+        entry = part.strip().decode("latin-1")
+        try:
+            ipaddress.ip_address(entry)
+        except ValueError:
+            return address
+        address = entry
+        if not is_trusted(entry, networks):
+            return entry
+    return address

@@ -2,8 +2,10 @@
 
 A policy answers early (returns its own ``Response`` or raises a ``GatewayError``) or awaits
 ``call_next`` and may look at the result. ``settings.GATEWAY_POLICIES`` lists the policies,
-outermost first; each entry is a dotted path to a class with ``for_route(route) -> policy | None``,
-so a route only pays for the policies it actually uses.
+outermost first; each entry is a dotted path to a class with
+``for_route(route, snapshot) -> policy | None``, so a route only pays for the policies it actually
+uses. ``snapshot`` is the whole compiled configuration: a feature app finds the data it loaded for
+itself in ``snapshot.extensions[name]`` (see ``registry.routing.register_loader``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.utils.module_loading import import_string
 from proxy.exchange import Exchange, Response
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec
+    from registry.routing import RouteSpec, Snapshot
 
 Handler = Callable[[Exchange], Awaitable[Response]]
 
@@ -29,15 +31,15 @@ class Policy(Protocol):
 
 
 class PolicyFactory(Protocol):
-    def for_route(self, route: RouteSpec) -> Policy | None: ...
+    def for_route(self, route: RouteSpec, snapshot: Snapshot) -> Policy | None: ...
 
 
 def load_factories(paths: Sequence[str]) -> list[PolicyFactory]:
     return [import_string(path) for path in paths]
 
 
-def policies_for(route: RouteSpec, factories: Sequence[PolicyFactory]) -> tuple[Policy, ...]:
-    return tuple(p for p in (f.for_route(route) for f in factories) if p is not None)
+def policies_for(route: RouteSpec, snapshot: Snapshot, factories: Sequence[PolicyFactory]) -> tuple[Policy, ...]:
+    return tuple(p for p in (f.for_route(route, snapshot) for f in factories) if p is not None)
 
 
 def build_chain(policies: Sequence[Policy], terminal: Handler) -> Handler:

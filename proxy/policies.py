@@ -9,7 +9,7 @@ from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec
+    from registry.routing import RouteSpec, Snapshot
 
 
 class BodyLimitPolicy:
@@ -24,7 +24,7 @@ class BodyLimitPolicy:
         self.limit = limit
 
     @classmethod
-    def for_route(cls, route: RouteSpec) -> BodyLimitPolicy:
+    def for_route(cls, route: RouteSpec, snapshot: Snapshot | None = None) -> BodyLimitPolicy:
         return cls(route.max_body_bytes)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:

@@ -14,6 +14,7 @@ raises the 503 when none is left, and hears each attempt's outcome. Services wit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -156,6 +157,7 @@ async def forward(exchange: Exchange) -> Response:
         balancer.started(index)
         retry = False
         cause: BaseException
+        sent_at = time.perf_counter()
         try:
             resp = await session.request(
                 exchange.method,
@@ -167,23 +169,26 @@ async def forward(exchange: Exchange) -> Response:
             )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             failure: GatewayError = UpstreamUnreachable(f"Service {name!r} could not be reached.")
-            cause, what, retry = exc, "could not connect", True
+            cause, what, retry, kind = exc, "could not connect", True, "connect"
         except aiohttp.ServerDisconnectedError as exc:
             failure = UpstreamBroken(f"Service {name!r} closed the connection before answering.")
-            cause, what, retry = exc, "closed the connection before answering", True
+            cause, what, retry, kind = exc, "closed the connection before answering", True, "reset"
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             failure = UpstreamTimeout(f"Service {name!r} did not answer within {upstream.spec.read_timeout:g} s.")
-            cause, what = exc, "timed out"
+            cause, what, kind = exc, "timed out", "timeout"
         except (aiohttp.ClientError, ValueError) as exc:
             failure = UpstreamBroken(f"Service {name!r} sent a broken response.")
-            cause, what = exc, "sent a broken response"
+            cause, what, kind = exc, "sent a broken response", "bad_response"
         except BaseException:  # cancelled: the client left
             balancer.finished(index)
             raise
         else:
+            exchange.upstream_seconds = time.perf_counter() - sent_at
             if gate is not None:
                 await gate.report(index, ticket, resp.status)
             return await _response(exchange, resp, index)
+        exchange.upstream_seconds = time.perf_counter() - sent_at
+        exchange.upstream_error = kind
         balancer.finished(index)
         if exchange.body_error is not None:
             raise exchange.body_error from None  # the client's fault, not the target's

@@ -9,8 +9,9 @@ memory: host group, first path segment, then longest prefix, version, priority a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
@@ -104,6 +105,8 @@ class Snapshot:
     services: tuple[ServiceSpec, ...]
     routes: tuple[RouteSpec, ...]
     credentials: Credentials = field(default_factory=Credentials)
+    # What feature apps loaded for their own policies (register_loader), by loader name.
+    extensions: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -236,6 +239,25 @@ def _first_segment(path: str) -> str:
 
 # --- Reading and compiling ----------------------------------------------------------------------
 
+# Feature apps (rate limits, audit, WebSockets) keep their models to themselves: each registers a
+# loader from its AppConfig.ready. A loader runs inside load_snapshot (a worker thread, so it may
+# query the database), receives the snapshot read so far and returns immutable data that its policy
+# factory later finds in ``snapshot.extensions[name]``. A loader that raises fails the whole rebuild,
+# so the old table keeps serving.
+Loader = Callable[["Snapshot"], Any]
+_loaders: dict[str, Loader] = {}
+
+
+def register_loader(name: str, loader: Loader) -> None:
+    _loaders[name] = loader
+
+
+def _load_extensions(base: Snapshot) -> Snapshot:
+    if not _loaders:
+        return base
+    extensions = {name: loader(base) for name, loader in _loaders.items()}
+    return Snapshot(base.version, base.services, base.routes, base.credentials, extensions)
+
 
 def load_snapshot() -> Snapshot:
     """Read the enabled configuration. Runs in a thread; the version is read first, so the data
@@ -286,9 +308,10 @@ def load_snapshot() -> Snapshot:
                 auth=auth_for(route, credentials, by_issuer),
             )
         )
-    return Snapshot(
+    base = Snapshot(
         version=int(version), services=tuple(services.values()), routes=tuple(routes), credentials=credentials
     )
+    return _load_extensions(base)
 
 
 def _breaker(svc: Service, target: Target) -> BreakerSpec | None:
@@ -358,7 +381,7 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
     compiled = []
     for spec in specs:
         upstream = upstreams[spec.service.slug]
-        policies = policies_for(spec, factories)
+        policies = policies_for(spec, snapshot, factories)
         handle = build_chain(policies, forward)
         if spec.auth is not None and not any(p.name == "auth" for p in policies):
             handle = refuse_unprotected  # GATEWAY_POLICIES lost the auth policy: fail closed

@@ -25,7 +25,7 @@ from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec
+    from registry.routing import RouteSpec, Snapshot
 
 VERIFIED_CACHE_SIZE = 10_000
 
@@ -47,7 +47,7 @@ class AuthPolicy:
         self._verified: dict[bytes, tuple[float, Identity]] = {}
 
     @classmethod
-    def for_route(cls, route: RouteSpec) -> AuthPolicy | None:
+    def for_route(cls, route: RouteSpec, snapshot: Snapshot | None = None) -> AuthPolicy | None:
         if route.auth is None:
             return None
         return cls(route.auth, settings.GATEWAY_API_KEY_PEPPER)
@@ -58,6 +58,7 @@ class AuthPolicy:
         except Unauthenticated as refusal:
             raise Unauthorized(str(refusal), reason=refusal.reason, headers=self._challenge(refusal)) from None
         if identity is not None:
+            exchange.identity = identity
             if self.required and not self.required <= identity.roles:
                 missing = ", ".join(sorted(self.required - identity.roles))
                 raise Forbidden(f"This route needs the role(s): {missing}.", reason="insufficient_role")

@@ -1,0 +1,148 @@
+"""Observers: what learns about every request the data plane answers, once, when it ends.
+
+Metrics, the audit trail and the access log all need the same facts about each request, including
+those refused before any route matched (400, 404, 405) where no policy chain runs. ``GatewayApp``
+builds one ``Finished`` record per request (and the WebSocket proxy one per connection) and hands it
+to every subscribed observer.
+
+An observer is a plain synchronous callable ``(Finished) -> None`` subscribed from an
+``AppConfig.ready``. It runs on the event loop after the response went out, so it must only record
+or enqueue (a counter increment, an append to a bounded buffer), never wait. An observer that raises
+is logged (once a minute at most) and the others still run; the client's response is not affected.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from proxy.auth.config import Identity
+    from proxy.exchange import Exchange
+    from registry.routing import RouteSpec, TargetSpec
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[["Finished"], None]
+
+HTTP = "http"
+WEBSOCKET = "websocket"
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    kind: str  # HTTP or WEBSOCKET
+    request_id: str
+    at: float  # wall-clock time (epoch seconds) when the request arrived
+    duration: float  # seconds from arrival to the end of the response (or of the connection)
+    method: str
+    path: str  # raw path, without the query string
+    query: bytes  # as received: observers that keep it must apply their redaction rules
+    scope: Mapping[str, Any]  # the ASGI scope: raw request headers for redaction-aware observers
+    client_address: str  # see Exchange.client_address
+    status: int  # 0 when no response was sent (the client left first)
+    error_reason: str | None  # X-Gateway-Error of a gateway-made response
+    bytes_in: int
+    bytes_out: int
+    complete: bool  # the whole response was sent
+    route: RouteSpec | None = None
+    target: TargetSpec | None = None
+    identity: Identity | None = None
+    upstream_seconds: float = 0.0
+    upstream_error: str | None = None  # connect, timeout, reset or bad_response
+    details: Mapping[str, Any] | None = None  # kind-specific facts (WebSocket close codes, counts)
+
+    @property
+    def gateway_seconds(self) -> float:
+        """Time the gateway itself added: the whole duration less the wait for upstream headers."""
+        return max(self.duration - self.upstream_seconds, 0.0)
+
+
+_observers: list[Observer] = []
+_last_failure_log: dict[str, float] = {}
+FAILURE_LOG_INTERVAL = 60.0
+
+
+def subscribe(observer: Observer) -> None:
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def unsubscribe(observer: Observer) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def active() -> bool:
+    return bool(_observers)
+
+
+def notify(record: Finished) -> None:
+    for observer in _observers:
+        try:
+            observer(record)
+        except Exception:
+            name = getattr(observer, "__qualname__", repr(observer))
+            now = time.monotonic()
+            if now - _last_failure_log.get(name, -FAILURE_LOG_INTERVAL) >= FAILURE_LOG_INTERVAL:
+                _last_failure_log[name] = now
+                log.exception("observer %s failed (further failures logged once a minute)", name)
+
+
+def finished_exchange(exchange: Exchange, now: float) -> Finished:
+    """The record of a request that reached a route (``now`` is ``time.perf_counter()``)."""
+    duration = now - exchange.started
+    return Finished(
+        kind=HTTP,
+        request_id=exchange.request_id,
+        at=time.time() - duration,
+        duration=duration,
+        method=exchange.method,
+        path=exchange.path,
+        query=exchange.scope.get("query_string", b""),
+        scope=exchange.scope,
+        client_address=exchange.client_address or exchange.client_ip,
+        status=exchange.status,
+        error_reason=exchange.error_reason,
+        bytes_in=exchange.bytes_in,
+        bytes_out=exchange.bytes_out,
+        complete=exchange.finished and exchange.status > 0,
+        route=exchange.route.spec,
+        target=exchange.target,
+        identity=exchange.identity,
+        upstream_seconds=exchange.upstream_seconds,
+        upstream_error=exchange.upstream_error,
+    )
+
+
+def finished_early(
+    scope: Mapping[str, Any],
+    request_id: str,
+    started: float,
+    now: float,
+    status: int,
+    reason: str,
+    client_address: str,
+) -> Finished:
+    """The record of a request refused before it matched a route (no Exchange exists)."""
+    duration = now - started
+    raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode()
+    return Finished(
+        kind=HTTP,
+        request_id=request_id,
+        at=time.time() - duration,
+        duration=duration,
+        method=scope.get("method", ""),
+        path=raw_path.decode("latin-1"),
+        query=scope.get("query_string", b""),
+        scope=scope,
+        client_address=client_address,
+        status=status,
+        error_reason=reason,
+        bytes_in=0,
+        bytes_out=0,
+        complete=True,
+    )
