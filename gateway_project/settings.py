@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "registry",
     "proxy",
     "breaker",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,17 @@ GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 1.0, mi
 GATEWAY_HEALTH_STALE_AFTER = env_float("GATEWAY_HEALTH_STALE_AFTER", 30.0, minimum=1.0)
 # Health check results kept per target.
 GATEWAY_HEALTH_HISTORY = env_int("GATEWAY_HEALTH_HISTORY", 50, minimum=1)
+
+# --- Audit and compliance (docs/compliance.md) ---------------------------------------------------
+# The audit chain's HMAC key: changing it makes every existing event fail verification.
+GATEWAY_AUDIT_KEY = (
+    env_str("GATEWAY_AUDIT_KEY") or hmac.new(SECRET_KEY.encode(), b"gateway-audit-chain", hashlib.sha256).hexdigest()
+)
+# The key of the pseudonyms that replace personal fields (client IP, consumer, actor) on erasure.
+GATEWAY_AUDIT_PSEUDONYM_KEY = (
+    env_str("GATEWAY_AUDIT_PSEUDONYM_KEY")
+    or hmac.new(SECRET_KEY.encode(), b"gateway-audit-pseudonyms", hashlib.sha256).hexdigest()
+)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
