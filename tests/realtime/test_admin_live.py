@@ -46,7 +46,9 @@ def test_counts_of_every_process_are_summed_from_redis(staff_client: Client) -> 
     import redis
 
     with redis.Redis.from_url(os.environ["REDIS_URL"]) as client:
-        client.set(KEY_PREFIX + "test-a", json.dumps({"process": "a", "routes": {"chat": 2}, "channels": {"n": 1}}), ex=30)
+        client.set(
+            KEY_PREFIX + "test-a", json.dumps({"process": "a", "routes": {"chat": 2}, "channels": {"n": 1}}), ex=30
+        )
         client.set(KEY_PREFIX + "test-b", json.dumps({"process": "b", "routes": {"chat": 3}, "channels": {}}), ex=30)
         try:
             page = staff_client.get("/admin/realtime/live/")

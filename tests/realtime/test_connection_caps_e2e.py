@@ -20,7 +20,9 @@ def test_a_consumer_over_its_cap_gets_429_and_a_slot_frees_on_close(
     with open_ws(gateway, "/live/x", additional_headers={"Authorization": f"Bearer {first}"}) as ws:
         ws.send("a")
         assert ws.recv(timeout=5) == "a"
-        refused(gateway, "/live/x", "too_many_connections", 429, additional_headers={"Authorization": f"Bearer {first}"})
+        refused(
+            gateway, "/live/x", "too_many_connections", 429, additional_headers={"Authorization": f"Bearer {first}"}
+        )
         with open_ws(gateway, "/live/x", additional_headers={"Authorization": f"Bearer {other}"}) as ws2:
             ws2.send("b")
             assert ws2.recv(timeout=5) == "b"

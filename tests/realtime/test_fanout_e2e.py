@@ -60,7 +60,9 @@ def test_a_client_id_of_another_consumer_or_no_credentials_is_refused_before_the
     config.sync()
 
     refused(gateway, f"/ws/{bob.pk}", "client_id_not_yours", 403, additional_headers={"Authorization": f"Bearer {key}"})
-    refused(gateway, f"/ws/{alice.pk}0", "client_id_not_yours", 403, additional_headers={"Authorization": f"Bearer {key}"})
+    refused(
+        gateway, f"/ws/{alice.pk}0", "client_id_not_yours", 403, additional_headers={"Authorization": f"Bearer {key}"}
+    )
     refused(gateway, f"/ws/{alice.pk}", "missing_credentials", 401)
 
 
@@ -71,7 +73,7 @@ def test_a_browser_can_send_its_key_as_a_subprotocol(config: ConfigHelper, gatew
 
     from tests.realtime.conftest import open_ws
 
-    with open_ws(gateway, f"/ws/{alice.pk}", subprotocols=["realtime.v1", f"bearer.{key}"]) as ws:  # type: ignore[list-item]
+    with open_ws(gateway, f"/ws/{alice.pk}", subprotocols=["realtime.v1", f"bearer.{key}"]) as ws:
         assert ws.subprotocol == "realtime.v1"
         assert command(ws, "subscribe", "news")["type"] == "subscribed"
 

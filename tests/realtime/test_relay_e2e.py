@@ -59,7 +59,7 @@ def test_the_backend_sees_the_path_forwarding_headers_and_request_id(
     with open_ws(gateway, "/live/room/7?x=1", additional_headers={"X-Request-ID": "ws-req-1"}) as ws:
         ws.send("request")
         seen = json.loads(ws.recv(timeout=5))
-        assert ws.response.headers["X-Request-ID"] == "ws-req-1"
+        assert ws.response is not None and ws.response.headers["X-Request-ID"] == "ws-req-1"
 
     headers = {name.lower(): value for name, value in seen["headers"]}
     assert seen["path"] == "/room/7?x=1"
@@ -74,7 +74,7 @@ def test_the_backends_choice_of_subprotocol_reaches_the_client(
 ) -> None:
     ws_route(config, ws_backend)
 
-    with open_ws(gateway, "/live/echo", subprotocols=["chat.v1", "other"]) as ws:  # type: ignore[list-item]
+    with open_ws(gateway, "/live/echo", subprotocols=["chat.v1", "other"]) as ws:
         assert ws.subprotocol == "chat.v1"
         ws.send("request")
         seen = json.loads(ws.recv(timeout=5))
