@@ -51,3 +51,14 @@ def test_saving_a_rule_bumps_the_config_version_and_the_table_carries_the_rules(
     assert current_config_version() > before
     table = build_table()
     assert [r.pattern for r in table.extensions[NAME].rules] == ["prices.*"]
+
+
+@pytest.mark.django_db
+def test_operators_manage_channel_rules_and_viewers_see_them() -> None:
+    from django.contrib.auth.models import Group
+
+    operator = set(Group.objects.get(name="operator").permissions.values_list("codename", flat=True))
+    viewer = set(Group.objects.get(name="viewer").permissions.values_list("codename", flat=True))
+
+    assert {"add_channel", "change_channel", "delete_channel", "view_channel"} <= operator
+    assert "view_channel" in viewer and "change_channel" not in viewer
