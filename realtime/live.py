@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from typing import Protocol
+from typing import Any, Protocol
 
 from realtime.errors import TooManyConnections
 from realtime.metrics import CONNECTIONS
@@ -28,28 +28,28 @@ class Session(Protocol):
 class Live:
     def __init__(self) -> None:
         self.routes: Counter[str] = Counter()
-        self.consumers: Counter[str] = Counter()
+        self.consumers: Counter[tuple[str, str]] = Counter()  # (route, consumer)
         self.channels: Counter[str] = Counter()
         self.sessions: set[Session] = set()
         self.shutting_down = False
 
     def admit(self, route: str, consumer: str, max_route: int, max_consumer: int) -> None:
-        """Count a new connection, or raise 429 when the route or the consumer is at its cap."""
+        """Count a new connection, or raise 429 when the route, or the consumer on this route, is at its cap."""
         if self.shutting_down:
             raise TooManyConnections("The gateway is shutting down.", reason="shutting_down")
         if max_route and self.routes[route] >= max_route:
             raise TooManyConnections(f"This route already has {max_route} open WebSocket connections.")
-        if consumer and max_consumer and self.consumers[consumer] >= max_consumer:
+        if consumer and max_consumer and self.consumers[route, consumer] >= max_consumer:
             raise TooManyConnections(f"You already have {max_consumer} open WebSocket connections here.")
         self.routes[route] += 1
         if consumer:
-            self.consumers[consumer] += 1
+            self.consumers[route, consumer] += 1
         CONNECTIONS.labels(route).inc()
 
     def release(self, route: str, consumer: str) -> None:
         _decrement(self.routes, route)
         if consumer:
-            _decrement(self.consumers, consumer)
+            _decrement(self.consumers, (route, consumer))
         CONNECTIONS.labels(route).dec()
 
     def subscribed(self, channel: str) -> None:
@@ -72,7 +72,7 @@ class Live:
             )
 
 
-def _decrement(counter: Counter[str], key: str) -> None:
+def _decrement(counter: Counter[Any], key: Any) -> None:
     counter[key] -= 1
     if counter[key] <= 0:
         del counter[key]

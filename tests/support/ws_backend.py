@@ -3,7 +3,7 @@
 It echoes every message (text as text, binary as binary) and obeys a few text commands:
 ``close:<code>`` closes with that code, ``crash`` drops the TCP connection without a Close frame,
 ``request`` answers with the handshake it saw (path, headers, subprotocol) as JSON, ``big:<n>`` sends
-n bytes of text. ``/refuse`` answers the upgrade with HTTP 403. It records the close codes its
+n bytes of text, ``flood:<count>:<size>`` sends count binary messages as fast as its writes are taken. ``/refuse`` answers the upgrade with HTTP 403. It records the close codes its
 clients (the gateway) sent in ``closes``.
 """
 
@@ -33,6 +33,7 @@ class WebSocketBackend:
         self.loop = asyncio.new_event_loop()
         self.closes: list[tuple[int | None, str]] = []
         self.connections = 0
+        self.flood_sent = 0  # messages of the last flood:<count>:<size> the backend got to write
         self._server: Server | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="ws-backend")
@@ -80,6 +81,12 @@ class WebSocketBackend:
                 if message == "request":
                     assert ws.request is not None
                     await ws.send(json.dumps(_described(ws)))
+                    continue
+                if isinstance(message, str) and message.startswith("flood:"):
+                    count, size = (int(x) for x in message[6:].split(":"))
+                    for i in range(count):
+                        await ws.send(i.to_bytes(4, "big") * (size // 4))
+                        self.flood_sent = i + 1
                     continue
                 if isinstance(message, str) and message.startswith("big:"):
                     await ws.send("x" * int(message[4:]))
