@@ -3,8 +3,9 @@
 It echoes every message (text as text, binary as binary) and obeys a few text commands:
 ``close:<code>`` closes with that code, ``crash`` drops the TCP connection without a Close frame,
 ``request`` answers with the handshake it saw (path, headers, subprotocol) as JSON, ``big:<n>`` sends
-n bytes of text, ``flood:<count>:<size>`` sends count binary messages as fast as its writes are taken. ``/refuse`` answers the upgrade with HTTP 403. It records the close codes its
-clients (the gateway) sent in ``closes``.
+n bytes of text, ``flood:<count>:<size>`` sends count binary messages as fast as its writes are
+taken. ``/refuse`` answers the upgrade with HTTP 403. It records the close codes its clients (the
+gateway) sent in ``closes``.
 """
 
 from __future__ import annotations
