@@ -15,7 +15,7 @@ from django.conf import settings
 from proxy.auth.config import EITHER, AuthConfig
 from realtime.models import Channel
 from registry import validators as v
-from registry.auth_compile import _gateway_user_key
+from registry.auth_compile import gateway_user_key
 
 if TYPE_CHECKING:
     from registry.routing import Snapshot
@@ -61,7 +61,7 @@ def load_realtime(snapshot: Snapshot) -> RealtimeConfig:
         key_header=b"",
         key_query_param="",
         identity_headers=(),
-        jwt_keys=(*credentials.jwt_keys, _gateway_user_key()),
+        jwt_keys=(*credentials.jwt_keys, gateway_user_key()),
         credentials=credentials,
     )
     return RealtimeConfig(rules=rules, auth=auth, origins=tuple(settings.GATEWAY_REALTIME_ORIGINS))

@@ -50,6 +50,8 @@ PROTOCOL = "realtime.v1"  # selected when offered (browsers that send a bearer.<
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 MAX_CLIENT_MESSAGE = 4096
 MESSAGE_TYPE = "realtime.message"
+# channels_redis forgets group members after a day (group_expiry): long connections re-join hourly.
+GROUP_REFRESH_SECONDS = 3600.0
 
 _policies: dict[int, tuple[RealtimeConfig, AuthPolicy]] = {}
 
@@ -157,7 +159,11 @@ class FanoutSession:
         assert self.layer is not None
         self.channel = await self.layer.new_channel("realtime.")
         await self.layer.group_add(client_group(self.client_id), self.channel)
-        tasks = [asyncio.create_task(self._from_client()), asyncio.create_task(self._from_layer_until_gone())]
+        tasks = [
+            asyncio.create_task(self._from_client()),
+            asyncio.create_task(self._from_layer_until_gone()),
+            asyncio.create_task(self._refresh_groups()),
+        ]
         try:
             await asyncio.wait([*tasks, asyncio.create_task(self.ended.wait())], return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
@@ -175,6 +181,14 @@ class FanoutSession:
             with contextlib.suppress(Exception):
                 await self.send({"type": "websocket.close", "code": self.end.to_client, "reason": self.end.reason})
         return self.end
+
+    async def _refresh_groups(self) -> None:
+        assert self.layer is not None
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            await self.layer.group_add(client_group(self.client_id), self.channel)
+            for channel in list(self.subscriptions):
+                await self.layer.group_add(channel_group(channel), self.channel)
 
     async def _leave(self) -> None:
         assert self.layer is not None
