@@ -73,10 +73,18 @@ class FixedRate:
 
 
 @dataclass
+class WebSocketRow:
+    name: str
+    result: dict[str, Any] | None = None  # bench/ws_echo.py measure --json
+    error: str | None = None
+
+
+@dataclass
 class Report:
     settings: str
     rows: list[Row] = field(default_factory=list)
     fixed: list[FixedRate] = field(default_factory=list)
+    websocket: list[WebSocketRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rate: float = 500.0
 
@@ -212,6 +220,24 @@ def targets(report: Report) -> list[str]:
     return out
 
 
+def websocket_table(report: Report) -> str:
+    lines = [
+        "| row | round trips/s | p50 | p99 | ÷ direct |",
+        "|---|---|---|---|---|",
+    ]
+    direct = next((w.result for w in report.websocket if w.result and "direct" in w.name), None)
+    for row in report.websocket:
+        if row.result is None:
+            lines.append(f"| {row.name} | failed: {row.error} | | | |")
+            continue
+        rps = row.result["round_trips_per_s"]
+        ratio = f"{rps / direct['round_trips_per_s']:.2f}" if direct and direct["round_trips_per_s"] else "n/a"
+        lines.append(
+            f"| {row.name} | {rps:,.0f} | {_ms(row.result['p50_ms'])} | {_ms(row.result['p99_ms'])} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
 def render(report: Report) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -225,6 +251,8 @@ def render(report: Report) -> str:
         throughput_table(report),
         f"\n### Latency at a fixed rate ({report.rate:g} req/s, open loop, bench/fixed_rate.py)\n",
         fixed_table(report),
+        "\n### WebSocket echo round trips (bench/ws_echo.py)\n",
+        websocket_table(report) if report.websocket else "not measured",
         "\n### Targets\n",
         *[f"- {line}" for line in targets(report)],
         f"\n{END}",

@@ -151,6 +151,32 @@ class Bench:
             entry.error = " ".join(str(exc).split())[:300]
             self.log(f"fixed rate against {name}: failed: {entry.error}")
 
+    def websocket_rows(self, gateway: servers.Server | None, ws: servers.Server | None, config: dict[str, str]) -> None:
+        """Echo round trips per second: the WebSocket upstream direct, then through the 1-worker gateway."""
+        targets = [("WebSocket echo, direct", ws.port if ws else 0, "/")]
+        targets.append(("WebSocket echo, through the gateway", gateway.port if gateway else 0, config.get("path", "")))
+        connections, duration = min(self.connections, 16), self.duration
+        for name, port, path in targets:
+            row = rp.WebSocketRow(name)
+            self.report.websocket.append(row)
+            self.log(f"{name} ...")
+            try:
+                if not port or not path:
+                    raise RuntimeError(config.get("error") or "its server did not start (see above)")
+                cmd = [servers.PYTHON, str(ROOT / "bench" / "ws_echo.py"), "measure", f"ws://127.0.0.1:{port}{path}"]
+                cmd += ["--connections", str(connections), "--duration", f"{duration:g}", "--json"]
+                cmd += ["--warmup", f"{max(self.warmup, 0.5):g}"]
+                done = self.procs.run(cmd, timeout=duration + self.warmup + 60, cwd=ROOT)
+                if done.returncode != 0:
+                    raise RuntimeError(done.stderr.strip()[-300:] or f"exit status {done.returncode}")
+                row.result = json.loads(done.stdout.strip().splitlines()[-1])
+                self.log(f"{name}: {row.result['round_trips_per_s']:,.0f} round trips/s")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:
+                row.error = " ".join(str(exc).split())[:300]
+                self.log(f"{name}: failed: {row.error}")
+
     def run(self, nginx: str | None) -> None:
         tmp, procs = self.tmp, self.procs
         try:
@@ -173,8 +199,13 @@ class Bench:
             "FastAPI + httpx proxy", _unless(missing, lambda: servers.start_asgi_proxy(procs, tmp, fastapi, up))
         )
         try:
+            ws_echo: servers.Server | None = servers.start_ws_echo(procs, tmp)
+        except (OSError, RuntimeError) as exc:
+            self.log(f"WebSocket echo upstream: {exc}")
+            ws_echo = None
+        try:
             self.log("gateway: migrate and configure ...")
-            configs = servers.prepare_gateway(procs, tmp, up)
+            configs = servers.prepare_gateway(procs, tmp, up, ws_echo.port if ws_echo else 0)
             ready: str | None = None
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -183,6 +214,7 @@ class Bench:
         gateway = self.measure(rp.GATEWAY1, _unless(ready, lambda: servers.start_gateway(procs, tmp, 1)), keep=True)
         for policy in rp.POLICIES:  # on the same process as the row above, so the ratios compare like with like
             self.measure_policy(policy, gateway, ready or "the gateway did not start (see above)", configs)
+        self.websocket_rows(gateway, ws_echo, configs.get("websocket", {}))
         self.fixed_rate(rp.DIRECT, up)
         if gateway is not None:
             self.fixed_rate(rp.GATEWAY1, gateway.port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -110,6 +111,22 @@ def start_python_upstream(procs: Processes, tmp: Path) -> Server:
     return Server("upstream", port, proc, log)
 
 
+def start_ws_echo(procs: Processes, tmp: Path) -> Server:
+    """bench/ws_echo.py serve: the WebSocket upstream of the WebSocket row."""
+    port = free_port()
+    log = tmp / "ws-echo.log"
+    proc = procs.start([PYTHON, str(ROOT / "bench" / "ws_echo.py"), "serve", "--port", str(port)], log=log, cwd=ROOT)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return Server("ws-echo", port, proc, log)
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the WebSocket echo upstream did not start (see {log.name})") from None
+            time.sleep(0.1)
+
+
 def start_asgi_proxy(procs: Processes, tmp: Path, app: str, upstream_port: int) -> Server:
     """bench.bare_proxy:app or bench.fastapi_httpx_proxy:app under uvicorn, one worker."""
     port = free_port()
@@ -133,7 +150,7 @@ def gateway_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int) -> dict[str, dict[str, str]]:
+def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int, ws_port: int = 0) -> dict[str, dict[str, str]]:
     """Migrate a fresh SQLite database and create the bench services, targets and routes.
 
     Returns bench/setup_gateway.py's JSON (per policy row, its path and credential, or an error), or {}.
@@ -142,7 +159,7 @@ def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int) -> dict[str
     done = None
     for cmd in (
         [PYTHON, "manage.py", "migrate", "--noinput"],
-        [PYTHON, str(ROOT / "bench" / "setup_gateway.py"), str(upstream_port)],
+        [PYTHON, str(ROOT / "bench" / "setup_gateway.py"), str(upstream_port), str(ws_port)],
     ):
         done = procs.run(cmd, timeout=180, env=env, cwd=ROOT)
         if done.returncode != 0:

@@ -9,7 +9,9 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
 - ``/jwt`` (service ``bench``): ``auth_mode=jwt`` against the RS256 issuer ``bench-rs256`` (a key pair made
   here; one token signed with PyJWT, ``exp`` an hour ahead);
 - ``/breaker`` (service ``bench-breaker``, ``breaker_enabled``): the in-memory breaker, since the bench
-  strips REDIS_URL.
+  strips REDIS_URL;
+- ``/ws-echo`` (service ``bench-ws``, WebSocket allowed, no auth) to the WebSocket echo upstream, when
+  its port is given as a second argument.
 
 The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}}``,
 each ``{"path": ..., "authorization": ...}`` (no authorization for the breaker) or ``{"error": ...}``: a
@@ -78,6 +80,15 @@ def _breaker(upstream_port: int) -> dict[str, str]:
     return {"path": "/breaker"}
 
 
+def _websocket(ws_port: int) -> dict[str, str]:
+    from registry.models import Route, Service, Target
+
+    service, _ = Service.objects.update_or_create(slug="bench-ws", defaults={"name": "bench-ws"})
+    Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": ws_port})
+    _route(Route(service=service, name="bench-ws", path_prefix="/ws-echo", websocket=True))
+    return {"path": "/ws-echo"}
+
+
 def _route(route: Any) -> Any:
     from registry.models import Route
 
@@ -94,7 +105,7 @@ def _soft(make: Callable[[], dict[str, str]]) -> dict[str, str]:
         return {"error": f"setup failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
 
 
-def main(upstream_port: int) -> None:
+def main(upstream_port: int, ws_port: int = 0) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     import django
@@ -113,10 +124,12 @@ def main(upstream_port: int) -> None:
         "jwt": _soft(lambda: _jwt(service)),
         "breaker": _soft(lambda: _breaker(upstream_port)),
     }
+    if ws_port:
+        policies["websocket"] = _soft(lambda: _websocket(ws_port))
     for name, entry in policies.items():
         print(f"{name}: {entry.get('error') or 'route ' + entry['path']}", file=sys.stderr)
     print(json.dumps(policies))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0)

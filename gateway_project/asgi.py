@@ -1,17 +1,17 @@
 """ASGI entry point: the gateway's data plane in front of Django.
 
     http      -> proxy.app.GatewayApp -> (paths Django owns) -> static files / Django
-    websocket -> refused until WebSocket routes exist
+    websocket -> realtime.router.WebSocketRouter -> /ws/{client_id} fan-out, or a route's backend
     lifespan  -> proxy.lifespan (config watcher, upstream session)
 
-Serve with uvicorn and the gateway's protocol class, for example:
-    uvicorn gateway_project.asgi:application --http proxy.server:GatewayHttpToolsProtocol --lifespan on
+Serve with uvicorn and the gateway's protocol classes, for example:
+    uvicorn gateway_project.asgi:application --http proxy.server:GatewayHttpToolsProtocol \
+        --ws realtime.server:GatewayWebSocketProtocol --lifespan on
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
 
@@ -24,17 +24,14 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from proxy.app import GatewayApp  # noqa: E402
 from proxy.lifespan import lifespan  # noqa: E402
+from realtime.router import WebSocketRouter  # noqa: E402
 
-
-async def refuse_websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    await receive()  # websocket.connect
-    await send({"type": "websocket.close", "code": 1008, "reason": "no WebSocket routes"})
-
+gateway = GatewayApp(ASGIStaticFilesHandler(django_app))
 
 application = ProtocolTypeRouter(
     {
-        "http": GatewayApp(ASGIStaticFilesHandler(django_app)),
-        "websocket": refuse_websocket,
+        "http": gateway,
+        "websocket": WebSocketRouter(gateway),
         "lifespan": lifespan,
     }
 )

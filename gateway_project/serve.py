@@ -4,6 +4,8 @@
 
 Use this (or the same flags on the uvicorn command line) rather than a bare ``uvicorn`` call:
 - ``http=proxy.server:GatewayHttpToolsProtocol`` adds the header deadline and header caps;
+- ``ws=realtime.server:GatewayWebSocketProtocol`` (uvicorn's websockets-sansio) closes WebSockets
+  with 1001 on shutdown;
 - ``proxy_headers=False``: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and
   rewrite the client address; the gateway applies GATEWAY_TRUSTED_PROXIES itself;
 - no Server/Date headers of uvicorn's own (the backend's are passed through).
@@ -17,7 +19,7 @@ import os
 UVICORN_OPTIONS: dict[str, object] = {
     "http": "proxy.server:GatewayHttpToolsProtocol",
     "loop": "uvloop",
-    "ws": "websockets-sansio",
+    "ws": "realtime.server:GatewayWebSocketProtocol",  # websockets-sansio, closing with 1001 on shutdown
     "lifespan": "on",
     "proxy_headers": False,
     "server_header": False,
@@ -31,7 +33,7 @@ def uvicorn_argv() -> list[str]:
     return [
         "--http", "proxy.server:GatewayHttpToolsProtocol",
         "--loop", "uvloop",
-        "--ws", "websockets-sansio",
+        "--ws", "realtime.server:GatewayWebSocketProtocol",
         "--lifespan", "on",
         "--no-proxy-headers",
         "--no-server-header",

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "proxy",
     "breaker",
     "compliance",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,29 @@ GATEWAY_AUDIT_PSEUDONYM_KEY = (
     env_str("GATEWAY_AUDIT_PSEUDONYM_KEY")
     or hmac.new(SECRET_KEY.encode(), b"gateway-audit-pseudonyms", hashlib.sha256).hexdigest()
 )
+
+# --- WebSockets and channel fan-out (realtime app, docs/websockets.md) ---------------------------
+# Route defaults (a route's own WebSocket fields override them): largest message either way (close
+# 1009), open connections per route and per consumer in each process (0: unlimited), and the seconds
+# without a message either way before the gateway closes the connection (0: never).
+GATEWAY_WEBSOCKET_MAX_MESSAGE_BYTES = env_int("GATEWAY_WEBSOCKET_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1)
+GATEWAY_WEBSOCKET_MAX_CONNECTIONS = env_int("GATEWAY_WEBSOCKET_MAX_CONNECTIONS", 10_000, minimum=0)
+GATEWAY_WEBSOCKET_MAX_PER_CONSUMER = env_int("GATEWAY_WEBSOCKET_MAX_PER_CONSUMER", 100, minimum=0)
+GATEWAY_WEBSOCKET_IDLE_TIMEOUT = env_float("GATEWAY_WEBSOCKET_IDLE_TIMEOUT", 300.0, minimum=0.0)
+# Messages buffered per direction per connection before the gateway stops reading the other side.
+GATEWAY_WEBSOCKET_QUEUE = env_int("GATEWAY_WEBSOCKET_QUEUE", 16, minimum=1)
+# Seconds a backend gets to complete the closing handshake before the connection is dropped.
+GATEWAY_WEBSOCKET_CLOSE_TIMEOUT = env_float("GATEWAY_WEBSOCKET_CLOSE_TIMEOUT", 5.0, minimum=0.1)
+# /ws/{client_id}: channels one connection may subscribe to, and the largest publish body in bytes.
+GATEWAY_REALTIME_MAX_SUBSCRIPTIONS = env_int("GATEWAY_REALTIME_MAX_SUBSCRIPTIONS", 100, minimum=1)
+GATEWAY_REALTIME_MAX_PUBLISH_BYTES = env_int("GATEWAY_REALTIME_MAX_PUBLISH_BYTES", 64 * 1024, minimum=16)
+# Allowed Origins of /ws/{client_id} connections (comma-separated scheme://host[:port], or *); empty:
+# only the gateway's own host. Connections without an Origin header (not browsers) are not checked.
+GATEWAY_REALTIME_ORIGINS = [o.lower().rstrip("/") for o in env_list("GATEWAY_REALTIME_ORIGINS", "")]
+# Consumers holding this role may POST /realtime/publish (staff users may too, with their admin token).
+GATEWAY_REALTIME_PUBLISHER_ROLE = env_str("GATEWAY_REALTIME_PUBLISHER_ROLE", "realtime:publish")
+# Seconds between the writes of this process's live connection counts to Redis (for the admin page).
+GATEWAY_REALTIME_COUNTS_INTERVAL = env_float("GATEWAY_REALTIME_COUNTS_INTERVAL", 2.0, minimum=0.1)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 
 from breaker import views as breaker_views
 from proxy import views as proxy_views
+from realtime import views as realtime_views
 from registry import views as registry_views
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("ready", proxy_views.ready, name="ready"),
     path("api/v1/services", registry_views.service_list, name="service-list"),
     path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
+    path("realtime/publish", realtime_views.publish, name="realtime-publish"),
+    path("admin/realtime/live/", realtime_views.live_connections, name="realtime-live"),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -95,6 +95,10 @@ class GatewayApp:
             if observe.active():
                 observe.notify(observe.finished_exchange(exchange, time.perf_counter()))
 
+    def exchange_for(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
+        """Check and route a request head; the WebSocket proxy (``realtime``) uses it for upgrades."""
+        return self._exchange(scope, receive, started)
+
     def _exchange(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
         method: str = scope["method"]
         if method in REFUSED_METHODS:

@@ -199,10 +199,11 @@ class RouteAdmin(ConfigAdmin):
         "priority",
         "service",
         "auth_mode",
+        "websocket",
         "enabled",
     )
     list_editable = ("enabled",)
-    list_filter = ("enabled", "auth_mode", "version_source", "service")
+    list_filter = ("enabled", "auth_mode", "websocket", "version_source", "service")
     list_select_related = ("service",)
     search_fields = ("name", "path_prefix", "host", "service__name", "service__slug")
     autocomplete_fields = ("service",)
@@ -232,6 +233,22 @@ class RouteAdmin(ConfigAdmin):
                     "identity_headers",
                 ),
                 "description": "Who may call this route; see docs/authentication.md.",
+            },
+        ),
+        (
+            "WebSocket",
+            {
+                "fields": (
+                    "websocket",
+                    "websocket_origins",
+                    "websocket_token_in",
+                    "websocket_max_message_bytes",
+                    "websocket_max_connections",
+                    "websocket_max_connections_per_consumer",
+                    "websocket_idle_timeout",
+                ),
+                "description": "Upgrades are matched like HTTP and authenticated before the handshake; "
+                "see docs/websockets.md.",
             },
         ),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),

@@ -78,7 +78,7 @@ def auth_for(route: Route, credentials: Credentials, by_issuer: dict[int, tuple[
     chosen = [i.pk for i in route.jwt_issuers.all()]
     jwt_keys = tuple(k for pk in chosen for k in by_issuer.get(pk, ())) if chosen else credentials.jwt_keys
     if route.allow_gateway_users:
-        jwt_keys += (_gateway_user_key(),)
+        jwt_keys += (gateway_user_key(),)
     return AuthConfig(
         mode=route.auth_mode,
         required_roles=frozenset(v.parse_roles(route.required_roles)),
@@ -91,7 +91,7 @@ def auth_for(route: Route, credentials: Credentials, by_issuer: dict[int, tuple[
     )
 
 
-def _gateway_user_key() -> JwtKey:
+def gateway_user_key() -> JwtKey:
     signing = simplejwt_settings.SIGNING_KEY
     return JwtKey(0, None, None, simplejwt_settings.ALGORITHM, signing, "", 30, "")
 

@@ -60,6 +60,13 @@ ROUTE_FIELDS = (
     "api_key_query_param",
     "identity_headers",
     "allow_gateway_users",
+    "websocket",
+    "websocket_origins",
+    "websocket_token_in",
+    "websocket_max_message_bytes",
+    "websocket_max_connections",
+    "websocket_max_connections_per_consumer",
+    "websocket_idle_timeout",
     "enabled",
 )
 
@@ -125,6 +132,13 @@ class RouteSpec(Entry):
     api_key_query_param: str
     identity_headers: str
     allow_gateway_users: bool
+    websocket: bool
+    websocket_origins: str
+    websocket_token_in: str
+    websocket_max_message_bytes: int | None
+    websocket_max_connections: int | None
+    websocket_max_connections_per_consumer: int | None
+    websocket_idle_timeout: float | None
     enabled: bool
 
 

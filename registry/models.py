@@ -172,6 +172,12 @@ class Route(models.Model):
         EITHER = "either", "API key or JWT"
         INTROSPECTION = "introspection", "Token introspection (external service)"
 
+    class WebSocketToken(models.TextChoices):
+        HEADERS = "", "Headers only"
+        PROTOCOL = "protocol", "Sec-WebSocket-Protocol"
+        QUERY = "query", "access_token query parameter"
+        BOTH = "both", "Sec-WebSocket-Protocol or query parameter"
+
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="routes")
     name = models.CharField(max_length=100, unique=True)
     path_prefix = models.CharField(
@@ -243,6 +249,41 @@ class Route(models.Model):
     jwt_issuers = models.ManyToManyField(
         "registry.JwtIssuer", blank=True, related_name="routes", help_text="Empty: every enabled issuer."
     )
+    websocket = models.BooleanField(
+        "allow WebSocket", default=False, help_text="Proxy WebSocket upgrades on this route (docs/websockets.md)."
+    )
+    websocket_origins = models.CharField(
+        "allowed origins",
+        max_length=1000,
+        blank=True,
+        validators=[v.validate_origins],
+        help_text="Comma-separated, e.g. https://app.example.com; * allows any; empty: only the gateway's own host. "
+        "Clients that send no Origin (not browsers) are not checked.",
+    )
+    websocket_token_in = models.CharField(
+        "credentials also from",
+        max_length=10,
+        blank=True,
+        choices=WebSocketToken.choices,
+        default=WebSocketToken.HEADERS,
+        help_text="Browsers cannot set headers: allow the credential in a 'bearer.<token>' subprotocol "
+        "and/or the access_token query parameter.",
+    )
+    websocket_max_message_bytes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Largest message either way (close 1009); empty: the setting's default."
+    )
+    websocket_max_connections = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Open connections on this route per gateway process; empty: the default."
+    )
+    websocket_max_connections_per_consumer = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Open connections per consumer per gateway process; empty: the default."
+    )
+    websocket_idle_timeout = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1)],
+        help_text="Seconds without a message either way before the gateway closes (1001); empty: the default.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -266,6 +307,8 @@ class Route(models.Model):
         except ValidationError as exc:
             raise ValidationError({"methods": exc.messages}) from None
         self.clean_auth()
+        if self.websocket_token_in and self.auth_mode == self.AuthMode.NONE:
+            raise ValidationError({"websocket_token_in": "Only routes with an authentication mode read credentials."})
         if not self.path_prefix or not self.enabled:
             return
         clashes = Route.objects.filter(

@@ -22,6 +22,7 @@ from proxy.upstream import ServiceUpstream, forward, load_gate_factory
 from registry.auth_compile import auth_for, load_credentials
 from registry.models import ConfigVersion, Route, Service, Target
 from registry.validators import normalize_prefix, parse_methods, parse_statuses
+from registry.websocket_compile import WebSocketSpec, websocket_for
 
 DYNAMIC_PREFIX = "/api/v1/"
 DYNAMIC_PRIORITY = -1_000_000
@@ -97,6 +98,7 @@ class RouteSpec:
     version_in_header: bool
     max_body_bytes: int
     auth: AuthConfig | None = None  # None: no authentication step on this route
+    websocket: WebSocketSpec | None = None  # None: WebSocket upgrades are refused on this route
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +137,18 @@ class MethodMismatch:
 
 
 class RoutingTable:
-    def __init__(self, version: int, routes: Sequence[CompiledRoute], upstreams: dict[str, ServiceUpstream]) -> None:
+    def __init__(
+        self,
+        version: int,
+        routes: Sequence[CompiledRoute],
+        upstreams: dict[str, ServiceUpstream],
+        credentials: Credentials | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
         self.version = version
+        # For data-plane code outside a route's chain (the WebSocket fan-out endpoint).
+        self.credentials = credentials if credentials is not None else Credentials()
+        self.extensions: Mapping[str, Any] = extensions or {}
         self.built_at = time.time()
         self.routes = tuple(routes)
         self.upstreams = upstreams
@@ -306,6 +318,7 @@ def load_snapshot() -> Snapshot:
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
                 auth=auth_for(route, credentials, by_issuer),
+                websocket=websocket_for(route),
             )
         )
     base = Snapshot(
@@ -386,7 +399,7 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
         if spec.auth is not None and not any(p.name == "auth" for p in policies):
             handle = refuse_unprotected  # GATEWAY_POLICIES lost the auth policy: fail closed
         compiled.append(CompiledRoute(spec, upstream, policies, handle))
-    return RoutingTable(snapshot.version, compiled, upstreams)
+    return RoutingTable(snapshot.version, compiled, upstreams, snapshot.credentials, snapshot.extensions)
 
 
 def build_table() -> RoutingTable:

@@ -17,6 +17,8 @@ RESERVED_PREFIXES = (
     "/api/v1/services",
     "/api/v1/docs",
     "/api/v1/schema",
+    "/ws",  # the channel fan-out WebSocket endpoint (realtime app)
+    "/realtime",  # its publish endpoint
 )
 RESERVED_SLUGS = frozenset({"services", "docs", "schema"})
 
@@ -225,3 +227,21 @@ def validate_query_param(value: str) -> None:
 def validate_header_name(value: str) -> None:
     if value and (not _HEADER_RE.match(value) or "_" in value):
         raise ValidationError("A header name: letters, digits and hyphens only.")
+
+
+_ORIGIN_RE = re.compile(r"^https?://(?:[a-z0-9\-._~]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+def parse_origins(value: str) -> tuple[str, ...]:
+    """A route's allowed WebSocket origins, lower-cased; ``("*",)`` allows any."""
+    origins = tuple(item.strip().lower().rstrip("/") for item in value.split(",") if item.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN_RE.match(origin):
+            raise ValidationError(
+                f"{origin!r} is not an origin: use scheme://host[:port] (http or https), or *.", code="origin"
+            )
+    return origins
+
+
+def validate_origins(value: str) -> None:
+    parse_origins(value)

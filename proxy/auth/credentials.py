@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -12,10 +13,16 @@ from proxy.auth.config import AuthConfig, Identity
 from proxy.auth.introspection import IntrospectionDown, IntrospectionSettings, Introspector
 from proxy.auth.jwt import TokenRefused, roles_of, verify_token
 from proxy.errors import DependencyDown
-from proxy.exchange import Exchange
 
 _KEY_IN_QUERY = re.compile(rb"(?:^|[=&])gw_[0-9a-f]{8}_[A-Za-z0-9]{32}(?:&|$)")
 _introspector: Introspector | None = None
+
+
+class CredentialCarrier(Protocol):
+    """What carries a credential: an ``Exchange``, or a WebSocket handshake outside any route."""
+
+    headers: list[tuple[bytes, bytes]]
+    query: bytes
 
 
 class Unauthenticated(Exception):
@@ -24,7 +31,7 @@ class Unauthenticated(Exception):
         self.reason = reason
 
 
-def find_credential(exchange: Exchange, config: AuthConfig, accepts_keys: bool) -> tuple[str, bool] | None:
+def find_credential(exchange: CredentialCarrier, config: AuthConfig, accepts_keys: bool) -> tuple[str, bool] | None:
     """``(credential, is_api_key)`` from the request, or None. An API key that came in a header or
     the query string is removed from what goes upstream."""
     found: tuple[str, bool] | None = None

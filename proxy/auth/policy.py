@@ -17,7 +17,13 @@ from django.conf import settings
 from proxy.auth import usage
 from proxy.auth.apikeys import KeyRefused, hasher_for, verify_key
 from proxy.auth.config import API_KEY, EITHER, INTROSPECTION, JWT, AuthConfig, Identity
-from proxy.auth.credentials import Unauthenticated, find_credential, identify_token, introspect
+from proxy.auth.credentials import (
+    CredentialCarrier,
+    Unauthenticated,
+    find_credential,
+    identify_token,
+    introspect,
+)
 from proxy.auth.identity import HeaderCache, UnsafeIdentity
 from proxy.auth.jwt import TokenRefused
 from proxy.errors import DependencyDown, Forbidden, Unauthorized
@@ -53,15 +59,10 @@ class AuthPolicy:
         return cls(route.auth, settings.GATEWAY_API_KEY_PEPPER)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
-        try:
-            identity = await self._identify(exchange)
-        except Unauthenticated as refusal:
-            raise Unauthorized(str(refusal), reason=refusal.reason, headers=self._challenge(refusal)) from None
+        identity = await self.authenticate(exchange)
         if identity is not None:
             exchange.identity = identity
-            if self.required and not self.required <= identity.roles:
-                missing = ", ".join(sorted(self.required - identity.roles))
-                raise Forbidden(f"This route needs the role(s): {missing}.", reason="insufficient_role")
+            self.authorize(identity)
             try:
                 exchange.headers.extend(self.identity_headers.get(identity))
             except UnsafeIdentity:
@@ -69,7 +70,21 @@ class AuthPolicy:
                 raise Unauthorized(detail, reason="invalid_token", headers=self.challenges) from None
         return await call_next(exchange)
 
-    async def _identify(self, exchange: Exchange) -> Identity | None:
+    async def authenticate(self, carrier: CredentialCarrier) -> Identity | None:
+        """The caller, None for an anonymous one where allowed, or ``Unauthorized`` (401). Also used
+        outside a chain, by the WebSocket fan-out endpoint (``realtime``)."""
+        try:
+            return await self._identify(carrier)
+        except Unauthenticated as refusal:
+            raise Unauthorized(str(refusal), reason=refusal.reason, headers=self._challenge(refusal)) from None
+
+    def authorize(self, identity: Identity) -> None:
+        """``Forbidden`` (403) when the caller lacks a role the route requires."""
+        if self.required and not self.required <= identity.roles:
+            missing = ", ".join(sorted(self.required - identity.roles))
+            raise Forbidden(f"This route needs the role(s): {missing}.", reason="insufficient_role")
+
+    async def _identify(self, exchange: CredentialCarrier) -> Identity | None:
         config = self.config
         found = find_credential(exchange, config, self.accepts_keys)
         if found is None:

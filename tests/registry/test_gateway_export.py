@@ -83,6 +83,13 @@ NO_AUTH = {
     "api_key_query_param": "",
     "identity_headers": "consumer-id,consumer-name,roles,subject",
     "allow_gateway_users": False,
+    "websocket": False,
+    "websocket_origins": "",
+    "websocket_token_in": "",
+    "websocket_max_message_bytes": None,
+    "websocket_max_connections": None,
+    "websocket_max_connections_per_consumer": None,
+    "websocket_idle_timeout": None,
 }
 
 
