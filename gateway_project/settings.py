@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "registry",
     "proxy",
     "breaker",
+    "ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -190,7 +191,10 @@ GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minim
 # Name this gateway gives itself in Via headers.
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None.
-GATEWAY_POLICIES = env_list("GATEWAY_POLICIES", "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy")
+GATEWAY_POLICIES = env_list(
+    "GATEWAY_POLICIES",
+    "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,ratelimit.policies.RateLimitPolicy",
+)
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
 # API keys are stored as HMAC-SHA256(pepper, key). Changing the pepper invalidates every key.
@@ -225,6 +229,16 @@ GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 1.0, mi
 GATEWAY_HEALTH_STALE_AFTER = env_float("GATEWAY_HEALTH_STALE_AFTER", 30.0, minimum=1.0)
 # Health check results kept per target.
 GATEWAY_HEALTH_HISTORY = env_int("GATEWAY_HEALTH_HISTORY", 50, minimum=1)
+
+# --- Rate limiting (ratelimit app, docs/rate-limiting.md) -----------------------------------------
+# Where the shared counters live; empty (no REDIS_URL): this process's memory.
+GATEWAY_RATELIMIT_REDIS_URL = env_str("GATEWAY_RATELIMIT_REDIS_URL") or REDIS_URL
+# The longest a request waits for Redis's answer; past it, each policy follows its failure mode.
+GATEWAY_RATELIMIT_REDIS_TIMEOUT = env_float("GATEWAY_RATELIMIT_REDIS_TIMEOUT", 0.05, minimum=0.001)
+# After Redis failed, how long a process skips it (failure modes apply) before trying again.
+GATEWAY_RATELIMIT_RETRY_SECONDS = env_float("GATEWAY_RATELIMIT_RETRY_SECONDS", 1.0, minimum=0.05)
+# Failure mode "local": each process allows limit / this many (the number of gateway processes).
+GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, minimum=1)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

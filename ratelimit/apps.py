@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RateLimitConfig(AppConfig):
+    name = "ratelimit"
+    verbose_name = "Rate limiting"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from proxy import lifespan
+        from ratelimit import checks, fallback, signals  # noqa: F401  (checks register themselves)
+        from ratelimit.api.views import RatePolicyViewSet
+        from ratelimit.compile import load_rate_limits
+        from registry.api.urls import router
+        from registry.routing import register_loader
+
+        signals.connect()
+        register_loader("ratelimit", load_rate_limits)
+        lifespan.add_hooks(fallback.start, fallback.stop)
+        if "rate-policies" not in {prefix for prefix, _, _ in router.registry}:
+            router.register("rate-policies", RatePolicyViewSet, basename="rate-policy")
