@@ -56,8 +56,9 @@ class Counters:
         if now - self.warned_at >= WARN_EVERY:
             self.warned_at = now
             log.warning(
-                "rate-limit counters in Redis unavailable (%r); policies follow their failure mode "
+                "rate-limit counters in Redis unavailable (%s: %s); policies follow their failure mode "
                 "(open, closed or local) and Redis is tried again every %.1f s",
+                type(exc).__name__,
                 exc,
                 self.retry_seconds,
             )

@@ -121,7 +121,9 @@ class RateLimitPolicy:
             subject = rule.subject(exchange)
             if subject is not None:
                 rules.append(rule)
-                field = exchange.identity.name if rule.shadow_key and exchange.identity else "(anonymous)"
+                field = ""
+                if rule.shadow_key:
+                    field = exchange.identity.name if exchange.identity is not None else "(anonymous)"
                 checks.append(Check(rule.key_base + subject, rule.spec.limit, rule.shadow_key, field))
         if not checks:
             return await call_next(exchange)
