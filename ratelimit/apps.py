@@ -11,13 +11,9 @@ class RateLimitConfig(AppConfig):
     def ready(self) -> None:
         from proxy import lifespan
         from ratelimit import checks, fallback, signals  # noqa: F401  (checks register themselves)
-        from ratelimit.api.views import RatePolicyViewSet
         from ratelimit.compile import load_rate_limits
-        from registry.api.urls import router
         from registry.routing import register_loader
 
         signals.connect()
         register_loader("ratelimit", load_rate_limits)
         lifespan.add_hooks(fallback.start, fallback.stop)
-        if "rate-policies" not in {prefix for prefix, _, _ in router.registry}:
-            router.register("rate-policies", RatePolicyViewSet, basename="rate-policy")

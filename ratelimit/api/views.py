@@ -1,4 +1,4 @@
-"""``/admin/api/rate-policies/``: registered on the admin API's router by ``RateLimitConfig.ready``."""
+"""``/admin/api/rate-policies/`` (registered on the admin API router in ``registry/api/urls.py``)."""
 
 from __future__ import annotations
 
