@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ratelimit.algorithms import Limit, State, Verdict, decide, expires_after_us
+from ratelimit.resp import ScriptClient
 
 KEY_PREFIX = "gateway:rl:"
 SHADOW_PREFIX = "gateway:rl-shadow:"
@@ -155,25 +156,28 @@ class RedisBackend:
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
         self.timeout = timeout
-        self._client: Any = None
-        self._script: Any = None
+        self._client: ScriptClient | None = None
 
-    def _ready(self) -> Any:
-        if self._script is None:
-            import redis.asyncio as aioredis
-
-            # The connect timeout bounds a dead server; asyncio.timeout below bounds a slow one.
-            self._client = aioredis.Redis.from_url(self.url, socket_connect_timeout=self.timeout)
-            self._script = self._client.register_script(LUA)
-        return self._script
+    def _ready(self) -> ScriptClient:
+        if self._client is None:
+            # A connect outlives the request that started it (shielded), so it may take longer.
+            self._client = ScriptClient(self.url, LUA, connect_timeout=max(self.timeout, 1.0))
+        return self._client
 
     async def check(self, checks: Sequence[Check]) -> list[Verdict]:
         keys = [c.key for c in checks] + [c.shadow_key or c.key for c in checks]
         args: list[Any] = [len(checks)]
         for c in checks:
             args += [c.limit.algorithm, c.limit.limit, c.limit.period_us, c.limit.burst, c.shadow_field]
-        async with asyncio.timeout(self.timeout):
-            reply = await self._ready()(keys=keys, args=args)
+        client = self._ready()
+        try:
+            async with asyncio.timeout(self.timeout):
+                reply = await client.evalsha(keys, args)
+        except TimeoutError:
+            # A late reply would still arrive in order, but a connection that stopped answering (a
+            # half-open socket after a failover) never recovers: start over with a fresh one.
+            await client.close()
+            raise
         return [
             Verdict(bool(reply[i]), int(reply[i + 1]), int(reply[i + 2]), int(reply[i + 3]))
             for i in range(0, len(reply), 4)
@@ -181,5 +185,5 @@ class RedisBackend:
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
-        self._client = self._script = None
+            await self._client.close()
+        self._client = None

@@ -82,3 +82,28 @@ async def test_a_dead_redis_raises_within_the_timeout_instead_of_hanging() -> No
         await backend.check([Check(fresh("dead"), Limit(GCRA, 1, HOUR))])
     assert time.monotonic() - started < 0.5
     await backend.close()
+
+
+async def test_it_recovers_when_the_script_cache_is_flushed_and_when_redis_restarts() -> None:
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer().start()
+    backend = RedisBackend(server.url, timeout=1.0)
+    key = fresh("flush")
+    limit = Limit(SLIDING_WINDOW, 10, HOUR)
+    try:
+        assert (await backend.check([Check(key, limit)]))[0].remaining == 9
+        import redis
+
+        with redis.Redis.from_url(server.url) as client:
+            client.script_flush()
+        assert (await backend.check([Check(key, limit)]))[0].remaining == 8  # NOSCRIPT: EVAL, then cached again
+        assert (await backend.check([Check(key, limit)]))[0].remaining == 7
+        server.stop()
+        with pytest.raises(ConnectionError):
+            await backend.check([Check(key, limit)])
+        server.start()
+        assert (await backend.check([Check(key, limit)]))[0].remaining == 9  # a new, empty server
+    finally:
+        await backend.close()
+        server.cleanup()
