@@ -10,7 +10,6 @@ hash by consumer, for the admin's "would have limited" view.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,7 +117,7 @@ for i = 1, n do
     reset = ms(period - elapsed)
     if count + 1 <= limit then
       admitted, remaining = 1, math.floor(limit - count - 1)
-      write = {window, curr + 1, prev, 2 * period}
+      write = {window, curr + 1, prev, 2 * period, w == window}
     elseif curr + 1 > limit then
       retry = ms((period - elapsed) + math.ceil(period * (1 - (limit - 1) / curr)))
     else
@@ -137,8 +136,12 @@ if ok then
       if ARGV[b + 1] == 'gcra' then
         redis.call('SET', KEYS[i], string.format('%d', write[1]), 'PX', string.format('%d', math.ceil(write[2] / 1000)))
       else
-        redis.call('HSET', KEYS[i], 'w', string.format('%d', write[1]), 'c', write[2], 'p', write[3])
-        redis.call('PEXPIRE', KEYS[i], string.format('%d', math.ceil(write[4] / 1000)))
+        if write[5] then
+          redis.call('HINCRBY', KEYS[i], 'c', 1)  -- same window: the expiry set when it began still holds
+        else
+          redis.call('HSET', KEYS[i], 'w', string.format('%d', write[1]), 'c', write[2], 'p', write[3])
+          redis.call('PEXPIRE', KEYS[i], string.format('%d', math.ceil(write[4] / 1000)))
+        end
       end
     elseif ARGV[b + 5] ~= '' then
       redis.call('HINCRBY', KEYS[n + i], ARGV[b + 5], 1)
@@ -161,7 +164,7 @@ class RedisBackend:
     def _ready(self) -> ScriptClient:
         if self._client is None:
             # A connect outlives the request that started it (shielded), so it may take longer.
-            self._client = ScriptClient(self.url, LUA, connect_timeout=max(self.timeout, 1.0))
+            self._client = ScriptClient(self.url, LUA, self.timeout, connect_timeout=max(self.timeout, 1.0))
         return self._client
 
     async def check(self, checks: Sequence[Check]) -> list[Verdict]:
@@ -169,15 +172,7 @@ class RedisBackend:
         args: list[Any] = [len(checks)]
         for c in checks:
             args += [c.limit.algorithm, c.limit.limit, c.limit.period_us, c.limit.burst, c.shadow_field]
-        client = self._ready()
-        try:
-            async with asyncio.timeout(self.timeout):
-                reply = await client.evalsha(keys, args)
-        except TimeoutError:
-            # A late reply would still arrive in order, but a connection that stopped answering (a
-            # half-open socket after a failover) never recovers: start over with a fresh one.
-            await client.close()
-            raise
+        reply = await self._ready().evalsha(keys, args)  # TimeoutError past self.timeout (ratelimit.resp)
         return [
             Verdict(bool(reply[i]), int(reply[i + 1]), int(reply[i + 2]), int(reply[i + 3]))
             for i in range(0, len(reply), 4)

@@ -6,6 +6,7 @@ during a test; the movable-clock tests in test_memory_backend.py cover time.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import time
@@ -107,3 +108,29 @@ async def test_it_recovers_when_the_script_cache_is_flushed_and_when_redis_resta
     finally:
         await backend.close()
         server.cleanup()
+
+
+async def test_a_slow_redis_times_out_every_waiting_caller_and_the_next_call_reconnects() -> None:
+    from tests.ratelimit.test_exactness_e2e import redis_port_and_db
+    from tests.support.delay_proxy import DelayProxy
+
+    port, db = redis_port_and_db()
+    proxy = DelayProxy(port, delay=0.0).start()
+    backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/{db}", timeout=0.1)
+    key = fresh("slow")
+    limit = Limit(SLIDING_WINDOW, 10, HOUR)
+    try:
+        assert (await backend.check([Check(key, limit)]))[0].remaining == 9
+        proxy.delay = 0.3
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        results = await asyncio.gather(*(backend.check([Check(key, limit)]) for _ in range(5)), return_exceptions=True)
+        assert all(isinstance(r, TimeoutError) for r in results), results
+        assert loop.time() - started < 0.25
+        proxy.delay = 0.0
+        await asyncio.sleep(0.5)  # the late replies land on the closed connection, not on new callers
+        after = (await backend.check([Check(key, limit)]))[0]
+        assert after.admitted and after.remaining <= 8  # the slow calls may or may not have counted
+    finally:
+        await backend.close()
+        proxy.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from typing import Any
 
 from tests.support.servers import free_port
 
@@ -22,7 +23,7 @@ class DelayProxy:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="delay-proxy")
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def start(self) -> DelayProxy:
         self._thread.start()
@@ -34,9 +35,10 @@ class DelayProxy:
         async def shutdown() -> None:
             if self._server is not None:
                 self._server.close()
-            for task in list(self._tasks):
+            tasks = list(self._tasks)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -82,6 +84,8 @@ class DelayProxy:
                 writer.write_eof()
 
         sender = asyncio.create_task(deliver())
+        self._tasks.add(sender)  # so stop() cancels it too
+        sender.add_done_callback(self._tasks.discard)
         try:
             while chunk := await reader.read(65536):
                 queue.put_nowait((self.loop.time() + self.delay, chunk))
