@@ -178,6 +178,10 @@ class RedisBackend:
             for i in range(0, len(reply), 4)
         ]
 
+    async def connect(self) -> None:
+        """Open the connection and load the script ahead of the first request (raises if Redis is down)."""
+        await self._ready().connect()
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()

@@ -81,7 +81,13 @@ def get_counters() -> Counters:
 
 
 async def start() -> None:
-    get_counters()
+    counters = get_counters()
+    if isinstance(counters.primary, RedisBackend):
+        # Connect now, so the first requests do not pay for it (or fall back while it happens).
+        try:
+            await counters.primary.connect()
+        except Exception as exc:
+            counters._failed(exc)
 
 
 async def stop() -> None:

@@ -180,6 +180,9 @@ class ScriptClient:
         conn.send(pack(["SCRIPT", "LOAD", self.script])).add_done_callback(_ignore)
         return reply
 
+    async def connect(self) -> None:
+        await self._connection()
+
     async def close(self) -> None:
         if self._conn is not None and self._conn.transport is not None:
             self._conn.transport.close()
