@@ -239,6 +239,9 @@ GATEWAY_RATELIMIT_REDIS_TIMEOUT = env_float("GATEWAY_RATELIMIT_REDIS_TIMEOUT", 0
 GATEWAY_RATELIMIT_RETRY_SECONDS = env_float("GATEWAY_RATELIMIT_RETRY_SECONDS", 1.0, minimum=0.05)
 # Failure mode "local": each process allows limit / this many (the number of gateway processes).
 GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, minimum=1)
+# Sign-in attempts (admin login and /admin/api/token/ together) per client address and period; 0: no limit.
+GATEWAY_LOGIN_RATE_LIMIT = env_int("GATEWAY_LOGIN_RATE_LIMIT", 10, minimum=0)
+GATEWAY_LOGIN_RATE_PERIOD = env_int("GATEWAY_LOGIN_RATE_PERIOD", 60, minimum=1)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

@@ -8,7 +8,9 @@ from django.views.generic import RedirectView
 
 from breaker import views as breaker_views
 from proxy import views as proxy_views
+from ratelimit.login import limit_logins
 from registry import views as registry_views
+from registry.api.views import StaffTokenObtainPairView
 
 urlpatterns = [
     path("health", proxy_views.health, name="health"),
@@ -18,6 +20,9 @@ urlpatterns = [
     path("ready", proxy_views.ready, name="ready"),
     path("api/v1/services", registry_views.service_list, name="service-list"),
     path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
+    # Sign-ins are rate limited per client address (ratelimit/login.py), ahead of the views they wrap.
+    path("admin/api/token/", limit_logins(StaffTokenObtainPairView.as_view()), name="limited-token"),
+    path("admin/login/", limit_logins(admin.site.login), name="limited-login"),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]
