@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ratelimit.algorithms import Limit, State, Verdict, decide, expires_after_us
-from ratelimit.resp import ScriptClient
+from ratelimit.resp import ScriptClient, bulk
 
 KEY_PREFIX = "gateway:rl:"
 SHADOW_PREFIX = "gateway:rl-shadow:"
@@ -153,6 +153,11 @@ return out
 """.replace("%(shadow_ttl)d", str(SHADOW_TTL_MS))
 
 
+def _encode_limit(limit: Limit) -> bytes:
+    fields = (limit.algorithm.encode(), b"%d" % limit.limit, b"%d" % limit.period_us, b"%d" % limit.burst)
+    return b"".join(bulk(f) for f in fields)
+
+
 class RedisBackend:
     """Shared counters: one EVALSHA per request for all of them. Raises when Redis does not answer in time."""
 
@@ -160,6 +165,7 @@ class RedisBackend:
         self.url = url
         self.timeout = timeout
         self._client: ScriptClient | None = None
+        self._encoded: dict[Limit, bytes] = {}  # the constant part of each counter's arguments
 
     def _ready(self) -> ScriptClient:
         if self._client is None:
@@ -168,11 +174,19 @@ class RedisBackend:
         return self._client
 
     async def check(self, checks: Sequence[Check]) -> list[Verdict]:
-        keys = [c.key for c in checks] + [c.shadow_key or c.key for c in checks]
-        args: list[Any] = [len(checks)]
+        n = len(checks)
+        parts = [bulk(b"%d" % (2 * n))]
+        parts += [bulk(c.key.encode()) for c in checks]
+        parts += [bulk((c.shadow_key or c.key).encode()) for c in checks]
+        parts.append(bulk(b"%d" % n))
+        encoded = self._encoded
         for c in checks:
-            args += [c.limit.algorithm, c.limit.limit, c.limit.period_us, c.limit.burst, c.shadow_field]
-        reply = await self._ready().evalsha(keys, args)  # TimeoutError past self.timeout (ratelimit.resp)
+            limit = encoded.get(c.limit)
+            if limit is None:
+                limit = encoded[c.limit] = _encode_limit(c.limit)
+            parts += [limit, bulk(c.shadow_field.encode())]
+        # TimeoutError past self.timeout (ratelimit.resp)
+        reply = await self._ready().evalsha(1 + 2 * n + 1 + 5 * n, b"".join(parts))
         return [
             Verdict(bool(reply[i]), int(reply[i + 1]), int(reply[i + 2]), int(reply[i + 3]))
             for i in range(0, len(reply), 4)

@@ -43,6 +43,7 @@ class Rule:
     local_limit: Limit
     shadow_key: str
     label: bytes  # the policy's name as a structured-field string
+    items: tuple[bytes, bytes]  # its RateLimit-Policy item: with Redis, and for the local fallback
     counted: dict[str, Any]  # metric children by decision
 
     def subject(self, exchange: Exchange) -> str | None:
@@ -85,13 +86,19 @@ def _fixed_subject(spec: PolicySpec, route: RouteSpec) -> str | None:
 
 def rule_for(spec: PolicySpec, route: RouteSpec, processes: int) -> Rule:
     short = "g" if spec.limit.algorithm == "gcra" else "w"
+    label = b'"' + spec.name.encode() + b'"'
+    local_limit = spec.limit.scaled(processes)
     return Rule(
         spec=spec,
         key_base=f"{KEY_PREFIX}{spec.id}:{short}:",
         fixed=_fixed_subject(spec, route),
-        local_limit=spec.limit.scaled(processes),
+        local_limit=local_limit,
         shadow_key=f"{SHADOW_PREFIX}{spec.id}" if spec.shadow else "",
-        label=b'"' + spec.name.encode() + b'"',
+        label=label,
+        items=(
+            b"%s;q=%d;w=%d" % (label, spec.quota, spec.period),
+            b"%s;q=%d;w=%d" % (label, local_limit.limit, spec.period),
+        ),
         counted={d: DECISIONS.labels(spec.name, d) for d in ("allowed", "limited", "shadow_limited", "degraded")},
     )
 
@@ -183,8 +190,7 @@ def _answer(rules: Sequence[Rule], verdicts: Sequence[Verdict], record: bool, lo
     quota = rule.local_limit.limit if local else spec.quota
     reset = str(math.ceil(verdict.reset_ms / 1000)).encode()
     headers: Headers = [
-        (b"ratelimit-policy", b", ".join(b"%s;q=%d;w=%d" % (r.label, r.local_limit.limit if local else r.spec.quota,
-                                                           r.spec.period) for r, _ in enforced)),
+        (b"ratelimit-policy", b", ".join(r.items[local] for r, _ in enforced)),
         (b"ratelimit", b", ".join(b"%s;r=%d;t=%d" % (r.label, v.remaining, math.ceil(v.reset_ms / 1000))
                                   for r, v in enforced)),
         (b"x-ratelimit-limit", str(quota).encode()),

@@ -28,11 +28,14 @@ class RedisReplyError(Exception):
     pass
 
 
+def bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
 def pack(args: Sequence[Any]) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
-        value = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+        out.append(bulk(arg if isinstance(arg, bytes) else str(arg).encode()))
     return b"".join(out)
 
 
@@ -117,6 +120,7 @@ class ScriptClient:
         self.timeout = timeout
         self.script = script.encode()
         self.sha = hashlib.sha1(self.script, usedforsecurity=False).hexdigest().encode()  # Redis names scripts so
+        self._evalsha_head = bulk(b"EVALSHA") + bulk(self.sha)
         self.connect_timeout = connect_timeout
         self._conn: _Protocol | None = None
         self._connecting: asyncio.Future[_Protocol] | None = None
@@ -164,19 +168,19 @@ class ScriptClient:
         self._conn = conn
         return conn
 
-    async def evalsha(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def evalsha(self, count: int, tail: bytes) -> Any:
+        """Run the script; ``tail`` is ``count`` RESP bulk strings: numkeys, the keys, the arguments."""
         conn = self._conn
         if conn is None or conn.lost is not None:
             async with asyncio.timeout(self.timeout):  # a caller waits no longer for a connect
                 conn = await self._connection()
-        tail = [len(keys), *keys, *args]
         try:
-            return await conn.send(pack([b"EVALSHA", self.sha, *tail]))
+            return await conn.send(b"*%d\r\n%s%s" % (count + 2, self._evalsha_head, tail))
         except RedisReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
         # The script cache was flushed (SCRIPT FLUSH, a failover): run it in full, and cache it again.
-        reply = await conn.send(pack([b"EVAL", self.script, *tail]))
+        reply = await conn.send(b"*%d\r\n%s%s%s" % (count + 2, bulk(b"EVAL"), bulk(self.script), tail))
         conn.send(pack(["SCRIPT", "LOAD", self.script])).add_done_callback(_ignore)
         return reply
 
