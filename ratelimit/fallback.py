@@ -5,7 +5,7 @@ it returns None and, for ``GATEWAY_RATELIMIT_RETRY_SECONDS``, answers None at on
 Redis (so a dead Redis costs no timeout per request); then the next request tries again, and
 limiting resumes on its own. Each policy then follows its failure mode (``ratelimit.policies``);
 local mode counts in ``Counters.local``. A warning is logged once per ``WARN_EVERY`` seconds of
-trouble, and once when Redis answers again.
+trouble; an info line says when Redis answers again.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Counters:
             return None
         if self.failing:
             self.failing = False
-            log.warning("rate-limit counters in Redis answer again; shared limiting resumed")
+            log.info("rate-limit counters in Redis answer again; shared limiting resumed")
         return verdicts
 
     def _failed(self, exc: BaseException) -> None:
