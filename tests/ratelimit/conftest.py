@@ -10,6 +10,11 @@ from ratelimit.backends import KEY_PREFIX, SHADOW_PREFIX
 from ratelimit.models import RatePolicy
 from registry.models import Consumer, Route, Service
 
+# Gateway processes started by tests inherit this: on a loaded CI machine a Redis answer can take longer
+# than the production default (50 ms), which would turn exact counts into per-process fallback counts.
+# The fault tests set their own short timeout.
+os.environ.setdefault("GATEWAY_RATELIMIT_REDIS_TIMEOUT", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def forget_counters_of_earlier_runs() -> None:
