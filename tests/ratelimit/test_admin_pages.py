@@ -92,3 +92,26 @@ def _redis_url() -> str:
     from django.conf import settings
 
     return str(settings.GATEWAY_RATELIMIT_REDIS_URL)
+
+
+def test_the_list_shows_policies_and_the_reset_action_forgets_their_counters(admin_client: Client) -> None:
+    from ratelimit.backends import KEY_PREFIX
+
+    policy = RatePolicy.objects.create(name="resettable", limit=5, all_routes=True)
+    key = f"{KEY_PREFIX}{policy.pk}:w:i192.0.2.1"
+    fallback.memory.states[key] = ((0, 1, 0), 2**62)
+    if _redis_url():
+        import redis
+
+        with redis.Redis.from_url(_redis_url()) as client:
+            client.hset(key, mapping={"w": 0, "c": 1, "p": 0})
+    listing = admin_client.get("/admin/ratelimit/ratepolicy/").content.decode()
+    assert "resettable" in listing
+    response = admin_client.post(
+        "/admin/ratelimit/ratepolicy/", {"action": "reset_counters", "_selected_action": [str(policy.pk)]}
+    )
+    assert response.status_code == 302
+    assert key not in fallback.memory.states
+    if _redis_url():
+        with redis.Redis.from_url(_redis_url()) as client:
+            assert not client.exists(key)
