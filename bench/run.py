@@ -57,6 +57,7 @@ class Bench:
         )
         self.report = rp.Report(settings=settings, rate=self.rate)
         self.upstream_pid = 0
+        self.redis_pid = 0  # the rate-limit rows' redis-server: its CPU is the gateway's doing, not noise
 
     def log(self, message: str) -> None:
         print(f"bench: {message}", flush=True)
@@ -100,7 +101,7 @@ class Bench:
         self, server: servers.Server, url: str, headers: dict[str, str] | None, save_to: Path
     ) -> tuple[WrkResult, float | None, float]:
         """wrk with CPU accounting: (result, server µs CPU/request, CPUs used by everything else meanwhile)."""
-        pids = {server.proc.pid, self.upstream_pid}
+        pids = {server.proc.pid, self.upstream_pid} | ({self.redis_pid} if self.redis_pid else set())
         before = (cpu_seconds(server.proc.pid), sum(map(cpu_seconds, pids)), reaped_children_seconds())
         busy, wall = machine_busy_seconds(), time.monotonic()
         conns, duration = self.connections, self.duration
@@ -204,14 +205,22 @@ class Bench:
             self.log(f"WebSocket echo upstream: {exc}")
             ws_echo = None
         try:
+            redis = servers.start_redis(procs, tmp)
+            self.redis_pid, redis_url = redis.proc.pid, f"redis://127.0.0.1:{redis.port}/0"
+        except (OSError, RuntimeError) as exc:
+            redis_url = ""  # the rate-limit rows then fail with bench/setup_gateway.py's reason
+            self.log(f"redis for the rate-limit rows: failed: {exc}")
+        try:
             self.log("gateway: migrate and configure ...")
-            configs = servers.prepare_gateway(procs, tmp, up, ws_echo.port if ws_echo else 0)
+            configs = servers.prepare_gateway(procs, tmp, up, ws_echo.port if ws_echo else 0, redis_url)
             ready: str | None = None
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
             ready, configs = " ".join(str(exc).split())[:300], {}
-        gateway = self.measure(rp.GATEWAY1, _unless(ready, lambda: servers.start_gateway(procs, tmp, 1)), keep=True)
+        gateway = self.measure(
+            rp.GATEWAY1, _unless(ready, lambda: servers.start_gateway(procs, tmp, 1, redis_url)), keep=True
+        )
         for policy in rp.POLICIES:  # on the same process as the row above, so the ratios compare like with like
             self.measure_policy(policy, gateway, ready or "the gateway did not start (see above)", configs)
         self.websocket_rows(gateway, ws_echo, configs.get("websocket", {}))
@@ -221,7 +230,7 @@ class Bench:
             procs.stop(gateway.proc)
         else:
             self.report.fixed.append(rp.FixedRate(rp.GATEWAY1, error="the gateway did not start (see above)"))
-        self.measure("gateway, 2 workers", _unless(ready, lambda: servers.start_gateway(procs, tmp, 2)))
+        self.measure("gateway, 2 workers", _unless(ready, lambda: servers.start_gateway(procs, tmp, 2, redis_url)))
         if any(row.noisy for row in self.report.rows) or any(f.noisy for f in self.report.fixed):
             self.report.notes.append(
                 "other processes were busy during some runs (see the notes): their req/s and latencies are "

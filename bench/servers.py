@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.processes import Processes, free_port, http_get, wait_http
+from bench.tools import which
 from bench.upstream import BODY
 from gateway_project.serve import uvicorn_argv
 
@@ -140,22 +141,54 @@ def start_asgi_proxy(procs: Processes, tmp: Path, app: str, upstream_port: int) 
     return Server(name, port, proc, log)
 
 
-def gateway_env(tmp: Path) -> dict[str, str]:
-    """The embedded default (no Redis) on a fresh SQLite file: the bench never touches var/ or shared stores."""
-    return {
-        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+def gateway_env(tmp: Path, ratelimit_redis: str = "") -> dict[str, str]:
+    """The embedded default (no Redis) on a fresh SQLite file: the bench never touches var/ or shared stores.
+
+    Only the rate-limit counters use Redis (the bench's own redis-server, ``ratelimit_redis``), so the
+    rate-limit rows measure the shared, Redis-backed limiter while every other row stays as it was.
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL")},
         "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
         "GATEWAY_VAR_DIR": str(tmp),
         "DJANGO_SETTINGS_MODULE": "gateway_project.settings",
     }
+    if ratelimit_redis:
+        env["GATEWAY_RATELIMIT_REDIS_URL"] = ratelimit_redis
+    return env
 
 
-def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int, ws_port: int = 0) -> dict[str, dict[str, str]]:
+def start_redis(procs: Processes, tmp: Path) -> Server:
+    """The bench's own redis-server (no persistence) for the rate-limit rows; never the shared one."""
+    exe = which("redis-server")
+    if exe is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    log = tmp / "redis.log"
+    cmd = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)]
+    proc = procs.start(cmd, log=log, cwd=tmp)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return Server("redis", port, proc, log)
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"redis-server did not answer on port {port}")
+
+
+def prepare_gateway(
+    procs: Processes, tmp: Path, upstream_port: int, ws_port: int = 0, ratelimit_redis: str = ""
+) -> dict[str, dict[str, str]]:
     """Migrate a fresh SQLite database and create the bench services, targets and routes.
 
     Returns bench/setup_gateway.py's JSON (per policy row, its path and credential, or an error), or {}.
     """
-    env = gateway_env(tmp)
+    env = gateway_env(tmp, ratelimit_redis)
     done = None
     for cmd in (
         [PYTHON, "manage.py", "migrate", "--noinput"],
@@ -174,13 +207,13 @@ def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int, ws_port: in
     return policies if isinstance(policies, dict) else {}  # a row without an entry fails with its reason
 
 
-def start_gateway(procs: Processes, tmp: Path, workers: int) -> Server:
+def start_gateway(procs: Processes, tmp: Path, workers: int, ratelimit_redis: str = "") -> Server:
     port = free_port()
     log = tmp / f"gateway-{workers}w.log"
     cmd = [*_uvicorn(), "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     # The gateway's own production flags (gateway_project.serve): its protocol class, no proxy headers.
     cmd += ["--workers", str(workers), "--log-level", "warning", *uvicorn_argv()]
-    proc = procs.start(cmd, log=log, env=gateway_env(tmp), cwd=ROOT)
+    proc = procs.start(cmd, log=log, env=gateway_env(tmp, ratelimit_redis), cwd=ROOT)
     wait_http(port, "/health/startup", proc, log, timeout=60)
     wait_http(port, "/", proc, log, timeout=20)  # the route, once this process has loaded its table
     # Every worker must have its table: several answers in a row over fresh connections.

@@ -12,8 +12,14 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
   strips REDIS_URL;
 - ``/ws-echo`` (service ``bench-ws``, WebSocket allowed, no auth) to the WebSocket echo upstream, when
   its port is given as a second argument.
+- ``/ratelimit`` (service ``bench``): one per-IP rate policy counted in Redis (``GATEWAY_RATELIMIT_REDIS_URL``,
+  the bench's own redis-server), with a limit it never reaches;
+- ``/ratelimit3`` (service ``bench``): ``auth_mode=api_key`` and three rate policies (global, per consumer,
+  per IP) decided in one Redis call.
 
-The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}}``,
+The rate policies fail closed, so a Redis that does not answer shows as 503s instead of a fast, unlimited row.
+
+The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}, ...}``,
 each ``{"path": ..., "authorization": ...}`` (no authorization for the breaker) or ``{"error": ...}``: a
 policy that could not be configured fails its row only.
 """
@@ -87,6 +93,46 @@ def _websocket(ws_port: int) -> dict[str, str]:
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": ws_port})
     _route(Route(service=service, name="bench-ws", path_prefix="/ws-echo", websocket=True))
     return {"path": "/ws-echo"}
+NEVER = 10_000_000  # requests per minute: more than any bench run sends
+
+
+def _rate_policy(name: str, scope: str, route: Any) -> None:
+    from ratelimit.models import RatePolicy
+
+    RatePolicy.objects.filter(name=name).delete()
+    policy = RatePolicy(name=name, scope=scope, limit=NEVER, period=60, failure_mode=RatePolicy.FailureMode.CLOSED)
+    policy.full_clean()
+    policy.save()
+    policy.routes.set([route])
+
+
+def _needs_redis() -> None:
+    if not os.environ.get("GATEWAY_RATELIMIT_REDIS_URL"):
+        raise RuntimeError("no redis-server for the rate-limit rows (GATEWAY_RATELIMIT_REDIS_URL is not set)")
+
+
+def _ratelimit(service: Any) -> dict[str, str]:
+    from registry.models import Route
+
+    _needs_redis()
+    route = _route(Route(service=service, name="bench-ratelimit", path_prefix="/ratelimit"))
+    _rate_policy("bench-ip", "client_ip", route)
+    return {"path": "/ratelimit"}
+
+
+def _ratelimit3(service: Any) -> dict[str, str]:
+    from registry.models import Consumer, Route
+    from registry.services import issue_api_key
+
+    _needs_redis()
+    consumer, _ = Consumer.objects.get_or_create(name="bench", defaults={"roles": "bench"})
+    issued = issue_api_key(consumer, label="bench-ratelimit")
+    route = _route(
+        Route(service=service, name="bench-ratelimit3", path_prefix="/ratelimit3", auth_mode=Route.AuthMode.API_KEY)
+    )
+    for name, scope in (("bench3-global", "global"), ("bench3-consumer", "consumer"), ("bench3-ip", "client_ip")):
+        _rate_policy(name, scope, route)
+    return {"path": "/ratelimit3", "authorization": f"Bearer {issued.key}"}
 
 
 def _route(route: Any) -> Any:
@@ -123,6 +169,8 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
         "api_key": _soft(lambda: _api_key(service)),
         "jwt": _soft(lambda: _jwt(service)),
         "breaker": _soft(lambda: _breaker(upstream_port)),
+        "ratelimit": _soft(lambda: _ratelimit(service)),
+        "ratelimit3": _soft(lambda: _ratelimit3(service)),
     }
     if ws_port:
         policies["websocket"] = _soft(lambda: _websocket(ws_port))

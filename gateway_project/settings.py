@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "breaker",
     "compliance",
     "realtime",
+    "ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -192,7 +193,10 @@ GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minim
 # Name this gateway gives itself in Via headers.
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None.
-GATEWAY_POLICIES = env_list("GATEWAY_POLICIES", "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy")
+GATEWAY_POLICIES = env_list(
+    "GATEWAY_POLICIES",
+    "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,ratelimit.policies.RateLimitPolicy",
+)
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
 # API keys are stored as HMAC-SHA256(pepper, key). Changing the pepper invalidates every key.
@@ -261,6 +265,18 @@ GATEWAY_REALTIME_ORIGINS = [o.lower().rstrip("/") for o in env_list("GATEWAY_REA
 GATEWAY_REALTIME_PUBLISHER_ROLE = env_str("GATEWAY_REALTIME_PUBLISHER_ROLE", "realtime:publish")
 # Seconds between the writes of this process's live connection counts to Redis (for the admin page).
 GATEWAY_REALTIME_COUNTS_INTERVAL = env_float("GATEWAY_REALTIME_COUNTS_INTERVAL", 2.0, minimum=0.1)
+# --- Rate limiting (ratelimit app, docs/rate-limiting.md) -----------------------------------------
+# Where the shared counters live; empty (no REDIS_URL): this process's memory.
+GATEWAY_RATELIMIT_REDIS_URL = env_str("GATEWAY_RATELIMIT_REDIS_URL") or REDIS_URL
+# The longest a request waits for Redis's answer; past it, each policy follows its failure mode.
+GATEWAY_RATELIMIT_REDIS_TIMEOUT = env_float("GATEWAY_RATELIMIT_REDIS_TIMEOUT", 0.05, minimum=0.001)
+# After Redis failed, how long a process skips it (failure modes apply) before trying again.
+GATEWAY_RATELIMIT_RETRY_SECONDS = env_float("GATEWAY_RATELIMIT_RETRY_SECONDS", 1.0, minimum=0.05)
+# Failure mode "local": each process allows limit / this many (the number of gateway processes).
+GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, minimum=1)
+# Sign-in attempts (admin login and /admin/api/token/ together) per client address and period; 0: no limit.
+GATEWAY_LOGIN_RATE_LIMIT = env_int("GATEWAY_LOGIN_RATE_LIMIT", 10, minimum=0)
+GATEWAY_LOGIN_RATE_PERIOD = env_int("GATEWAY_LOGIN_RATE_PERIOD", 60, minimum=1)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

@@ -8,8 +8,10 @@ from django.views.generic import RedirectView
 
 from breaker import views as breaker_views
 from proxy import views as proxy_views
+from ratelimit.login import limit_logins
 from realtime import views as realtime_views
 from registry import views as registry_views
+from registry.api.views import StaffTokenObtainPairView
 
 urlpatterns = [
     path("health", proxy_views.health, name="health"),
@@ -21,6 +23,9 @@ urlpatterns = [
     path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
     path("realtime/publish", realtime_views.publish, name="realtime-publish"),
     path("admin/realtime/live/", realtime_views.live_connections, name="realtime-live"),
+    # Sign-ins are rate limited per client address (ratelimit/login.py), ahead of the views they wrap.
+    path("admin/api/token/", limit_logins(StaffTokenObtainPairView.as_view()), name="limited-token"),
+    path("admin/login/", limit_logins(admin.site.login), name="limited-login"),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]

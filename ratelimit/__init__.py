@@ -1,1 +1,1 @@
-"""Reserved app: see the open issue that builds it."""
+"""Rate limiting: RatePolicy in the admin, counters in Redis (one Lua call per request) or in memory."""

@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from ratelimit.api.views import RatePolicyViewSet
 from registry.api import views
 
 app_name = "admin-api"
@@ -19,6 +20,8 @@ router.register("routes", views.RouteViewSet, basename="route")
 router.register("consumers", views.ConsumerViewSet, basename="consumer")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("jwt-issuers", views.JwtIssuerViewSet, basename="jwt-issuer")
+# Feature apps' resources share the one admin API (and its roles and tokens).
+router.register("rate-policies", RatePolicyViewSet, basename="rate-policy")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("token/", views.StaffTokenObtainPairView.as_view(), name="token"),

@@ -1,0 +1,198 @@
+"""A small pipelined Redis connection for the hot path: one socket per process, requests written as they
+come, replies matched in order (Redis answers a connection's commands in order).
+
+redis-py's asyncio client cost ~100 µs of CPU per call here (pool checkout, command objects, a timeout
+per read); this costs a fraction of that, which is what lets a rate-limited route keep most of the
+no-policy route's throughput. It speaks just enough RESP for EVALSHA: AUTH, SELECT and SCRIPT LOAD on
+connect, NOSCRIPT recovery (EVAL once, then load again), hiredis to parse.
+
+Timeouts are the connection's, not each caller's (``asyncio.timeout`` cost ~7 µs per call): one timer
+watches the oldest unanswered command, and when it is overdue the connection is declared too slow,
+every waiting caller gets ``TimeoutError`` and the socket is closed (a later call reconnects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import hiredis
+from redis.asyncio.connection import SSLConnection, parse_url
+
+
+class RedisReplyError(Exception):
+    pass
+
+
+def bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def pack(args: Sequence[Any]) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        out.append(bulk(arg if isinstance(arg, bytes) else str(arg).encode()))
+    return b"".join(out)
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.reader = hiredis.Reader()
+        self.waiters: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost: BaseException | None = None
+        self.pending: list[bytes] = []
+        self.watchdog: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            waiter, _ = self.waiters.popleft()
+            if waiter.done():
+                continue  # its caller was cancelled
+            if isinstance(reply, hiredis.ReplyError):
+                waiter.set_exception(RedisReplyError(str(reply)))
+            else:
+                waiter.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or ConnectionResetError("Redis closed the connection")
+        self._fail(ConnectionError(f"Redis connection lost: {self.lost}"))
+
+    def _fail(self, error: Exception) -> None:
+        while self.waiters:
+            waiter, _ = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+
+    def send(self, command: bytes) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        deadline = loop.time() + self.timeout
+        self.waiters.append((waiter, deadline))
+        watchdog = self.watchdog
+        if watchdog is None or watchdog.when() > deadline:  # none, or one set for the slower setup commands
+            if watchdog is not None:
+                watchdog.cancel()
+            self.watchdog = loop.call_at(deadline, self._watch)
+        # Commands issued in the same loop iteration leave in one write (one syscall).
+        if not self.pending:
+            loop.call_soon(self._flush)
+        self.pending.append(command)
+        return waiter
+
+    def _flush(self) -> None:
+        data, self.pending = b"".join(self.pending), []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _watch(self) -> None:
+        self.watchdog = None
+        if not self.waiters:
+            return
+        loop = asyncio.get_running_loop()
+        _, deadline = self.waiters[0]
+        if deadline > loop.time():
+            self.watchdog = loop.call_at(deadline, self._watch)
+            return
+        self.lost = TimeoutError(f"Redis did not answer within {self.timeout} s")
+        self._fail(TimeoutError(f"Redis did not answer within {self.timeout} s"))
+        if self.transport is not None:
+            self.transport.close()
+
+
+class ScriptClient:
+    """Runs one Lua script by EVALSHA over one lazily (re)connected, pipelined connection."""
+
+    def __init__(self, url: str, script: str, timeout: float, connect_timeout: float) -> None:
+        self.options = parse_url(url)
+        self.timeout = timeout
+        self.script = script.encode()
+        self.sha = hashlib.sha1(self.script, usedforsecurity=False).hexdigest().encode()  # Redis names scripts so
+        self._evalsha_head = bulk(b"EVALSHA") + bulk(self.sha)
+        self.connect_timeout = connect_timeout
+        self._conn: _Protocol | None = None
+        self._connecting: asyncio.Future[_Protocol] | None = None
+
+    async def _connection(self) -> _Protocol:
+        conn = self._conn
+        if conn is not None and conn.lost is None:
+            return conn
+        if self._connecting is None:  # one connect for every caller waiting on it
+            self._connecting = asyncio.ensure_future(self._connect())
+        try:
+            return await asyncio.shield(self._connecting)
+        finally:
+            if self._connecting is not None and self._connecting.done():
+                self._connecting = None
+
+    def _protocol(self) -> _Protocol:
+        return _Protocol(self.connect_timeout)  # for the setup commands; the request timeout once ready
+
+    async def _connect(self) -> _Protocol:
+        loop = asyncio.get_running_loop()
+        opts = self.options
+        async with asyncio.timeout(self.connect_timeout):
+            if "path" in opts:
+                _, conn = await loop.create_unix_connection(self._protocol, opts["path"])
+            else:
+                tls = ssl.create_default_context() if opts.get("connection_class") is SSLConnection else None
+                _, conn = await loop.create_connection(
+                    self._protocol, opts.get("host", "localhost"), opts.get("port", 6379), ssl=tls
+                )
+            setup = []
+            if opts.get("password"):
+                user = opts.get("username")
+                setup.append(conn.send(pack(["AUTH", user, opts["password"]] if user else ["AUTH", opts["password"]])))
+            if opts.get("db"):
+                setup.append(conn.send(pack(["SELECT", opts["db"]])))
+            setup.append(conn.send(pack(["SCRIPT", "LOAD", self.script])))
+            try:
+                await asyncio.gather(*setup)
+            except BaseException:
+                assert conn.transport is not None
+                conn.transport.close()
+                raise
+        conn.timeout = self.timeout
+        self._conn = conn
+        return conn
+
+    async def evalsha(self, count: int, tail: bytes) -> Any:
+        """Run the script; ``tail`` is ``count`` RESP bulk strings: numkeys, the keys, the arguments."""
+        conn = self._conn
+        if conn is None or conn.lost is not None:
+            async with asyncio.timeout(self.timeout):  # a caller waits no longer for a connect
+                conn = await self._connection()
+        try:
+            return await conn.send(b"*%d\r\n%s%s" % (count + 2, self._evalsha_head, tail))
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        # The script cache was flushed (SCRIPT FLUSH, a failover): run it in full, and cache it again.
+        reply = await conn.send(b"*%d\r\n%s%s%s" % (count + 2, bulk(b"EVAL"), bulk(self.script), tail))
+        conn.send(pack(["SCRIPT", "LOAD", self.script])).add_done_callback(_ignore)
+        return reply
+
+    async def connect(self) -> None:
+        await self._connection()
+
+    async def close(self) -> None:
+        if self._conn is not None and self._conn.transport is not None:
+            self._conn.transport.close()
+        self._conn = None
+
+
+def _ignore(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
