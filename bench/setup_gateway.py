@@ -93,6 +93,8 @@ def _websocket(ws_port: int) -> dict[str, str]:
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": ws_port})
     _route(Route(service=service, name="bench-ws", path_prefix="/ws-echo", websocket=True))
     return {"path": "/ws-echo"}
+
+
 NEVER = 10_000_000  # requests per minute: more than any bench run sends
 
 
