@@ -6,7 +6,10 @@ Use this (or the same flags on the uvicorn command line) rather than a bare ``uv
 - ``http=proxy.server:GatewayHttpToolsProtocol`` adds the header deadline and header caps;
 - ``proxy_headers=False``: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and
   rewrite the client address; the gateway applies GATEWAY_TRUSTED_PROXIES itself;
-- no Server/Date headers of uvicorn's own (the backend's are passed through).
+- no Server/Date headers of uvicorn's own (the backend's are passed through);
+- with several workers, a fresh prometheus-client multiprocess directory (``GATEWAY_VAR_DIR/metrics``,
+  or ``PROMETHEUS_MULTIPROC_DIR``), exported before the workers start so each one's series are
+  summed in ``/metrics`` (docs/observability.md).
 """
 
 from __future__ import annotations
@@ -40,6 +43,18 @@ def uvicorn_argv() -> list[str]:
     ]  # fmt: skip
 
 
+def prepare_metrics(workers: int) -> None:
+    """Before any worker imports prometheus_client: an empty multiprocess directory when needed."""
+    from pathlib import Path
+
+    from proxy.metrics.multiproc import ENV, prepare_directory
+
+    explicit = os.environ.get(ENV)
+    if explicit or workers > 1:
+        var_dir = Path(os.environ.get("GATEWAY_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+        prepare_directory(explicit or var_dir / "metrics")
+
+
 def main() -> None:
     import uvicorn
 
@@ -50,6 +65,7 @@ def main() -> None:
     parser.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL", "info").lower())
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+    prepare_metrics(args.workers)
     uvicorn.run(
         "gateway_project.asgi:application",
         host=args.host,

@@ -8,6 +8,8 @@ from django.views.generic import RedirectView
 
 from breaker import views as breaker_views
 from proxy import views as proxy_views
+from proxy.metrics import overview as metrics_overview
+from proxy.metrics import views as metrics_views
 from registry import views as registry_views
 
 urlpatterns = [
@@ -18,6 +20,12 @@ urlpatterns = [
     path("ready", proxy_views.ready, name="ready"),
     path("api/v1/services", registry_views.service_list, name="service-list"),
     path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
+    path("metrics", metrics_views.metrics, name="metrics"),
+    path("metrics/json", metrics_views.metrics_json, name="metrics-json"),
+    path("metrics/performance", metrics_views.performance, name="metrics-performance"),
+    path("metrics/health-score", metrics_views.health_score, name="metrics-health-score"),
+    path("metrics/overview", metrics_overview.overview_data, name="metrics-overview"),
+    path("admin/overview/", metrics_overview.overview_page, name="gateway-overview"),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]

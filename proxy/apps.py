@@ -8,4 +8,21 @@ class ProxyConfig(AppConfig):
     verbose_name = "Data plane"
 
     def ready(self) -> None:
-        from proxy import checks  # noqa: F401  (registers the system checks)
+        from django.conf import settings
+        from django.contrib import admin
+
+        from proxy import checks, observe, tracing
+
+        del checks  # imported to register the system checks
+
+        if settings.GATEWAY_METRICS:
+            from proxy.metrics.wiring import install
+
+            install()
+        if settings.GATEWAY_ACCESS_LOG:
+            from proxy.access_log import access_log
+
+            observe.subscribe(access_log)
+        if settings.GATEWAY_TRACING and not tracing.enabled:
+            tracing.configure()
+        admin.site.index_template = "proxy/admin_index.html"

@@ -1,0 +1,99 @@
+"""/metrics after real traffic through the proxy: counter and histogram values, not only names."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.metrics.scrape import parse, scrape_text, total, value
+from tests.support.config import ConfigHelper
+from tests.support.http import get
+from tests.support.servers import BackendThread, GatewayProcess, free_port
+
+
+def test_requests_are_counted_by_service_route_and_status_class(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.route(config.service("counted", targets=[backend]), "/counted", name="counted-route")
+    config.sync()
+    for _ in range(7):
+        assert get(gateway, "/counted/x?secret=1").status == 200
+    for _ in range(3):
+        assert get(gateway, "/counted/status/503").status == 503
+
+    samples = parse(scrape_text(gateway.url))
+    labels = {"service": "counted", "route": "counted-route"}
+    assert value(samples, "gateway_requests_total", status_class="2xx", **labels) == 7
+    assert value(samples, "gateway_requests_total", status_class="5xx", **labels) == 3
+    assert value(samples, "gateway_request_duration_seconds_count", status_class="2xx", **labels) == 7
+    assert value(samples, "gateway_request_duration_seconds_bucket", status_class="2xx", le="+Inf", **labels) == 7
+    assert value(samples, "gateway_upstream_duration_seconds_count", **labels) == 10
+    assert value(samples, "gateway_added_duration_seconds_count", **labels) == 10
+    assert value(samples, "gateway_response_bytes_total", **labels) > 0
+    assert 0 < value(samples, "gateway_upstream_duration_seconds_sum", **labels) < 10
+    assert value(samples, "gateway_requests_in_flight") == 0
+
+
+def test_requests_refused_before_routing_are_counted_under_a_dash(gateway: GatewayProcess) -> None:
+    before = parse(scrape_text(gateway.url))
+    for _ in range(4):
+        assert get(gateway, "/no-such-route-anywhere").status == 404
+    after = parse(scrape_text(gateway.url))
+    labels = {"service": "-", "route": "-", "status_class": "4xx"}
+    assert value(after, "gateway_requests_total", **labels) - value(before, "gateway_requests_total", **labels) == 4
+
+
+def test_upstream_errors_are_counted_by_kind(config: ConfigHelper, gateway: GatewayProcess) -> None:
+    service = config.service("unreachable", retries=0)
+    service.targets.create(host="127.0.0.1", port=free_port())
+    config.route(service, "/unreachable", name="unreachable-route")
+    config.sync()
+    for _ in range(2):
+        assert get(gateway, "/unreachable/x").status == 502
+    samples = parse(scrape_text(gateway.url))
+    labels = {"service": "unreachable", "route": "unreachable-route"}
+    assert value(samples, "gateway_upstream_errors_total", kind="connect", **labels) == 2
+    assert value(samples, "gateway_requests_total", status_class="5xx", **labels) == 2
+
+
+def test_auth_failures_are_counted_by_reason(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.route(config.service("guarded", targets=[backend]), "/guarded", name="guarded-route", auth_mode="api_key")
+    config.sync()
+    for _ in range(3):
+        assert get(gateway, "/guarded/x").status == 401
+    samples = parse(scrape_text(gateway.url))
+    found = total(samples, "gateway_auth_failures_total", service="guarded", route="guarded-route")
+    assert found == 3
+    assert backend.count() == 0
+
+
+def test_the_config_version_served_is_exposed(config: ConfigHelper, gateway: GatewayProcess) -> None:
+    version = config.sync()
+    samples = parse(scrape_text(gateway.url))
+    assert value(samples, "gateway_config_version_served") == version
+    assert value(samples, "gateway_config_rebuilds_total") >= 1
+
+
+@pytest.mark.timeout(120)
+def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, backend: BackendThread) -> None:
+    pair = GatewayProcess(workers=2).start()
+    try:
+        config = ConfigHelper(gateways=[pair])
+        config.route(config.service("pair", targets=[backend]), "/pair", name="pair-route")
+        config.sync()
+        for _ in range(200):
+            assert get(pair, "/pair/x").status == 200
+        labels = {"service": "pair", "route": "pair-route", "status_class": "2xx"}
+        samples = parse(scrape_text(pair.url))
+        assert value(samples, "gateway_requests_total", **labels) == 200
+        assert value(samples, "gateway_request_duration_seconds_count", **labels) == 200
+        text = scrape_text(pair.url)
+        pids = {
+            line.split('pid="')[1].split('"')[0]
+            for line in text.splitlines()
+            if "gateway_config_version_served{" in line
+        }
+        assert len(pids) == 2, text  # each live worker reports the version it serves
+    finally:
+        pair.stop()
