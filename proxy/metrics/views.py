@@ -49,10 +49,11 @@ def _loopback(request: HttpRequest) -> bool:
 
 
 def _refused(request: HttpRequest) -> JsonResponse:
-    response = JsonResponse({"detail": "Staff session or metrics token required."}, status=403)
-    if not _staff(request):
-        response.status_code = 401
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:  # signed in, but not staff
+        return JsonResponse({"detail": "Staff only."}, status=403)
+    response = JsonResponse({"detail": "Staff session or metrics token required."}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="metrics"'
     return response
 
 

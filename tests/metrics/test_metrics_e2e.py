@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.metrics.scrape import parse, scrape_text, total, value
@@ -77,7 +83,9 @@ def test_the_config_version_served_is_exposed(config: ConfigHelper, gateway: Gat
 
 @pytest.mark.timeout(120)
 def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, backend: BackendThread) -> None:
-    pair = GatewayProcess(workers=2).start()
+    pair = GatewayProcess(
+        workers=2, env={"GATEWAY_METRICS_FLUSH_SECONDS": "0.2", "GATEWAY_METRICS_TOKEN": "obs-token"}
+    ).start()
     try:
         config = ConfigHelper(gateways=[pair])
         config.route(config.service("pair", targets=[backend]), "/pair", name="pair-route")
@@ -85,15 +93,42 @@ def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, ba
         for _ in range(200):
             assert get(pair, "/pair/x").status == 200
         labels = {"service": "pair", "route": "pair-route", "status_class": "2xx"}
-        samples = parse(scrape_text(pair.url))
+        samples = parse(scrape_text(pair.url, {"Authorization": "Bearer obs-token"}))
         assert value(samples, "gateway_requests_total", **labels) == 200
         assert value(samples, "gateway_request_duration_seconds_count", **labels) == 200
-        text = scrape_text(pair.url)
+        text = scrape_text(pair.url, {"Authorization": "Bearer obs-token"})
         pids = {
             line.split('pid="')[1].split('"')[0]
             for line in text.splitlines()
             if "gateway_config_version_served{" in line
         }
         assert len(pids) == 2, text  # each live worker reports the version it serves
+
+        # The rolling windows of both workers are merged too (each one shares its slots every 0.2 s).
+        deadline = time.monotonic() + 10
+        while True:
+            staff = {"Authorization": "Bearer obs-token"}
+            figures = _json(pair.url + "/metrics/performance", staff)["services"]["pair"]
+            if figures["1m"]["requests"] == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert figures["1m"]["requests"] == 200
+        per_worker = [
+            _requests_in(path, "pair") for path in Path(pair.env["PROMETHEUS_MULTIPROC_DIR"]).glob("perf_*.json")
+        ]
+        assert len(per_worker) == 2 and all(per_worker) and sum(per_worker) == 200, per_worker  # both served some
+        assert figures["1m"]["p95_ms"] > 0 and figures["5m"]["errors"] == 0
+        scores = _json(pair.url + "/metrics/health-score", staff)
+        assert scores["services"]["pair"]["score"] == 100
     finally:
         pair.stop()
+
+
+def _json(url: str, headers: dict[str, str]) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _requests_in(path: Path, service: str) -> int:
+    slots = json.loads(path.read_text()).get(service, {})
+    return sum(sum(counts[:-1]) for counts in slots.values())
