@@ -257,7 +257,8 @@ GATEWAY_TRACING = env_bool(
 # One access line per proxied request (route, status, durations, error reason, client address).
 GATEWAY_ACCESS_LOG = env_bool("GATEWAY_ACCESS_LOG", True)
 # json: one JSON object per line (the default with Postgres or Redis); console: for people (embedded).
-GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT", "console" if _db["ENGINE"].endswith("sqlite3") and not REDIS_URL else "json")
+_embedded = _db["ENGINE"].endswith("sqlite3") and not REDIS_URL
+GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT", "console" if _embedded else "json")
 if GATEWAY_LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"GATEWAY_LOG_FORMAT must be json or console, got {GATEWAY_LOG_FORMAT!r}")
 

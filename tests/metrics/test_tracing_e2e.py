@@ -92,6 +92,7 @@ def test_a_proxied_request_continues_the_trace_and_propagates_it_to_the_backend(
     seen = [v for k, v in reply.json()["headers"] if k.lower() == "traceparent"]
     assert len(seen) == 1, seen  # the client's header was replaced, not repeated
     version, trace_id, parent_id, flags = seen[0].split("-")
+    assert version == "00"
 
     spans = collector.wait_for(CLIENT_TRACE, 2)
     server = [s for s in _by_kind(spans, Span.SPAN_KIND_SERVER) if _hex(s.trace_id) == CLIENT_TRACE]
