@@ -20,9 +20,12 @@ class ProxyConfig(AppConfig):
 
             install()
         if settings.GATEWAY_ACCESS_LOG:
-            from proxy.access_log import access_log
+            from proxy import lifespan
+            from proxy.access_log import AccessLog
 
+            access_log = AccessLog(settings.GATEWAY_LOG_FORMAT)
             observe.subscribe(access_log)
+            lifespan.add_hooks(access_log.start, access_log.stop)
         if settings.GATEWAY_TRACING and not tracing.enabled:
             tracing.configure()
         admin.site.index_template = "proxy/admin_index.html"
