@@ -12,8 +12,9 @@ class ProxyConfig(AppConfig):
         from django.contrib import admin
 
         from proxy import checks, observe, tracing
+        from proxy.metrics import checks as metrics_checks
 
-        del checks  # imported to register the system checks
+        del checks, metrics_checks  # imported to register the system checks
 
         if settings.GATEWAY_METRICS:
             from proxy.metrics.wiring import install

@@ -132,3 +132,16 @@ def _json(url: str, headers: dict[str, str]) -> Any:
 def _requests_in(path: Path, service: str) -> int:
     slots = json.loads(path.read_text()).get(service, {})
     return sum(sum(counts[:-1]) for counts in slots.values())
+
+
+def test_proxied_requests_never_pass_through_django_prometheus_middleware(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.route(config.service("bypass", targets=[backend]), "/bypass")
+    config.sync()
+    name = "django_http_requests_before_middlewares_total"
+    before = value(parse(scrape_text(gateway.url)), name)
+    for path in ("/bypass/a", "/bypass/b", "/no-route-here"):
+        get(gateway, path)
+    after = value(parse(scrape_text(gateway.url)), name)
+    assert after - before == 1  # the second scrape itself; none of the proxied requests

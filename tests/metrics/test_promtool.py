@@ -6,6 +6,7 @@ without it.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -61,4 +62,18 @@ def test_promtool_catches_a_broken_rule(promtool: str, tmp_path: Path) -> None:
 def test_the_alerts_fire_on_the_series_the_gateway_exposes(promtool: str) -> None:
     tests = ROOT / "docker" / "prometheus" / "alerts_test.yml"
     done = subprocess.run([promtool, "test", "rules", str(tests)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_dashboard_query_is_valid_promql(promtool: str, tmp_path: Path) -> None:
+    dashboard = json.loads((ROOT / "docker" / "grafana" / "gateway-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(exprs) >= 16
+    rules = [
+        {"record": f"dashboard:query_{i}", "expr": e.replace("$__rate_interval", "5m").replace("$service", ".*")}
+        for i, e in enumerate(exprs)
+    ]
+    path = tmp_path / "dashboard-rules.yml"
+    path.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))  # JSON is YAML
+    done = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
