@@ -258,7 +258,7 @@ GATEWAY_TRACING = env_bool(
 GATEWAY_ACCESS_LOG = env_bool("GATEWAY_ACCESS_LOG", True)
 # json: one JSON object per line (the default with Postgres or Redis); console: for people (embedded).
 _embedded = _db["ENGINE"].endswith("sqlite3") and not REDIS_URL
-GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT", "console" if _embedded else "json")
+GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT").strip().lower() or ("console" if _embedded else "json")
 if GATEWAY_LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"GATEWAY_LOG_FORMAT must be json or console, got {GATEWAY_LOG_FORMAT!r}")
 
