@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.metrics.scrape import parse, scrape_text, total, value
+from tests.metrics.scrape import parse, scrape_text, total, value, wait_for
 from tests.support.config import ConfigHelper
 from tests.support.http import get
 from tests.support.servers import BackendThread, GatewayProcess, free_port
@@ -145,3 +146,16 @@ def test_proxied_requests_never_pass_through_django_prometheus_middleware(
         get(gateway, path)
     after = value(parse(scrape_text(gateway.url)), name)
     assert after - before == 1  # the second scrape itself; none of the proxied requests
+
+
+def test_a_request_waiting_on_its_backend_is_in_flight(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.route(config.service("inflight", targets=[backend]), "/inflight")
+    config.sync()
+    with ThreadPoolExecutor(2) as pool:
+        slow = [pool.submit(get, gateway, "/inflight/slow?seconds=1.5") for _ in range(2)]
+        samples = wait_for(gateway.url, lambda s: value(s, "gateway_requests_in_flight") == 2, timeout=5)
+        assert value(samples, "gateway_requests_in_flight") == 2
+        assert all(f.result().status == 200 for f in slow)
+    assert value(parse(scrape_text(gateway.url)), "gateway_requests_in_flight") == 0
