@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import shutil
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -21,11 +20,13 @@ _PID_FILE = re.compile(r"_(\d+)\.db$")
 
 
 def prepare_directory(path: str | Path) -> str:
-    """Empty (or create) ``path`` and export it as the multiprocess directory; return it."""
+    """Create ``path`` or remove the metrics files a previous run left in it (only those: the
+    directory may be one an operator named), and export it as the multiprocess directory."""
     directory = Path(path)
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, mode=0o700)
+    directory.mkdir(parents=True, mode=0o700, exist_ok=True)
+    for pattern in ("*.db", "perf_*.json", "perf_*.tmp"):
+        for stale in directory.glob(pattern):
+            stale.unlink()
     os.environ[ENV] = str(directory)
     return str(directory)
 
