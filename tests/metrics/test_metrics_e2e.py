@@ -159,3 +159,16 @@ def test_a_request_waiting_on_its_backend_is_in_flight(
         assert value(samples, "gateway_requests_in_flight") == 2
         assert all(f.result().status == 200 for f in slow)
     assert value(parse(scrape_text(gateway.url)), "gateway_requests_in_flight") == 0
+
+
+def test_with_metrics_off_nothing_is_recorded(transactional_db: None, backend: BackendThread) -> None:
+    off = GatewayProcess(env={"GATEWAY_METRICS": "0"}).start()
+    try:
+        config = ConfigHelper(gateways=[off])
+        config.route(config.service("dark", targets=[backend]), "/dark")
+        config.sync()
+        assert get(off, "/dark/x").status == 200
+        text = scrape_text(off.url)
+        assert "gateway_requests_total{" not in text and "django_http_requests" not in text
+    finally:
+        off.stop()
