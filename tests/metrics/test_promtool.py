@@ -77,3 +77,16 @@ def test_every_dashboard_query_is_valid_promql(promtool: str, tmp_path: Path) ->
     path.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))  # JSON is YAML
     done = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_prometheus_scrape_config_is_valid(promtool: str, tmp_path: Path) -> None:
+    source = ROOT / "docker" / "prometheus"
+    token = tmp_path / "token"
+    token.write_text("a-token\n")
+    config = (source / "prometheus.yml").read_text().replace("/etc/prometheus/gateway-metrics-token", str(token))
+    (tmp_path / "prometheus.yml").write_text(config)
+    (tmp_path / "alerts.yml").write_text((source / "alerts.yml").read_text())
+    done = subprocess.run(
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
