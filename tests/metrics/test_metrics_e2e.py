@@ -119,6 +119,13 @@ def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, ba
         ]
         assert len(per_worker) == 2 and all(per_worker) and sum(per_worker) == 200, per_worker  # both served some
         assert figures["1m"]["p95_ms"] > 0 and figures["5m"]["errors"] == 0
+        families = _json(pair.url + "/metrics/json", staff)["metrics"]
+        as_json = [
+            x["value"]
+            for x in families["gateway_requests"]["samples"]
+            if x["name"] == "gateway_requests_total" and x["labels"] == labels
+        ]
+        assert as_json == [200.0]
         scores = _json(pair.url + "/metrics/health-score", staff)
         assert scores["services"]["pair"]["score"] == 100
     finally:
