@@ -43,8 +43,16 @@ def uvicorn_argv() -> list[str]:
     ]  # fmt: skip
 
 
+_metrics_prepared = False
+
+
 def prepare_metrics(workers: int) -> None:
-    """Before any worker imports prometheus_client: an empty multiprocess directory when needed."""
+    """Before anything imports prometheus_client: an empty multiprocess directory when needed (once
+    per process: the launcher calls it before its own django.setup(), then runs main())."""
+    global _metrics_prepared
+    if _metrics_prepared:
+        return
+    _metrics_prepared = True
     from pathlib import Path
 
     from proxy.metrics.multiproc import ENV, prepare_directory
