@@ -41,12 +41,13 @@ def _add_fields(logger: Any, name: str, event: EventDict) -> EventDict:
     return event
 
 
-PRE_CHAIN: list[Any] = [
-    structlog.stdlib.add_log_level,
-    structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
-    _add_fields,
-    _add_request,
-]
+def _pre_chain(time_key: str) -> list[Any]:
+    return [
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key=time_key),
+        _add_fields,
+        _add_request,
+    ]
 
 
 def formatter(fmt: str = "console") -> logging.Formatter:
@@ -61,4 +62,26 @@ def formatter(fmt: str = "console") -> logging.Formatter:
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
         processors = [structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]
-    return structlog.stdlib.ProcessorFormatter(processors=processors, foreign_pre_chain=PRE_CHAIN)
+    # The console renderer puts "timestamp" first on the line; JSON lines call it "time".
+    chain = _pre_chain("time" if fmt == "json" else "timestamp")
+    return structlog.stdlib.ProcessorFormatter(processors=processors, foreign_pre_chain=chain)
+
+
+def default_format(database_url: str, redis_url: str) -> str:
+    """json in production (Postgres or Redis configured), console in the embedded default."""
+    embedded = (not database_url or database_url.startswith("sqlite")) and not redis_url
+    return "console" if embedded else "json"
+
+
+def uvicorn_log_config(fmt: str, level: str) -> dict[str, Any]:
+    """uvicorn's own loggers (server start and stop, its errors) rendered like every other line."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"structured": {"()": "gateway_project.logs.formatter", "fmt": fmt}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["console"], "level": level.upper(), "propagate": False},
+            "uvicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        },
+    }

@@ -74,12 +74,18 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     prepare_metrics(args.workers)
+    from gateway_project.logs import default_format, uvicorn_log_config
+
+    fmt = os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() or default_format(
+        os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    )
     uvicorn.run(
         "gateway_project.asgi:application",
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(fmt, args.log_level),
         timeout_graceful_shutdown=10,
         **UVICORN_OPTIONS,  # type: ignore[arg-type]
     )

@@ -24,6 +24,7 @@ from gateway_project.env import (
     env_networks,
     env_str,
 )
+from gateway_project.logs import default_format as default_log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GATEWAY_VAR_DIR") or BASE_DIR / "var").resolve()
@@ -257,8 +258,7 @@ GATEWAY_TRACING = env_bool(
 # One access line per proxied request (route, status, durations, error reason, client address).
 GATEWAY_ACCESS_LOG = env_bool("GATEWAY_ACCESS_LOG", True)
 # json: one JSON object per line (the default with Postgres or Redis); console: for people (embedded).
-_embedded = _db["ENGINE"].endswith("sqlite3") and not REDIS_URL
-GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT").strip().lower() or ("console" if _embedded else "json")
+GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT").strip().lower() or default_log_format(DATABASE_URL, REDIS_URL)
 if GATEWAY_LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"GATEWAY_LOG_FORMAT must be json or console, got {GATEWAY_LOG_FORMAT!r}")
 
