@@ -90,7 +90,9 @@ def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, ba
     try:
         config = ConfigHelper(gateways=[pair])
         config.route(config.service("pair", targets=[backend]), "/pair", name="pair-route")
+        config.route(config.service("pairwarm", targets=[backend]), "/pairwarm")
         config.sync()
+        _until_every_worker_serves(pair, "/pairwarm/x")  # sync sees one worker when there is no Redis
         for _ in range(200):
             assert get(pair, "/pair/x").status == 200
         labels = {"service": "pair", "route": "pair-route", "status_class": "2xx"}
@@ -179,3 +181,13 @@ def test_with_metrics_off_nothing_is_recorded(transactional_db: None, backend: B
         assert "gateway_requests_total{" not in text and "django_http_requests" not in text
     finally:
         off.stop()
+
+
+def _until_every_worker_serves(gateway: GatewayProcess, path: str, timeout: float = 10) -> None:
+    """Fresh connections land on any worker: 10 answers in a row mean every worker has the table."""
+    deadline, good = time.monotonic() + timeout, 0
+    while good < 10:
+        good = good + 1 if get(gateway, path).status == 200 else 0
+        assert time.monotonic() < deadline, "some worker never loaded the table"
+        if not good:
+            time.sleep(0.1)
