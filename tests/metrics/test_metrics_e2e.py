@@ -130,6 +130,8 @@ def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, ba
         assert as_json == [200.0]
         scores = _json(pair.url + "/metrics/health-score", staff)
         assert scores["services"]["pair"]["score"] == 100
+        overview = {row["service"]: row for row in _json(pair.url + "/metrics/overview", staff)["services"]}
+        assert overview["pair"]["rps"] > 0 and overview["pair"]["error_rate"] == 0 and overview["pair"]["score"] == 100
     finally:
         pair.stop()
 
