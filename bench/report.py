@@ -18,6 +18,8 @@ from bench.wrk import WrkResult
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BARE, DIRECT, GATEWAY1 = "bare reference proxy", "upstream direct", "gateway, 1 worker"
 TARGET_SHARE, TARGET_CPU_US, TARGET_ADDED_P50_MS = 0.75, 220.0, 1.0
+METRICS_OFF = f"{GATEWAY1}, metrics off"
+TARGET_METRICS_SHARE = 0.90
 APIKEY, JWT, BREAKER = f"{GATEWAY1}: API-key auth", f"{GATEWAY1}: JWT RS256 auth", f"{GATEWAY1}: circuit breaker"
 RATELIMIT, RATELIMIT3 = f"{GATEWAY1}: 1 rate limit (Redis)", f"{GATEWAY1}: 3 rate limits (Redis) + API key"
 NOISY_CPUS = 0.25  # CPUs used by other processes during a wrk run above which the row is flagged
@@ -227,6 +229,12 @@ def targets(report: Report) -> list[str]:
         out.append(f"{verdict}: gateway adds < 1 ms p50 at {report.rate:g} req/s: {added:.3f} ms")
     else:
         out.append(f"FAIL: gateway adds < 1 ms p50 at {report.rate:g} req/s: not measured")
+    off, what = report.row(METRICS_OFF), f"metrics on (the default) req/s ≥ {TARGET_METRICS_SHARE:.0%} of metrics off"
+    if gw and off and gw.wrk and off.wrk and off.wrk.rps:
+        share = gw.wrk.rps / off.wrk.rps
+        out.append(f"{_verdict(share >= TARGET_METRICS_SHARE, gw.noisy or off.noisy)}: {what}: {share:.0%}")
+    else:
+        out.append(f"FAIL: {what}: not measured")
     for policy in POLICIES:
         row, what = report.row(policy.row), f"{policy.what} req/s ≥ {policy.target:.0%} of the no-policy route's"
         if gw and row and gw.wrk and row.wrk and gw.wrk.rps:

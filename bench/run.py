@@ -134,6 +134,23 @@ class Bench:
         note = f"route {path}, {policy.note}; same process as the no-policy row"
         self.measure(policy.row, start, note=note, keep=True, path=path, headers=headers)
 
+    def observer_cost(self) -> None:
+        """The observability hooks' own cost per request, timed in-process (bench/observer_cost.py)."""
+        script = str(ROOT / "bench" / "observer_cost.py")
+        for extra in ([], ["--multiprocess"]):
+            done = self.procs.run(
+                [servers.PYTHON, script, *extra], timeout=300, cwd=ROOT, env=servers.gateway_env(self.tmp)
+            )
+            if done.returncode != 0:
+                self.report.notes.append(f"observer cost not measured: {done.stderr.strip()[-200:]}")
+                continue
+            cost = json.loads(done.stdout.strip().splitlines()[-1])
+            self.report.notes.append(
+                f"observability cost per request, in-process ({cost['mode']}, {cost['calls']:,} calls): metrics "
+                f"observer {cost['metrics_observer_us']} µs, in-flight gauge {cost['in_flight_gauge_us']} µs, "
+                f"access line ({cost['log_format']}) {cost['access_log_us']} µs"
+            )
+
     def fixed_rate(self, name: str, port: int) -> None:
         self.log(f"fixed rate {self.rate:g} req/s against {name} ...")
         entry = rp.FixedRate(name)
@@ -230,6 +247,12 @@ class Bench:
             procs.stop(gateway.proc)
         else:
             self.report.fixed.append(rp.FixedRate(rp.GATEWAY1, error="the gateway did not start (see above)"))
+        off = {"GATEWAY_METRICS": "0"}
+        note = "GATEWAY_METRICS=0: no metrics observer, no in-flight gauge, no django-prometheus"
+        self.measure(
+            rp.METRICS_OFF, _unless(ready, lambda: servers.start_gateway(procs, tmp, 1, redis_url, off)), note=note
+        )
+        self.observer_cost()
         self.measure("gateway, 2 workers", _unless(ready, lambda: servers.start_gateway(procs, tmp, 2, redis_url)))
         if any(row.noisy for row in self.report.rows) or any(f.noisy for f in self.report.fixed):
             self.report.notes.append(

@@ -207,13 +207,20 @@ def prepare_gateway(
     return policies if isinstance(policies, dict) else {}  # a row without an entry fails with its reason
 
 
-def start_gateway(procs: Processes, tmp: Path, workers: int, ratelimit_redis: str = "") -> Server:
+def start_gateway(
+    procs: Processes, tmp: Path, workers: int, ratelimit_redis: str = "", env: dict[str, str] | None = None
+) -> Server:
     port = free_port()
-    log = tmp / f"gateway-{workers}w.log"
+    log = tmp / f"gateway-{workers}w{'-' + '-'.join(env) if env else ''}.log"
     cmd = [*_uvicorn(), "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     # The gateway's own production flags (gateway_project.serve): its protocol class, no proxy headers.
     cmd += ["--workers", str(workers), "--log-level", "warning", *uvicorn_argv()]
-    proc = procs.start(cmd, log=log, env=gateway_env(tmp, ratelimit_redis), cwd=ROOT)
+    env = {**gateway_env(tmp, ratelimit_redis), **(env or {})}
+    if workers > 1:  # as gateway_project.serve does: one fresh metrics directory shared by the workers
+        metrics_dir = tmp / f"metrics-{port}"
+        metrics_dir.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    proc = procs.start(cmd, log=log, env=env, cwd=ROOT)
     wait_http(port, "/health/startup", proc, log, timeout=60)
     wait_http(port, "/", proc, log, timeout=20)  # the route, once this process has loaded its table
     # Every worker must have its table: several answers in a row over fresh connections.

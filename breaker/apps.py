@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class BreakerConfig(AppConfig):
@@ -13,3 +14,9 @@ class BreakerConfig(AppConfig):
         from proxy import lifespan
 
         lifespan.add_hooks(board.start, board.stop)
+        if settings.GATEWAY_METRICS:
+            from breaker.metrics import BreakerCollector, service_states
+            from proxy.metrics import sources
+
+            sources.add_collector(BreakerCollector())
+            sources.add_service_states(service_states)

@@ -15,6 +15,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 log = logging.getLogger("breaker")
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
@@ -41,6 +43,10 @@ class EventRecorder:
     def note(self, change: BreakerChange) -> None:
         self.pending.append(change)
         self.transitions[(change.service, change.to_state)] += 1
+        if settings.GATEWAY_METRICS:
+            from breaker.metrics import TRANSITIONS
+
+            TRANSITIONS.labels(change.service, change.to_state).inc()
         log.warning(
             "breaker %s (%s): %s -> %s (%s)",
             change.address,

@@ -64,6 +64,9 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+    from gateway_project import serve
+
+    serve.prepare_metrics(workers=1)  # before django.setup() imports prometheus_client
     import django
 
     django.setup()
@@ -99,8 +102,6 @@ def main() -> None:
         f"  Health       {base}/health/detailed   {base}/health/services\n",
         flush=True,
     )
-    from gateway_project import serve
-
     sys.argv = [sys.argv[0], "--host", args.host, "--port", str(args.port)]
     serve.main()
 

@@ -8,7 +8,10 @@ Use this (or the same flags on the uvicorn command line) rather than a bare ``uv
   with 1001 on shutdown;
 - ``proxy_headers=False``: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and
   rewrite the client address; the gateway applies GATEWAY_TRUSTED_PROXIES itself;
-- no Server/Date headers of uvicorn's own (the backend's are passed through).
+- no Server/Date headers of uvicorn's own (the backend's are passed through);
+- with several workers, a fresh prometheus-client multiprocess directory (``GATEWAY_VAR_DIR/metrics``,
+  or ``PROMETHEUS_MULTIPROC_DIR``), exported before the workers start so each one's series are
+  summed in ``/metrics`` (docs/observability.md).
 """
 
 from __future__ import annotations
@@ -42,6 +45,26 @@ def uvicorn_argv() -> list[str]:
     ]  # fmt: skip
 
 
+_metrics_prepared = False
+
+
+def prepare_metrics(workers: int) -> None:
+    """Before anything imports prometheus_client: an empty multiprocess directory when needed (once
+    per process: the launcher calls it before its own django.setup(), then runs main())."""
+    global _metrics_prepared
+    if _metrics_prepared:
+        return
+    _metrics_prepared = True
+    from pathlib import Path
+
+    from proxy.metrics.multiproc import ENV, prepare_directory
+
+    explicit = os.environ.get(ENV)
+    if explicit or workers > 1:
+        var_dir = Path(os.environ.get("GATEWAY_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+        prepare_directory(explicit or var_dir / "metrics")
+
+
 def main() -> None:
     import uvicorn
 
@@ -52,12 +75,19 @@ def main() -> None:
     parser.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL", "info").lower())
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+    prepare_metrics(args.workers)
+    from gateway_project.logs import default_format, uvicorn_log_config
+
+    fmt = os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() or default_format(
+        os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    )
     uvicorn.run(
         "gateway_project.asgi:application",
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(fmt, args.log_level),
         timeout_graceful_shutdown=10,
         **UVICORN_OPTIONS,  # type: ignore[arg-type]
     )

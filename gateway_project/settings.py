@@ -24,6 +24,7 @@ from gateway_project.env import (
     env_networks,
     env_str,
 )
+from gateway_project.logs import default_format as default_log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GATEWAY_VAR_DIR") or BASE_DIR / "var").resolve()
@@ -291,12 +292,55 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Observability (docs/observability.md) -------------------------------------------------------
+# Data-plane metrics (/metrics and the observer behind it); 0 turns recording off entirely.
+GATEWAY_METRICS = env_bool("GATEWAY_METRICS", True)
+# Bearer token for /metrics/json, /metrics/performance, /metrics/health-score (staff sessions always
+# work). When set, /metrics needs it too; when empty, /metrics answers loopback peers and staff only.
+GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN", "")
+# How often each worker shares its rolling latency windows with the others (multiprocess mode).
+GATEWAY_METRICS_FLUSH_SECONDS = env_float("GATEWAY_METRICS_FLUSH_SECONDS", 2.0, minimum=0.1)
+# The p95 a service should stay under; the health score's latency part is measured against it.
+GATEWAY_LATENCY_TARGET_SECONDS = env_float("GATEWAY_LATENCY_TARGET_SECONDS", 0.5, minimum=0.001)
+# OpenTelemetry traces: on when this is true, or when OTEL_TRACES_EXPORTER names an exporter
+# (otlp, console); the exporter itself reads the standard OTEL_* variables. Off: no tracing code runs.
+GATEWAY_TRACING = env_bool(
+    "GATEWAY_TRACING", env_str("OTEL_TRACES_EXPORTER", "none").strip().lower() not in ("", "none")
+)
+# One access line per proxied request (route, status, durations, error reason, client address).
+GATEWAY_ACCESS_LOG = env_bool("GATEWAY_ACCESS_LOG", True)
+# json: one JSON object per line (the default with Postgres or Redis); console: for people (embedded).
+GATEWAY_LOG_FORMAT = env_str("GATEWAY_LOG_FORMAT").strip().lower() or default_log_format(DATABASE_URL, REDIS_URL)
+if GATEWAY_LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"GATEWAY_LOG_FORMAT must be json or console, got {GATEWAY_LOG_FORMAT!r}")
+
+if GATEWAY_METRICS:
+    # django-prometheus for the control plane only: its middleware runs on Django's side (GatewayApp
+    # never calls Django for a proxied path); its database and cache wrappers count queries and hits.
+    INSTALLED_APPS.append("django_prometheus")
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+    _engine = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    if _engine in ("postgresql", "sqlite3"):
+        DATABASES["default"]["ENGINE"] = f"django_prometheus.db.backends.{_engine}"
+    CACHES["default"]["BACKEND"] = {
+        "django.core.cache.backends.redis.RedisCache": "gateway_project.cache.RedisCache",
+        "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
+    }[CACHES["default"]["BACKEND"]]
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        # structlog renders every line: JSON or console by GATEWAY_LOG_FORMAT (gateway_project/logs.py).
+        "structured": {"()": "gateway_project.logs.formatter", "fmt": GATEWAY_LOG_FORMAT}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

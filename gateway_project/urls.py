@@ -8,6 +8,8 @@ from django.views.generic import RedirectView
 
 from breaker import views as breaker_views
 from proxy import views as proxy_views
+from proxy.metrics import overview as metrics_overview
+from proxy.metrics import views as metrics_views
 from ratelimit.login import limit_logins
 from realtime import views as realtime_views
 from registry import views as registry_views
@@ -26,6 +28,12 @@ urlpatterns = [
     # Sign-ins are rate limited per client address (ratelimit/login.py), ahead of the views they wrap.
     path("admin/api/token/", limit_logins(StaffTokenObtainPairView.as_view()), name="limited-token"),
     path("admin/login/", limit_logins(admin.site.login), name="limited-login"),
+    path("metrics", metrics_views.metrics, name="metrics"),
+    path("metrics/json", metrics_views.metrics_json, name="metrics-json"),
+    path("metrics/performance", metrics_views.performance, name="metrics-performance"),
+    path("metrics/health-score", metrics_views.health_score, name="metrics-health-score"),
+    path("metrics/overview", metrics_overview.overview_data, name="metrics-overview"),
+    path("admin/overview/", metrics_overview.overview_page, name="gateway-overview"),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]

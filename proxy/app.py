@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
-from proxy import disconnects, observe
+from gateway_project.logs import request_context
+from proxy import disconnects, observe, tracing
 from proxy.body import ClientGone
 from proxy.errors import (
     BadRequest,
@@ -47,12 +48,23 @@ class GatewayApp:
         self.version_headers = frozenset(h.encode() for h in settings.GATEWAY_VERSION_HEADERS)
         self.via_name = f"1.1 {settings.GATEWAY_VIA_NAME}"
         self.reserved_starts = tuple(RESERVED_PREFIXES)
+        self.in_flight: Any = None
+        if settings.GATEWAY_METRICS:
+            from proxy.metrics.series import IN_FLIGHT
+
+            self.in_flight = IN_FLIGHT
+        # Decided once: with tracing off the proxy path has no tracing code at all.
+        self.proxy = tracing.server(self._proxy) if tracing.enabled else self._proxy
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
         if path.startswith(self.reserved_starts) and is_reserved_path(path):
             await self.django(scope, receive, send)
             return
+        await self.proxy(scope, receive, send)
+
+    async def _proxy(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path: str = scope["path"]
         started = time.perf_counter()
         try:
             exchange = self._exchange(scope, receive, started)
@@ -69,6 +81,10 @@ class GatewayApp:
             return
         exchange.task = asyncio.current_task()
         disconnects.inflight.add(exchange)
+        request_context.set((exchange.request_id, scope.get(tracing.TRACE_ID, "")))
+        in_flight = self.in_flight
+        if in_flight is not None:
+            in_flight.inc()
         try:
             try:
                 response = await exchange.route.handle(exchange)
@@ -92,6 +108,8 @@ class GatewayApp:
             await self._send_error(send, internal, exchange.request_id, path, exchange)
         finally:
             disconnects.forget(exchange)
+            if in_flight is not None:
+                in_flight.dec()
             if observe.active():
                 observe.notify(observe.finished_exchange(exchange, time.perf_counter()))
 

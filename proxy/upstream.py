@@ -24,6 +24,7 @@ from django.utils.module_loading import import_string
 from multidict import CIMultiDict
 from yarl import URL
 
+from proxy import tracing
 from proxy.balancer import Balancer, make_balancer
 from proxy.body import read_body
 from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
@@ -129,6 +130,12 @@ class ServiceUpstream:
 
 async def forward(exchange: Exchange) -> Response:
     """The innermost step of every chain: send the request to a target and return its response."""
+    if tracing.enabled:
+        return await tracing.client(_forward, exchange)
+    return await _forward(exchange)
+
+
+async def _forward(exchange: Exchange) -> Response:
     upstream = exchange.route.upstream
     if not upstream.targets:
         raise NoUpstream(f"Service {upstream.spec.name!r} has no enabled targets.")
@@ -214,6 +221,8 @@ def _upstream_headers(exchange: Exchange, upstream: ServiceUpstream) -> list[tup
     headers.append(("X-Request-ID", exchange.request_id))
     if upstream.spec.preserve_host:
         headers.append(("Host", exchange.original_host.decode("latin-1")))
+    if tracing.enabled:
+        return tracing.inject(headers)
     return headers
 
 

@@ -120,6 +120,11 @@ class ConfigWatcher:
             return
         previous = self.served_version
         self.table = table
+        if settings.GATEWAY_METRICS:
+            from registry.metrics import REBUILDS, VERSION_SERVED
+
+            REBUILDS.inc()
+            VERSION_SERVED.set(table.version)
         self.last_error = None
         self._first.set()
         log.info(
@@ -132,6 +137,10 @@ class ConfigWatcher:
 
     def _failed(self, what: str, exc: Exception) -> None:
         self.rebuild_failures += 1
+        if settings.GATEWAY_METRICS:
+            from registry.metrics import REBUILD_FAILURES
+
+            REBUILD_FAILURES.inc()
         self.last_error = f"{what}: {exc!r}"
         self.last_error_at = time.time()
         log.error("%s: %r", what, exc)

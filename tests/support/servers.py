@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -111,6 +112,12 @@ class GatewayProcess:
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
+        if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in self.env:
+            # What gateway_project.serve does for several workers: one fresh metrics directory.
+            metrics_dir = Path(os.environ.get("GATEWAY_VAR_DIR", str(ROOT / "var"))) / f"metrics-{self.port}"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            self.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(os.environ.get("GATEWAY_VAR_DIR", str(ROOT / "var"))) / f"gateway-{self.port}.log"
 

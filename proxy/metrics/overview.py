@@ -1,0 +1,58 @@
+"""The admin overview: per-service req/s, error rate, p95, health, breakers and health score on one
+page for staff, refreshed every few seconds from ``/metrics/overview`` (no Grafana needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+
+from proxy.metrics import sources
+from proxy.metrics.views import _restricted, health_scores, performance_figures
+
+REFRESH_SECONDS = 3
+
+
+def overview_rows() -> dict[str, Any]:
+    figures = performance_figures()
+    scores = health_scores(figures)
+    states = sources.service_states()
+    rows = []
+    for slug in sorted((set(figures) | set(states)) - {"-"}):
+        recent = figures.get(slug, {}).get("1m", {})
+        five = figures.get(slug, {}).get("5m", {})
+        state = states.get(slug)
+        rows.append(
+            {
+                "service": slug,
+                "name": state.name if state else slug,
+                "rps": recent.get("rps", 0.0),
+                "error_rate": five.get("error_rate", 0.0),
+                "p95_ms": five.get("p95_ms"),
+                "health": state.health if state else "unknown",
+                "targets": f"{state.targets_available}/{state.targets_total}" if state else "",
+                "breakers_open": state.breakers_open if state else 0,
+                "score": scores["services"].get(slug, {}).get("score"),
+            }
+        )
+    unrouted = figures.get("-", {}).get("1m", {})
+    return {"overall": scores["overall"], "services": rows, "unrouted_rps": unrouted.get("rps", 0.0)}
+
+
+@_restricted
+def overview_data(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(overview_rows())
+
+
+@staff_member_required
+def overview_page(request: HttpRequest) -> HttpResponse:
+    context = {
+        **admin.site.each_context(request),
+        "title": "Gateway overview",
+        "initial": overview_rows(),
+        "refresh_ms": REFRESH_SECONDS * 1000,
+    }
+    return TemplateResponse(request, "proxy/overview.html", context)

@@ -1,0 +1,103 @@
+"""The metrics observer: one ``Finished`` record in, a handful of pre-labelled increments out.
+
+``.labels()`` costs several microseconds (a lock and a dictionary of label tuples), so each
+(route, status class) gets its children once and keeps them in a plain dict keyed by strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from proxy.metrics import series
+
+if TYPE_CHECKING:
+    from proxy.observe import Finished
+
+NO_ROUTE = "-"
+STATUS_CLASSES = {0: "none", 1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+AUTH_STATUSES = frozenset({401, 403})
+
+
+@dataclass(slots=True)
+class RouteChildren:
+    service: str
+    route: str
+    upstream: Any
+    overhead: Any
+    bytes_in: Any
+    bytes_out: Any
+    by_class: dict[int, tuple[Any, Any]]
+    errors: dict[str, Any]
+    auth: dict[str, Any]
+
+    def for_class(self, status: int) -> tuple[Any, Any]:
+        cls = status // 100 if 100 <= status < 600 else 0
+        children = self.by_class.get(cls)
+        if children is None:
+            name = STATUS_CLASSES[cls]
+            children = (
+                series.REQUESTS.labels(self.service, self.route, name),
+                series.REQUEST_DURATION.labels(self.service, self.route, name),
+            )
+            self.by_class[cls] = children
+        return children
+
+
+class MetricsRecorder:
+    """Subscribed to ``proxy.observe``; also feeds the performance windows."""
+
+    def __init__(self, windows: Any = None) -> None:
+        self.routes: dict[tuple[str, str], RouteChildren] = {}
+        self.windows = windows
+
+    def children(self, service: str, route: str) -> RouteChildren:
+        key = (service, route)
+        found = self.routes.get(key)
+        if found is None:
+            labels = (service, route)
+            found = RouteChildren(
+                service=service,
+                route=route,
+                upstream=series.UPSTREAM_DURATION.labels(*labels),
+                overhead=series.GATEWAY_DURATION.labels(*labels),
+                bytes_in=series.REQUEST_BYTES.labels(*labels),
+                bytes_out=series.RESPONSE_BYTES.labels(*labels),
+                by_class={},
+                errors={},
+                auth={},
+            )
+            self.routes[key] = found
+        return found
+
+    def __call__(self, record: Finished) -> None:
+        spec = record.route
+        if spec is None:
+            children = self.children(NO_ROUTE, NO_ROUTE)
+        else:
+            children = self.children(spec.service.slug, spec.name)
+        status = record.status
+        requests, duration = children.for_class(status)
+        requests.inc()
+        duration.observe(record.duration)
+        if record.upstream_seconds:
+            children.upstream.observe(record.upstream_seconds)
+        children.overhead.observe(record.gateway_seconds)
+        if record.bytes_in:
+            children.bytes_in.inc(record.bytes_in)
+        if record.bytes_out:
+            children.bytes_out.inc(record.bytes_out)
+        kind = record.upstream_error
+        if kind is not None and status >= 500:
+            self._count(children.errors, series.UPSTREAM_ERRORS, children, kind)
+        if status in AUTH_STATUSES and record.error_reason:
+            self._count(children.auth, series.AUTH_FAILURES, children, record.error_reason)
+        if self.windows is not None:
+            self.windows.add(children.service, record.duration, status >= 500)
+
+    @staticmethod
+    def _count(cache: dict[str, Any], counter: Any, children: RouteChildren, value: str) -> None:
+        child = cache.get(value)
+        if child is None:
+            child = cache[value] = counter.labels(children.service, children.route, value)
+        child.inc()

@@ -1,0 +1,149 @@
+"""Tracing through a real gateway process to a real backend, exported over OTLP/HTTP to an
+in-process receiver: the server span continues the client's traceparent, the client span is its
+child, and the backend receives the client span's traceparent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from tests.support.config import ConfigHelper
+from tests.support.http import get
+from tests.support.servers import BackendThread, GatewayProcess
+
+CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CLIENT_PARENT = "00f067aa0ba902b7"
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self.app = web.Application()
+        self.app.router.add_post("/v1/traces", self.receive)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        message = ExportTraceServiceRequest()
+        message.ParseFromString(await request.read())
+        for resource in message.resource_spans:
+            for scope in resource.scope_spans:
+                self.spans.extend(scope.spans)
+        return web.Response(body=b"", content_type="application/x-protobuf")
+
+    def wait_for(self, trace_id: str, count: int, timeout: float = 10) -> list[Span]:
+        """The spans of ``trace_id`` once ``count`` arrived (the Postgres spans of the config poll
+        arrive all the time, in their own traces)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            mine = [s for s in list(self.spans) if s.trace_id.hex() == trace_id]
+            if len(mine) >= count or time.monotonic() > deadline:
+                return mine
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, BackendThread]]:
+    collector = Receiver()
+    server = BackendThread("otlp", app=collector.app).start()
+    yield collector, server
+    server.stop()
+
+
+@pytest.fixture
+def traced_gateway(transactional_db: None, receiver: tuple[Receiver, BackendThread]) -> Iterator[GatewayProcess]:
+    _, server = receiver
+    env = {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{server.url}/v1/traces",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_SERVICE_NAME": "gateway-under-test",
+        "GATEWAY_LOG_FORMAT": "json",
+    }
+    process = GatewayProcess(env=env).start()
+    yield process
+    process.stop()
+
+
+def _hex(raw: bytes) -> str:
+    return raw.hex()
+
+
+def _by_kind(spans: list[Span], kind: Any) -> list[Span]:
+    return [s for s in spans if s.kind == kind]
+
+
+def test_a_proxied_request_continues_the_trace_and_propagates_it_to_the_backend(
+    traced_gateway: GatewayProcess, backend: BackendThread, receiver: tuple[Receiver, BackendThread]
+) -> None:
+    collector, _ = receiver
+    config = ConfigHelper(gateways=[traced_gateway])
+    config.route(config.service("traced", targets=[backend]), "/traced", name="traced-route")
+    config.sync()
+    collector.spans.clear()
+
+    incoming = f"00-{CLIENT_TRACE}-{CLIENT_PARENT}-01"
+    reply = get(traced_gateway, "/traced/hello", headers={"traceparent": incoming})
+    assert reply.status == 200
+    seen = [v for k, v in reply.json()["headers"] if k.lower() == "traceparent"]
+    assert len(seen) == 1, seen  # the client's header was replaced, not repeated
+    version, trace_id, parent_id, flags = seen[0].split("-")
+    assert version == "00"
+
+    spans = collector.wait_for(CLIENT_TRACE, 2)
+    server = [s for s in _by_kind(spans, Span.SPAN_KIND_SERVER) if _hex(s.trace_id) == CLIENT_TRACE]
+    client = [s for s in _by_kind(spans, Span.SPAN_KIND_CLIENT) if _hex(s.trace_id) == CLIENT_TRACE]
+    assert len(server) == 1 and len(client) == 1, spans
+    assert _hex(server[0].parent_span_id) == CLIENT_PARENT  # continues the client's trace
+    assert client[0].parent_span_id == server[0].span_id  # the upstream call is its child
+    assert (trace_id, parent_id, flags) == (CLIENT_TRACE, _hex(client[0].span_id), "01")  # what the backend saw
+    attributes = {a.key: a.value for a in client[0].attributes}
+    assert attributes["gateway.route"].string_value == "traced-route"
+    assert attributes["http.response.status_code"].int_value == 200
+
+
+def test_without_tracing_the_client_traceparent_passes_through_untouched(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.route(config.service("untraced", targets=[backend]), "/untraced")
+    config.sync()
+    incoming = f"00-{CLIENT_TRACE}-{CLIENT_PARENT}-01"
+    reply = get(gateway, "/untraced/x", headers={"traceparent": incoming})
+    assert [v for k, v in reply.json()["headers"] if k.lower() == "traceparent"] == [incoming]
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.needs_redis
+def test_postgres_and_redis_calls_get_client_spans(
+    traced_gateway: GatewayProcess, receiver: tuple[Receiver, BackendThread]
+) -> None:
+    collector, _ = receiver
+    deadline = time.monotonic() + 10
+    systems: set[str] = set()
+    while time.monotonic() < deadline and not {"postgresql", "redis"} <= systems:
+        for span in list(collector.spans):
+            for attribute in span.attributes:
+                if attribute.key == "db.system":
+                    systems.add(attribute.value.string_value)
+        time.sleep(0.1)
+    assert {"postgresql", "redis"} <= systems  # the config poll reads Postgres and announces in Redis
+
+
+def test_the_access_line_carries_the_trace_id(
+    traced_gateway: GatewayProcess, backend: BackendThread, receiver: tuple[Receiver, BackendThread]
+) -> None:
+    config = ConfigHelper(gateways=[traced_gateway])
+    config.route(config.service("logged", targets=[backend]), "/logged")
+    config.sync()
+    reply = get(traced_gateway, "/logged/x", headers={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_PARENT}-01"})
+    request_id = reply.header("x-request-id")
+    assert request_id
+    deadline = time.monotonic() + 5
+    while request_id not in traced_gateway.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    line = next(line for line in traced_gateway.log().splitlines() if request_id in line and "access" in line)
+    assert f'"trace_id": "{CLIENT_TRACE}"' in line

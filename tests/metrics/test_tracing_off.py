@@ -1,0 +1,38 @@
+"""Tracing off (the default) costs nothing: no OpenTelemetry module is even imported by the gateway."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys
+import gateway_project.asgi
+from proxy import tracing
+from proxy.app import GatewayApp
+app = gateway_project.asgi.application.application_mapping["http"]
+assert isinstance(app, GatewayApp)
+print(tracing.enabled, app.proxy == app._proxy, sorted(m for m in sys.modules if m.startswith("opentelemetry")))
+"""
+
+
+def _probe(**env: str) -> str:
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "GATEWAY_TRACING"}
+    variables.update(env, DJANGO_SETTINGS_MODULE="gateway_project.settings")
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=variables, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_by_default_no_tracing_code_is_loaded_or_wrapped() -> None:
+    assert _probe() == "False True []"
+
+
+def test_naming_an_exporter_turns_tracing_on() -> None:
+    enabled, unwrapped, modules = _probe(OTEL_TRACES_EXPORTER="console").split(" ", 2)
+    assert (enabled, unwrapped) == ("True", "False")
+    assert "opentelemetry.sdk.trace" in modules
