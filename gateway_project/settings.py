@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "compliance.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -191,7 +192,9 @@ GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minim
 # Name this gateway gives itself in Via headers.
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None.
-GATEWAY_POLICIES = env_list("GATEWAY_POLICIES", "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy")
+GATEWAY_POLICIES = env_list(
+    "GATEWAY_POLICIES", "compliance.policies.AuditPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy"
+)
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
 # API keys are stored as HMAC-SHA256(pepper, key). Changing the pepper invalidates every key.
@@ -237,6 +240,22 @@ GATEWAY_AUDIT_PSEUDONYM_KEY = (
     env_str("GATEWAY_AUDIT_PSEUDONYM_KEY")
     or hmac.new(SECRET_KEY.encode(), b"gateway-audit-pseudonyms", hashlib.sha256).hexdigest()
 )
+
+# Traffic audit (docs/compliance.md): records per process held in memory before the drainer sends them.
+GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum=100)
+# Records per batch sent to the Redis stream (or written to the database in the embedded default).
+GATEWAY_AUDIT_BATCH_SIZE = env_int("GATEWAY_AUDIT_BATCH_SIZE", 500, minimum=1)
+# Seconds between drains of the buffer.
+GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, minimum=0.005)
+# Unwritten stream entries (each one drained batch) above which PHI routes fail closed with 503.
+GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 20_000, minimum=1)
+# Record the client IP as a keyed pseudonym instead of the address.
+GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
+# Request headers in records: "redacted" (names and values, secrets and rule-listed ones redacted),
+# "names" (names only, every value redacted) or "none".
+GATEWAY_AUDIT_HEADERS = env_str("GATEWAY_AUDIT_HEADERS", "redacted").strip().lower()
+# The Redis stream and consumer group of the durable path.
+GATEWAY_AUDIT_STREAM = env_str("GATEWAY_AUDIT_STREAM", "gateway:audit")
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

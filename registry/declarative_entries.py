@@ -60,6 +60,8 @@ ROUTE_FIELDS = (
     "api_key_query_param",
     "identity_headers",
     "allow_gateway_users",
+    "audit",
+    "phi",
     "enabled",
 )
 
@@ -125,6 +127,8 @@ class RouteSpec(Entry):
     api_key_query_param: str
     identity_headers: str
     allow_gateway_users: bool
+    audit: bool
+    phi: bool
     enabled: bool
 
 

@@ -243,6 +243,14 @@ class Route(models.Model):
     jwt_issuers = models.ManyToManyField(
         "registry.JwtIssuer", blank=True, related_name="routes", help_text="Empty: every enabled issuer."
     )
+    audit = models.BooleanField(
+        default=True, help_text="Record every request in the audit trail (PHI routes are always recorded)."
+    )
+    phi = models.BooleanField(
+        "PHI",
+        default=False,
+        help_text="Route carries PHI (HIPAA): requests fail with 503 when the audit trail cannot accept a record",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -97,6 +97,8 @@ class RouteSpec:
     version_in_header: bool
     max_body_bytes: int
     auth: AuthConfig | None = None  # None: no authentication step on this route
+    audit: bool = True  # recorded in the audit trail (always when phi)
+    phi: bool = False  # fails closed (503) when the audit trail cannot accept a record
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +308,8 @@ def load_snapshot() -> Snapshot:
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
                 auth=auth_for(route, credentials, by_issuer),
+                audit=route.audit or route.phi,
+                phi=route.phi,
             )
         )
     base = Snapshot(
