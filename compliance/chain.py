@@ -156,11 +156,17 @@ def maintenance() -> Iterator[None]:
 
     The Postgres triggers of migration 0002 refuse both everywhere else; on SQLite this is only a
     transaction."""
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if postgres:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL gateway.audit_maintenance = 'on'")
         yield
+        # Inside an outer transaction, SET LOCAL would outlive this block (an error rolls it back
+        # with the savepoint).
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL gateway.audit_maintenance = 'off'")
 
 
 # --- Verifying ----------------------------------------------------------------------------------
