@@ -121,7 +121,7 @@ class StreamConsumer:
         """Write everything there is (the Celery safety net); stop when idle or after ``max_seconds``."""
         written, deadline = 0, time.monotonic() + max_seconds
         while time.monotonic() < deadline:
-            done = self.run_once(block_ms=0 if written else 100)
+            done = self.run_once(block_ms=10 if written else 100)
             if not done:
                 break
             written += done
