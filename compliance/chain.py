@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import close_old_connections, connection, models, transaction
 
 from compliance import pseudonyms
 from compliance.models import PERSONAL_FIELDS, AuditEvent, AuditVerification, ChainGap
@@ -148,6 +148,19 @@ def append(records: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
             events.append(event)
         AuditEvent.objects.bulk_create(events, batch_size=500)
     return events
+
+
+def fresh_connection() -> None:
+    """Before a long-running writer's batch: replace a connection that broke or aged out (never one
+    that is inside the caller's transaction)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def drop_connection() -> None:
+    """After a database error: the next batch reconnects (Postgres may have been restarted)."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 @contextmanager

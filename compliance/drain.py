@@ -20,10 +20,11 @@ from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 
 from compliance import chain
 from compliance.buffer import AuditBuffer
+from compliance.chain import drop_connection, fresh_connection
 from compliance.metrics import BUFFER_DEPTH
 from compliance.records import record_of
 from compliance.stream import counter_key, encode
@@ -66,21 +67,21 @@ class StreamSink:
 
 
 def _append_batch(records: list[dict[str, Any]]) -> None:
-    close_old_connections()
+    fresh_connection()
     try:
         chain.append(records)
     except DatabaseError:
-        connection.close()
+        drop_connection()
         raise
 
 
 def _probe_database() -> None:
-    close_old_connections()
+    fresh_connection()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
-        connection.close()
+        drop_connection()
         raise
 
 

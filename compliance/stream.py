@@ -19,9 +19,10 @@ import socket
 import time
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError
 
 from compliance import chain
+from compliance.chain import drop_connection, fresh_connection
 from compliance.metrics import BACKLOG
 
 log = logging.getLogger(__name__)
@@ -100,11 +101,11 @@ class StreamConsumer:
         records: list[dict[str, Any]] = []
         for _, fields in entries:
             records.extend(json.loads(fields[b"r"]))
-        close_old_connections()
+        fresh_connection()
         try:
             chain.append(records)
         except DatabaseError:
-            connection.close()  # the next try opens a fresh connection
+            drop_connection()  # the next try opens a fresh connection
             raise
         args: list[Any] = []
         for entry_id, fields in entries:

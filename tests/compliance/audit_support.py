@@ -42,7 +42,9 @@ class AuditedGateway(GatewayProcess):
 
     def __init__(self, env: dict[str, str] | None = None, workers: int = 1) -> None:
         self.stream = f"test:audit:{uuid.uuid4().hex[:12]}"
-        super().__init__({"GATEWAY_AUDIT_STREAM": self.stream, "GATEWAY_AUDIT_FLUSH_INTERVAL": "0.02", **(env or {})}, workers)
+        super().__init__(
+            {"GATEWAY_AUDIT_STREAM": self.stream, "GATEWAY_AUDIT_FLUSH_INTERVAL": "0.02", **(env or {})}, workers
+        )
 
     def collect(self) -> None:
         """Move what the gateway sent to the stream into the chain (the audit worker's code)."""

@@ -84,6 +84,7 @@ NO_AUTH = {
     "identity_headers": "consumer-id,consumer-name,roles,subject",
     "allow_gateway_users": False,
 }
+AUDIT_DEFAULTS = {"audit": True, "phi": False}
 
 
 @pytest.mark.usefixtures("made_in_the_admin")
@@ -150,6 +151,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "version_source": "either",
                 "max_body_bytes": None,
                 **NO_AUTH,
+                **AUDIT_DEFAULTS,
                 "enabled": True,
             },
             {
@@ -163,6 +165,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "version_source": "header",
                 "max_body_bytes": 1024,
                 **NO_AUTH,
+                **AUDIT_DEFAULTS,
                 "enabled": True,
             },
         ],
