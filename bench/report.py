@@ -19,6 +19,7 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BARE, DIRECT, GATEWAY1 = "bare reference proxy", "upstream direct", "gateway, 1 worker"
 TARGET_SHARE, TARGET_CPU_US, TARGET_ADDED_P50_MS = 0.75, 220.0, 1.0
 APIKEY, JWT, BREAKER = f"{GATEWAY1}: API-key auth", f"{GATEWAY1}: JWT RS256 auth", f"{GATEWAY1}: circuit breaker"
+AUDIT = f"{GATEWAY1}: route with auditing on"
 NOISY_CPUS = 0.25  # CPUs used by other processes during a wrk run above which the row is flagged
 NOISY_LAG_MS = 1.0  # the fixed-rate generator's own p99 schedule lag above which its run is flagged
 
@@ -39,6 +40,14 @@ POLICIES = (
     Policy("api_key", APIKEY, "API-key auth route", 0.85, True, "`Authorization: Bearer <API key>`"),
     Policy("jwt", JWT, "JWT RS256 auth route", 0.85, True, "`Authorization: Bearer <RS256 JWT>`"),
     Policy("breaker", BREAKER, "circuit-breaker route", 0.90, False, "second service, in-memory breaker"),
+    Policy(
+        "audit",
+        AUDIT,
+        "audited route",
+        0.80,
+        False,
+        "every request recorded: observer, bounded buffer, drained into the SQLite chain (embedded default)",
+    ),
 )
 
 

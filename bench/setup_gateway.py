@@ -4,12 +4,15 @@
 
 Run after ``manage.py migrate`` with the same environment. All routes forward to the same upstream:
 
-- ``/`` (service ``bench``): no policies, the reference;
+- ``/`` (service ``bench``): no policies and ``audit`` off, the reference (every other route but
+  ``/audit`` has ``audit`` off too, so each row measures its own policy);
 - ``/apikey`` (service ``bench``): ``auth_mode=api_key``, a key issued to the consumer ``bench``;
 - ``/jwt`` (service ``bench``): ``auth_mode=jwt`` against the RS256 issuer ``bench-rs256`` (a key pair made
   here; one token signed with PyJWT, ``exp`` an hour ahead);
 - ``/breaker`` (service ``bench-breaker``, ``breaker_enabled``): the in-memory breaker, since the bench
-  strips REDIS_URL.
+  strips REDIS_URL;
+- ``/audit`` (service ``bench``): ``audit`` on, every request recorded through the embedded path (no
+  Redis in the bench: the drainer writes batches into the SQLite chain from a worker thread).
 
 The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}}``,
 each ``{"path": ..., "authorization": ...}`` (no authorization for the breaker) or ``{"error": ...}``: a
@@ -78,9 +81,17 @@ def _breaker(upstream_port: int) -> dict[str, str]:
     return {"path": "/breaker"}
 
 
-def _route(route: Any) -> Any:
+def _audited(service: Any) -> dict[str, str]:
     from registry.models import Route
 
+    _route(Route(service=service, name="bench-audit", path_prefix="/audit"), audit=True)
+    return {"path": "/audit"}
+
+
+def _route(route: Any, audit: bool = False) -> Any:
+    from registry.models import Route
+
+    route.audit = audit  # every other row measures its own policy, without the audit trail's cost
     Route.objects.filter(name=route.name).delete()
     route.full_clean()
     route.save()
@@ -105,13 +116,14 @@ def main(upstream_port: int) -> None:
     service, _ = Service.objects.get_or_create(slug="bench", defaults={"name": "bench"})
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": upstream_port})
     Route.objects.update_or_create(
-        name="bench", defaults={"service": service, "path_prefix": "/", "strip_prefix": True}
+        name="bench", defaults={"service": service, "path_prefix": "/", "strip_prefix": True, "audit": False}
     )
     print(f"bench service -> 127.0.0.1:{upstream_port}, route / (no policies)", file=sys.stderr)
     policies = {
         "api_key": _soft(lambda: _api_key(service)),
         "jwt": _soft(lambda: _jwt(service)),
         "breaker": _soft(lambda: _breaker(upstream_port)),
+        "audit": _soft(lambda: _audited(service)),
     }
     for name, entry in policies.items():
         print(f"{name}: {entry.get('error') or 'route ' + entry['path']}", file=sys.stderr)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ SEALED_FIELDS: tuple[str, ...] = tuple(f.name for f in AuditEvent._meta.concrete
 _CHAR_LIMITS = {
     f.name: f.max_length for f in AuditEvent._meta.concrete_fields if isinstance(f, models.CharField) and f.max_length
 }
+_DEFAULTS = {f.name: f.get_default() for f in AuditEvent._meta.concrete_fields if f.name not in CHAIN_FIELDS}
+_DEFAULTS.update({"headers": dict, "data": dict, "at": None})
 VERIFY_CHUNK = 2000
 
 
@@ -50,11 +53,11 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def sealed_form(event: AuditEvent) -> bytes:
-    """The canonical bytes of an event that its hash covers."""
+def sealed_values(values: Mapping[str, Any]) -> bytes:
+    """The canonical bytes an event's hash covers, from its field values."""
     data: dict[str, Any] = {}
     for name in SEALED_FIELDS:
-        value = getattr(event, name)
+        value = values[name]
         if name in PERSONAL_FIELDS:
             value = pseudonyms.sealed(value or "")
         elif isinstance(value, datetime):
@@ -63,8 +66,16 @@ def sealed_form(event: AuditEvent) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def sealed_form(event: AuditEvent) -> bytes:
+    return sealed_values({name: getattr(event, name) for name in SEALED_FIELDS})
+
+
+def _mac(prev_hash: str, sealed: bytes) -> str:
+    return hmac.new(_key(), prev_hash.encode() + sealed, hashlib.sha256).hexdigest()
+
+
 def link(prev_hash: str, event: AuditEvent) -> str:
-    return hmac.new(_key(), prev_hash.encode() + sealed_form(event), hashlib.sha256).hexdigest()
+    return _mac(prev_hash, sealed_form(event))
 
 
 def gap_mac(seq_from: int, seq_to: int, head_hash: str) -> str:
@@ -103,29 +114,77 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_event(record: Mapping[str, Any]) -> AuditEvent:
-    """An unsaved event from a plain record (``at`` as a datetime or epoch seconds); unknown keys are ignored."""
+def normalise(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Every sealed field's value as the database will give it back: ``at`` as an aware datetime
+    (from a datetime, epoch seconds or ISO text), text clamped to its column, defaults filled in."""
     values: dict[str, Any] = {}
     for name in SEALED_FIELDS:
-        if name not in record:
+        if name not in record or (record[name] is None and name in _CHAR_LIMITS):
+            values[name] = _DEFAULTS[name]() if callable(_DEFAULTS[name]) else _DEFAULTS[name]
             continue
         value = _clean(record[name])
-        if name == "at" and isinstance(value, int | float):
-            value = datetime.fromtimestamp(value, tz=UTC)
-        elif name == "at" and isinstance(value, str):
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        elif name in _CHAR_LIMITS and isinstance(value, str):
-            value = value[: _CHAR_LIMITS[name]]
-        elif name in _CHAR_LIMITS and value is None:
-            value = ""
+        if name == "at":
+            if isinstance(value, int | float):
+                value = datetime.fromtimestamp(value, tz=UTC)
+            elif isinstance(value, str):
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif name in _CHAR_LIMITS:
+            value = str(value)[: _CHAR_LIMITS[name]]
         values[name] = value
-    values.setdefault("at", datetime.now(tz=UTC))
-    return AuditEvent(**values)
+    if values["at"] is None:
+        values["at"] = datetime.now(tz=UTC)
+    return values
 
 
-def append(records: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+def build_event(record: Mapping[str, Any]) -> AuditEvent:
+    """An unsaved event from a plain record; unknown keys are ignored."""
+    return AuditEvent(**normalise(record))
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    seq: int
+    event_id: str
+    prev_hash: str
+    hash: str
+
+
+def _insert(rows: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+    """One multi-row INSERT per chunk, without building model instances (the ORM's per-field work
+    cost ~10x the HMAC on SQLite)."""
+    ops = connection.ops
+    fields: list[models.Field[Any, Any]] = [AuditEvent._meta.get_field(name) for name in SEALED_FIELDS]  # type: ignore[misc]
+    adapters: list[Any] = []
+    for field in fields:
+        if isinstance(field, models.DateTimeField):
+            adapters.append(ops.adapt_datetimefield_value)
+        elif isinstance(field, models.JSONField):
+            adapters.append(lambda v: ops.adapt_json_value(v, None))
+        else:
+            adapters.append(None)
+    columns = ["seq", "prev_hash", "hash", "erased", *(str(f.column) for f in fields)]
+    quoted = ", ".join(ops.quote_name(c) for c in columns)
+    per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    limit = 32_000 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    chunk = max(1, limit // len(columns)) if connection.vendor == "sqlite" else 500
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            params: list[Any] = []
+            for seq, prev, digest, values in part:
+                params += [seq, prev, digest, False]
+                for name, adapt in zip(SEALED_FIELDS, adapters, strict=True):
+                    value = values[name]
+                    params.append(adapt(value) if adapt is not None and value is not None else value)
+            table = ops.quote_name(AuditEvent._meta.db_table)
+            placeholders = ", ".join([per_row] * len(part))
+            # Only quoted names and placeholders are formatted in; every value is a parameter.
+            cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {placeholders}", params)  # noqa: S608
+
+
+def append(records: Sequence[Mapping[str, Any]]) -> list[Appended]:
     """Insert ``records`` at the head of the chain in order; records already stored (same
-    ``event_id``) are skipped. Runs in the caller's transaction if there is one; returns the new events."""
+    ``event_id``) are skipped. Runs in the caller's transaction if there is one."""
     if not records:
         return []
     with transaction.atomic():
@@ -136,18 +195,23 @@ def append(records: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             seen.update(AuditEvent.objects.filter(event_id__in=chunk).values_list("event_id", flat=True))
-        events = []
+        rows: list[tuple[int, str, str, dict[str, Any]]] = []
+        appended = []
         for record in records:
-            event = build_event(record)
-            if event.event_id in seen:
+            values = normalise(record)
+            event_id = values["event_id"]
+            if not event_id:
+                raise ValueError("an audit record needs an event_id")
+            if event_id in seen:
                 continue
-            seen.add(event.event_id)
+            seen.add(event_id)
             seq += 1
-            event.seq, event.prev_hash = seq, prev
-            event.hash = prev = link(prev, event)
-            events.append(event)
-        AuditEvent.objects.bulk_create(events, batch_size=500)
-    return events
+            digest = _mac(prev, sealed_values(values))
+            rows.append((seq, prev, digest, values))
+            appended.append(Appended(seq, event_id, prev, digest))
+            prev = digest
+        _insert(rows)
+    return appended
 
 
 def fresh_connection() -> None:

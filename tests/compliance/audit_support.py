@@ -46,6 +46,10 @@ class AuditedGateway(GatewayProcess):
             {"GATEWAY_AUDIT_STREAM": self.stream, "GATEWAY_AUDIT_FLUSH_INTERVAL": "0.02", **(env or {})}, workers
         )
 
+    def start(self) -> AuditedGateway:
+        super().start()
+        return self
+
     def collect(self) -> None:
         """Move what the gateway sent to the stream into the chain (the audit worker's code)."""
         redis_url = self.env.get("REDIS_URL") or ""

@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.needs_postgres]
 
 @pytest.fixture
 def event() -> AuditEvent:
-    return chain.append([record()])[0]
+    chain.append([record()])
+    return AuditEvent.objects.get(seq=1)
 
 
 def test_a_plain_update_is_refused(event: AuditEvent) -> None:

@@ -26,7 +26,7 @@ from compliance.models import AuditEvent
 from registry.models import Target
 from tests.compliance.audit_support import AuditedGateway, TcpProxy
 from tests.support.config import ConfigHelper
-from tests.support.servers import ROOT, database_url_for_gateways, free_port
+from tests.support.servers import ROOT, GatewayProcess, database_url_for_gateways, free_port
 
 pytestmark = [pytest.mark.needs_redis, pytest.mark.needs_postgres, pytest.mark.slow]
 
@@ -126,7 +126,7 @@ def test_every_answered_request_has_exactly_one_record(
         gateway.start()
     worker = Worker({**os.environ, **env, "DJANGO_SETTINGS_MODULE": "gateway_project.settings"})
     try:
-        config = ConfigHelper(gateways=gateways)
+        config = ConfigHelper(gateways=list[GatewayProcess](gateways))
         svc = config.service("load", targets=[backend])
         config.route(svc, "/ok")
         config.route(svc, "/keyed", auth_mode="api_key")

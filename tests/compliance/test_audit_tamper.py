@@ -26,7 +26,7 @@ def _verify() -> tuple[int, str]:
     return 0, out.getvalue()
 
 
-def _sql(statement: str, params: list[object]) -> None:
+def _sql(statement: str, params: list[int]) -> None:
     with chain.maintenance(), connection.cursor() as cursor:
         cursor.execute(statement, params)
 
