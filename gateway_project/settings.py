@@ -247,8 +247,8 @@ GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum
 GATEWAY_AUDIT_BATCH_SIZE = env_int("GATEWAY_AUDIT_BATCH_SIZE", 500, minimum=1)
 # Seconds between drains of the buffer.
 GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, minimum=0.005)
-# Unwritten stream entries (each one drained batch) above which PHI routes fail closed with 503.
-GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 20_000, minimum=1)
+# Records in the Redis stream not yet written to the chain above which PHI routes fail closed with 503.
+GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 1_000_000, minimum=1)
 # Record the client IP as a keyed pseudonym instead of the address.
 GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
 # Request headers in records: "redacted" (names and values, secrets and rule-listed ones redacted),
