@@ -9,7 +9,7 @@ class ComplianceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from compliance import capture, checks, config_audit  # noqa: F401  (checks register themselves)
+        from compliance import capture, checks, config_audit, redaction_admin, signals  # noqa: F401
         from proxy import lifespan, observe
         from registry import routing
 
@@ -17,3 +17,4 @@ class ComplianceConfig(AppConfig):
         routing.register_loader("compliance", capture.load_rules)
         lifespan.add_hooks(capture.start, capture.stop)
         config_audit.connect()
+        signals.connect()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from compliance import chain
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, RedactionRule
 from registry.models import Target
 from tests.compliance.audit_support import AuditedGateway, wait_for_records
 from tests.support.config import ConfigHelper
@@ -45,10 +45,11 @@ def test_each_answer_produces_exactly_one_record(
     empty = config.service("empty")
     Target.objects.create(service=empty, host="127.0.0.1", port=backend.port, enabled=False)
     config.route(empty, "/empty")
+    RedactionRule.objects.create(kind="query", name="ssn")
     config.sync()
 
     cases = [
-        ("GET", "/ok/x?page=2", b"", 200),
+        ("GET", "/ok/x?ssn=123-45-6789&page=2", b"", 200),
         ("GET", "/keyed/x", b"", 401),
         ("GET", "/nothing/here", b"", 404),
         ("TRACE", "/ok/x", b"", 405),
@@ -77,7 +78,7 @@ def test_each_answer_produces_exactly_one_record(
         assert (event.action == "request.proxied") == (status == 200)
     ok = next(e for e in events if e.status == 200)
     assert ok.route == "shop-ok" and ok.service == "shop" and ok.target.endswith(str(backend.port))
-    assert ok.query == "page=2" and ok.bytes_out > 0 and ok.latency_ms is not None
+    assert ok.query == "ssn=[REDACTED]&page=2" and ok.bytes_out > 0 and ok.latency_ms is not None
     dead_event = next(e for e in events if e.status == 502)
     assert dead_event.error_reason == "upstream_unreachable"
     assert chain.verify().ok

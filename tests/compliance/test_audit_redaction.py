@@ -167,3 +167,15 @@ def test_routes_with_audit_off_are_not_buffered_and_phi_reservations_are_kept() 
     capture.observe_request(finished())
     assert len(buffer) == 1
     buffer.items.clear()
+
+
+@pytest.mark.django_db
+def test_a_rule_change_bumps_the_config_version_so_every_process_reloads_the_rules() -> None:
+    from registry.services import current_config_version
+
+    before = current_config_version()
+    rule = RedactionRule.objects.create(kind="header", name="X-Patient-Id")
+    assert current_config_version() > before
+    middle = current_config_version()
+    rule.delete()
+    assert current_config_version() > middle
