@@ -73,6 +73,9 @@ def test_an_admin_api_update_is_recorded_with_before_and_after() -> None:
     assert event.actor == "ops" and event.source == "api"
     assert event.data["before"]["path_prefix"] == "/orders" and event.data["after"]["path_prefix"] == "/orders2"
     assert event.data["changed"] == ["path_prefix"]
+    response = api.patch(f"/admin/api/routes/{route.pk}/", {"phi": True}, format="json")
+    assert response.status_code == 200 and response.json()["phi"] is True and response.json()["audit"] is True
+    assert config_events("gateway.route.updated")[-1].data["changed"] == ["phi"]
 
 
 def test_gateway_apply_records_its_changes_with_the_given_actor(tmp_path: Path) -> None:
