@@ -46,7 +46,7 @@ POLICIES = (
         "audited route",
         0.80,
         False,
-        "every request recorded: observer, bounded buffer, drained into the SQLite chain (embedded default)",
+        "every request recorded: observer, bounded buffer, batches to the audit stream in the bench's own Redis",
     ),
 )
 

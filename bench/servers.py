@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.processes import Processes, free_port, http_get, wait_http
+from bench.tools import which
 from bench.upstream import BODY
 from gateway_project.serve import uvicorn_argv
 
@@ -157,13 +158,49 @@ def prepare_gateway(procs: Processes, tmp: Path, upstream_port: int) -> dict[str
     return policies if isinstance(policies, dict) else {}  # a row without an entry fails with its reason
 
 
+_audit_redis: dict[Path, str] = {}
+
+
+def audit_redis_url(procs: Processes, tmp: Path) -> str | None:
+    """The audited row's stream: a redis-server of the bench's own (the production path, where an audit
+    worker elsewhere writes the stream into Postgres), so no other row sees a Redis. None without
+    redis-server: the audited route then writes the SQLite chain itself (docs/compliance.md)."""
+    if tmp in _audit_redis:
+        return _audit_redis[tmp]
+    exe = which("redis-server")
+    if exe is None:
+        return None
+    import redis
+
+    port = free_port()
+    cmd = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    procs.start(cmd, log=tmp / "audit-redis.log", cwd=ROOT)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with redis.Redis.from_url(url, socket_timeout=0.5) as client:
+                client.ping()
+            break
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+    _audit_redis[tmp] = url
+    return url
+
+
 def start_gateway(procs: Processes, tmp: Path, workers: int) -> Server:
     port = free_port()
     log = tmp / f"gateway-{workers}w.log"
     cmd = [*_uvicorn(), "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     # The gateway's own production flags (gateway_project.serve): its protocol class, no proxy headers.
     cmd += ["--workers", str(workers), "--log-level", "warning", *uvicorn_argv()]
-    proc = procs.start(cmd, log=log, env=gateway_env(tmp), cwd=ROOT)
+    env = gateway_env(tmp)
+    stream = audit_redis_url(procs, tmp)
+    if stream:
+        env["GATEWAY_AUDIT_REDIS_URL"] = stream
+    proc = procs.start(cmd, log=log, env=env, cwd=ROOT)
     wait_http(port, "/health/startup", proc, log, timeout=60)
     wait_http(port, "/", proc, log, timeout=20)  # the route, once this process has loaded its table
     # Every worker must have its table: several answers in a row over fresh connections.

@@ -11,8 +11,10 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
   here; one token signed with PyJWT, ``exp`` an hour ahead);
 - ``/breaker`` (service ``bench-breaker``, ``breaker_enabled``): the in-memory breaker, since the bench
   strips REDIS_URL;
-- ``/audit`` (service ``bench``): ``audit`` on, every request recorded through the embedded path (no
-  Redis in the bench: the drainer writes batches into the SQLite chain from a worker thread).
+- ``/audit`` (service ``bench``): ``audit`` on, every request recorded; the gateway sends the records
+  to the audit stream in a redis-server of the bench's own (``GATEWAY_AUDIT_REDIS_URL``, set by
+  bench/servers.py), the production path; no audit worker runs, so the bench measures the gateway's
+  share only.
 
 The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}}``,
 each ``{"path": ..., "authorization": ...}`` (no authorization for the breaker) or ``{"error": ...}``: a

@@ -1,10 +1,11 @@
 """The per-process drainer: moves buffered records to the durable path, off the request path.
 
-With ``REDIS_URL`` each batch is one pipelined round trip (XADD of the batch to the audit stream,
-INCRBY of the backlog counter, which also tells the backlog); the audit worker writes the stream
-into the chain. Without Redis (the embedded default) batches go straight to ``chain.append`` in a
-worker thread. A batch that fails is kept and retried first; nothing is taken from the buffer
-meanwhile, so the buffer (and its PHI reservations) is what bounds memory.
+With ``GATEWAY_AUDIT_REDIS_URL`` (default ``REDIS_URL``) each batch is one pipelined round trip
+(XADD of the batch to the audit stream, INCRBY of the backlog counter, which also tells the
+backlog); the audit worker writes the stream into the chain. Without Redis (the embedded default)
+batches go straight to ``chain.append`` in a worker thread. A batch that fails is kept and retried
+first; nothing is taken from the buffer meanwhile, so the buffer (and its PHI reservations) is what
+bounds memory.
 
 ``healthy()`` is what PHI routes check before they are served: the last write (or idle probe)
 succeeded and the stream backlog is under ``GATEWAY_AUDIT_MAX_BACKLOG``.
@@ -120,8 +121,8 @@ class Drainer:
         return self.ok and (sink is None or sink.backlog < self.max_backlog)
 
     def _make_sink(self) -> Sink:
-        if settings.REDIS_URL:
-            return StreamSink(settings.REDIS_URL, settings.GATEWAY_AUDIT_STREAM)
+        if settings.GATEWAY_AUDIT_REDIS_URL:
+            return StreamSink(settings.GATEWAY_AUDIT_REDIS_URL, settings.GATEWAY_AUDIT_STREAM)
         return DatabaseSink()
 
     async def start(self) -> None:

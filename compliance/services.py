@@ -55,12 +55,12 @@ def verify_chain(source: str, from_seq: int | None = None, to_seq: int | None = 
 def redis_client() -> Any:
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+    return redis.Redis.from_url(settings.GATEWAY_AUDIT_REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
 
 
 def flush_audit_stream(max_seconds: float = 50.0, consumer: str | None = None) -> int:
     """Write what the Redis audit stream holds into the chain; 0 in the embedded default (no stream)."""
-    if not settings.REDIS_URL:
+    if not settings.GATEWAY_AUDIT_REDIS_URL:
         return 0
     with redis_client() as client:
         return StreamConsumer(client, settings.GATEWAY_AUDIT_STREAM, consumer=consumer).drain(max_seconds)

@@ -62,7 +62,7 @@ def start_audit_worker() -> subprocess.Popen[bytes] | None:
     chain; without it, they write the chain themselves (docs/compliance.md, "Durability")."""
     from django.conf import settings
 
-    if not settings.REDIS_URL:
+    if not settings.GATEWAY_AUDIT_REDIS_URL:
         return None
     worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "audit_worker"])
     atexit.register(worker.terminate)

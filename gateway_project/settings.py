@@ -254,7 +254,10 @@ GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
 # Request headers in records: "redacted" (names and values, secrets and rule-listed ones redacted),
 # "names" (names only, every value redacted) or "none".
 GATEWAY_AUDIT_HEADERS = env_str("GATEWAY_AUDIT_HEADERS", "redacted").strip().lower()
-# The Redis stream and consumer group of the durable path.
+# The Redis of the audit stream (default: REDIS_URL). A Redis of its own can run with appendonly on
+# while the one for counters and caches does not; empty with no REDIS_URL: no stream (embedded).
+GATEWAY_AUDIT_REDIS_URL = env_str("GATEWAY_AUDIT_REDIS_URL") or REDIS_URL
+# The Redis stream the gateway processes write and the audit worker consumes.
 GATEWAY_AUDIT_STREAM = env_str("GATEWAY_AUDIT_STREAM", "gateway:audit")
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------

@@ -52,7 +52,7 @@ class AuditedGateway(GatewayProcess):
 
     def collect(self) -> None:
         """Move what the gateway sent to the stream into the chain (the audit worker's code)."""
-        redis_url = self.env.get("REDIS_URL") or ""
+        redis_url = self.env.get("GATEWAY_AUDIT_REDIS_URL") or self.env.get("REDIS_URL") or ""
         if not redis_url:
             return  # embedded default: the gateway writes the chain itself
         import redis
@@ -61,7 +61,7 @@ class AuditedGateway(GatewayProcess):
             StreamConsumer(client, self.stream, consumer="test").drain(10)
 
     def forget_stream(self) -> None:
-        redis_url = self.env.get("REDIS_URL") or ""
+        redis_url = self.env.get("GATEWAY_AUDIT_REDIS_URL") or self.env.get("REDIS_URL") or ""
         if redis_url:
             import redis
 

@@ -39,5 +39,5 @@ def test_the_task_records_a_broken_chain() -> None:
 
 
 def test_the_safety_flush_has_nothing_to_do_without_a_stream(settings: pytest.FixtureRequest) -> None:
-    settings.REDIS_URL = ""  # type: ignore[attr-defined]
+    settings.GATEWAY_AUDIT_REDIS_URL = ""  # type: ignore[attr-defined]
     assert flush_audit_events.apply().get() == 0

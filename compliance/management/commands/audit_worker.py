@@ -22,8 +22,11 @@ class Command(BaseCommand):
     help = "Consume the Redis audit stream into the audit chain (acknowledging after each commit)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.REDIS_URL:
-            raise CommandError("REDIS_URL is not set: without Redis, gateway processes write the chain themselves.")
+        if not settings.GATEWAY_AUDIT_REDIS_URL:
+            raise CommandError(
+                "Neither GATEWAY_AUDIT_REDIS_URL nor REDIS_URL is set: without Redis, gateway processes write "
+                "the chain themselves."
+            )
         stopping = {"now": False}
 
         def stop(signum: int, frame: Any) -> None:
