@@ -141,20 +141,23 @@ def start_asgi_proxy(procs: Processes, tmp: Path, app: str, upstream_port: int) 
     return Server(name, port, proc, log)
 
 
-def gateway_env(tmp: Path, ratelimit_redis: str = "") -> dict[str, str]:
+def gateway_env(tmp: Path, redis_url: str = "") -> dict[str, str]:
     """The embedded default (no Redis) on a fresh SQLite file: the bench never touches var/ or shared stores.
 
-    Only the rate-limit counters use Redis (the bench's own redis-server, ``ratelimit_redis``), so the
-    rate-limit rows measure the shared, Redis-backed limiter while every other row stays as it was.
+    Only the rate-limit counters and the audit stream use Redis (the bench's own redis-server,
+    ``redis_url``), so those rows measure the production paths while every other row stays as it was.
+    Without it the audited route writes the SQLite chain itself (docs/compliance.md).
     """
+    shared = ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL", "GATEWAY_AUDIT_REDIS_URL")
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL")},
+        **{k: v for k, v in os.environ.items() if k not in shared},
         "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
         "GATEWAY_VAR_DIR": str(tmp),
         "DJANGO_SETTINGS_MODULE": "gateway_project.settings",
     }
-    if ratelimit_redis:
-        env["GATEWAY_RATELIMIT_REDIS_URL"] = ratelimit_redis
+    if redis_url:
+        env["GATEWAY_RATELIMIT_REDIS_URL"] = redis_url
+        env["GATEWAY_AUDIT_REDIS_URL"] = redis_url
     return env
 
 
@@ -182,13 +185,13 @@ def start_redis(procs: Processes, tmp: Path) -> Server:
 
 
 def prepare_gateway(
-    procs: Processes, tmp: Path, upstream_port: int, ws_port: int = 0, ratelimit_redis: str = ""
+    procs: Processes, tmp: Path, upstream_port: int, ws_port: int = 0, redis_url: str = ""
 ) -> dict[str, dict[str, str]]:
     """Migrate a fresh SQLite database and create the bench services, targets and routes.
 
     Returns bench/setup_gateway.py's JSON (per policy row, its path and credential, or an error), or {}.
     """
-    env = gateway_env(tmp, ratelimit_redis)
+    env = gateway_env(tmp, redis_url)
     done = None
     for cmd in (
         [PYTHON, "manage.py", "migrate", "--noinput"],
@@ -208,14 +211,14 @@ def prepare_gateway(
 
 
 def start_gateway(
-    procs: Processes, tmp: Path, workers: int, ratelimit_redis: str = "", env: dict[str, str] | None = None
+    procs: Processes, tmp: Path, workers: int, redis_url: str = "", env: dict[str, str] | None = None
 ) -> Server:
     port = free_port()
     log = tmp / f"gateway-{workers}w{'-' + '-'.join(env) if env else ''}.log"
     cmd = [*_uvicorn(), "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     # The gateway's own production flags (gateway_project.serve): its protocol class, no proxy headers.
     cmd += ["--workers", str(workers), "--log-level", "warning", *uvicorn_argv()]
-    env = {**gateway_env(tmp, ratelimit_redis), **(env or {})}
+    env = {**gateway_env(tmp, redis_url), **(env or {})}
     if workers > 1:  # as gateway_project.serve does: one fresh metrics directory shared by the workers
         metrics_dir = tmp / f"metrics-{port}"
         metrics_dir.mkdir()

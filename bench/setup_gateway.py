@@ -4,18 +4,23 @@
 
 Run after ``manage.py migrate`` with the same environment. All routes forward to the same upstream:
 
-- ``/`` (service ``bench``): no policies, the reference;
+- ``/`` (service ``bench``): no policies and ``audit`` off, the reference (every other route but
+  ``/audit`` has ``audit`` off too, so each row measures its own policy);
 - ``/apikey`` (service ``bench``): ``auth_mode=api_key``, a key issued to the consumer ``bench``;
 - ``/jwt`` (service ``bench``): ``auth_mode=jwt`` against the RS256 issuer ``bench-rs256`` (a key pair made
   here; one token signed with PyJWT, ``exp`` an hour ahead);
 - ``/breaker`` (service ``bench-breaker``, ``breaker_enabled``): the in-memory breaker, since the bench
   strips REDIS_URL;
 - ``/ws-echo`` (service ``bench-ws``, WebSocket allowed, no auth) to the WebSocket echo upstream, when
-  its port is given as a second argument.
+  its port is given as a second argument;
 - ``/ratelimit`` (service ``bench``): one per-IP rate policy counted in Redis (``GATEWAY_RATELIMIT_REDIS_URL``,
   the bench's own redis-server), with a limit it never reaches;
 - ``/ratelimit3`` (service ``bench``): ``auth_mode=api_key`` and three rate policies (global, per consumer,
-  per IP) decided in one Redis call.
+  per IP) decided in one Redis call;
+- ``/audit`` (service ``bench``): ``audit`` on, every request recorded; the gateway sends the records
+  to the audit stream in the bench's own redis-server (``GATEWAY_AUDIT_REDIS_URL``, set by
+  bench/servers.py), the production path; no audit worker runs, so the bench measures the gateway's
+  share only.
 
 The rate policies fail closed, so a Redis that does not answer shows as 503s instead of a fast, unlimited row.
 
@@ -137,9 +142,17 @@ def _ratelimit3(service: Any) -> dict[str, str]:
     return {"path": "/ratelimit3", "authorization": f"Bearer {issued.key}"}
 
 
-def _route(route: Any) -> Any:
+def _audited(service: Any) -> dict[str, str]:
     from registry.models import Route
 
+    _route(Route(service=service, name="bench-audit", path_prefix="/audit"), audit=True)
+    return {"path": "/audit"}
+
+
+def _route(route: Any, audit: bool = False) -> Any:
+    from registry.models import Route
+
+    route.audit = audit  # every other row measures its own policy, without the audit trail's cost
     Route.objects.filter(name=route.name).delete()
     route.full_clean()
     route.save()
@@ -164,7 +177,7 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
     service, _ = Service.objects.get_or_create(slug="bench", defaults={"name": "bench"})
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": upstream_port})
     Route.objects.update_or_create(
-        name="bench", defaults={"service": service, "path_prefix": "/", "strip_prefix": True}
+        name="bench", defaults={"service": service, "path_prefix": "/", "strip_prefix": True, "audit": False}
     )
     print(f"bench service -> 127.0.0.1:{upstream_port}, route / (no policies)", file=sys.stderr)
     policies = {
@@ -173,6 +186,7 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
         "breaker": _soft(lambda: _breaker(upstream_port)),
         "ratelimit": _soft(lambda: _ratelimit(service)),
         "ratelimit3": _soft(lambda: _ratelimit3(service)),
+        "audit": _soft(lambda: _audited(service)),
     }
     if ws_port:
         policies["websocket"] = _soft(lambda: _websocket(ws_port))

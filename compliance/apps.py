@@ -7,3 +7,14 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Audit and compliance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from compliance import capture, checks, config_audit, redaction_admin, signals  # noqa: F401
+        from proxy import lifespan, observe
+        from registry import routing
+
+        observe.subscribe(capture.observe_request)
+        routing.register_loader("compliance", capture.load_rules)
+        lifespan.add_hooks(capture.start, capture.stop)
+        config_audit.connect()
+        signals.connect()

@@ -57,6 +57,18 @@ def start_sweeper() -> subprocess.Popen[bytes]:
     return worker
 
 
+def start_audit_worker() -> subprocess.Popen[bytes] | None:
+    """With Redis, gateway processes send audit records to a stream that this worker writes into the
+    chain; without it, they write the chain themselves (docs/compliance.md, "Durability")."""
+    from django.conf import settings
+
+    if not settings.GATEWAY_AUDIT_REDIS_URL:
+        return None
+    worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "audit_worker"])
+    atexit.register(worker.terminate)
+    return worker
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -89,6 +101,7 @@ def main() -> None:
     else:
         print(f"port {DEMO_BACKEND_PORT} is taken; assuming the demo backend already runs there")
     start_sweeper()
+    start_audit_worker()
 
     base = f"http://{args.host}:{args.port}"
     login = f"{username} / {password}" if password else f"{username} (reset: python manage.py changepassword admin)"

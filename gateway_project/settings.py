@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "compliance.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -196,7 +197,8 @@ GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None.
 GATEWAY_POLICIES = env_list(
     "GATEWAY_POLICIES",
-    "proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,ratelimit.policies.RateLimitPolicy",
+    "compliance.policies.AuditPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
+    "ratelimit.policies.RateLimitPolicy",
 )
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
@@ -266,6 +268,7 @@ GATEWAY_REALTIME_ORIGINS = [o.lower().rstrip("/") for o in env_list("GATEWAY_REA
 GATEWAY_REALTIME_PUBLISHER_ROLE = env_str("GATEWAY_REALTIME_PUBLISHER_ROLE", "realtime:publish")
 # Seconds between the writes of this process's live connection counts to Redis (for the admin page).
 GATEWAY_REALTIME_COUNTS_INTERVAL = env_float("GATEWAY_REALTIME_COUNTS_INTERVAL", 2.0, minimum=0.1)
+
 # --- Rate limiting (ratelimit app, docs/rate-limiting.md) -----------------------------------------
 # Where the shared counters live; empty (no REDIS_URL): this process's memory.
 GATEWAY_RATELIMIT_REDIS_URL = env_str("GATEWAY_RATELIMIT_REDIS_URL") or REDIS_URL
@@ -278,6 +281,25 @@ GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, 
 # Sign-in attempts (admin login and /admin/api/token/ together) per client address and period; 0: no limit.
 GATEWAY_LOGIN_RATE_LIMIT = env_int("GATEWAY_LOGIN_RATE_LIMIT", 10, minimum=0)
 GATEWAY_LOGIN_RATE_PERIOD = env_int("GATEWAY_LOGIN_RATE_PERIOD", 60, minimum=1)
+
+# Traffic audit (docs/compliance.md): records per process held in memory before the drainer sends them.
+GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum=100)
+# Records per batch sent to the Redis stream (or written to the database in the embedded default).
+GATEWAY_AUDIT_BATCH_SIZE = env_int("GATEWAY_AUDIT_BATCH_SIZE", 500, minimum=1)
+# Seconds between drains of the buffer.
+GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, minimum=0.005)
+# Records in the Redis stream not yet written to the chain above which PHI routes fail closed with 503.
+GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 1_000_000, minimum=1)
+# Record the client IP as a keyed pseudonym instead of the address.
+GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
+# Request headers in records: "redacted" (names and values, secrets and rule-listed ones redacted),
+# "names" (names only, every value redacted) or "none".
+GATEWAY_AUDIT_HEADERS = env_str("GATEWAY_AUDIT_HEADERS", "redacted").strip().lower()
+# The Redis of the audit stream (default: REDIS_URL). A Redis of its own can run with appendonly on
+# while the one for counters and caches does not; empty with no REDIS_URL: no stream (embedded).
+GATEWAY_AUDIT_REDIS_URL = env_str("GATEWAY_AUDIT_REDIS_URL") or REDIS_URL
+# The Redis stream the gateway processes write and the audit worker consumes.
+GATEWAY_AUDIT_STREAM = env_str("GATEWAY_AUDIT_STREAM", "gateway:audit")
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

@@ -203,7 +203,7 @@ class RouteAdmin(ConfigAdmin):
         "enabled",
     )
     list_editable = ("enabled",)
-    list_filter = ("enabled", "auth_mode", "websocket", "version_source", "service")
+    list_filter = ("enabled", "auth_mode", "websocket", "phi", "audit", "version_source", "service")
     list_select_related = ("service",)
     search_fields = ("name", "path_prefix", "host", "service__name", "service__slug")
     autocomplete_fields = ("service",)
@@ -219,6 +219,13 @@ class RouteAdmin(ConfigAdmin):
             },
         ),
         ("Forwarding", {"fields": ("strip_prefix", "max_body_bytes")}),
+        (
+            "Audit",
+            {
+                "fields": ("audit", "phi"),
+                "description": "What the audit trail records; see docs/compliance.md.",
+            },
+        ),
         (
             "Authentication",
             {

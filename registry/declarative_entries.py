@@ -67,6 +67,8 @@ ROUTE_FIELDS = (
     "websocket_max_connections",
     "websocket_max_connections_per_consumer",
     "websocket_idle_timeout",
+    "audit",
+    "phi",
     "enabled",
 )
 
@@ -139,6 +141,8 @@ class RouteSpec(Entry):
     websocket_max_connections: int | None
     websocket_max_connections_per_consumer: int | None
     websocket_idle_timeout: float | None
+    audit: bool
+    phi: bool
     enabled: bool
 
 

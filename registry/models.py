@@ -284,6 +284,14 @@ class Route(models.Model):
         validators=[MinValueValidator(0.1)],
         help_text="Seconds without a message either way before the gateway closes (1001); empty: the default.",
     )
+    audit = models.BooleanField(
+        default=True, help_text="Record every request in the audit trail (PHI routes are always recorded)."
+    )
+    phi = models.BooleanField(
+        "PHI",
+        default=False,
+        help_text="Route carries PHI (HIPAA): requests fail with 503 when the audit trail cannot accept a record",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -99,6 +99,8 @@ class RouteSpec:
     max_body_bytes: int
     auth: AuthConfig | None = None  # None: no authentication step on this route
     websocket: WebSocketSpec | None = None  # None: WebSocket upgrades are refused on this route
+    audit: bool = True  # recorded in the audit trail (always when phi)
+    phi: bool = False  # fails closed (503) when the audit trail cannot accept a record
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,8 @@ def load_snapshot() -> Snapshot:
                 ),
                 auth=auth_for(route, credentials, by_issuer),
                 websocket=websocket_for(route),
+                audit=route.audit or route.phi,
+                phi=route.phi,
             )
         )
     base = Snapshot(

@@ -91,6 +91,7 @@ NO_AUTH = {
     "websocket_max_connections_per_consumer": None,
     "websocket_idle_timeout": None,
 }
+AUDIT_DEFAULTS = {"audit": True, "phi": False}
 
 
 @pytest.mark.usefixtures("made_in_the_admin")
@@ -157,6 +158,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "version_source": "either",
                 "max_body_bytes": None,
                 **NO_AUTH,
+                **AUDIT_DEFAULTS,
                 "enabled": True,
             },
             {
@@ -170,6 +172,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "version_source": "header",
                 "max_body_bytes": 1024,
                 **NO_AUTH,
+                **AUDIT_DEFAULTS,
                 "enabled": True,
             },
         ],

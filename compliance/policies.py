@@ -1,0 +1,39 @@
+"""``AuditPolicy``: PHI routes fail closed when the audit trail cannot accept their record.
+
+It is only attached to PHI routes (every other route is recorded by the observer with no policy
+step), and must come first in ``GATEWAY_POLICIES`` so the refusal happens before anything else.
+Before serving, it checks the durable path is healthy (``Drainer.healthy``) and reserves the
+request's slot in the buffer, so the record of a served PHI request is never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from compliance import capture
+from compliance.buffer import RESERVED
+from proxy.errors import GatewayError
+from proxy.exchange import Exchange, Response
+from proxy.pipeline import Handler
+
+if TYPE_CHECKING:
+    from registry.routing import RouteSpec, Snapshot
+
+
+class AuditUnavailable(GatewayError):
+    status = 503
+    reason = "audit_unavailable"
+
+
+class AuditPolicy:
+    name = "audit"
+
+    @classmethod
+    def for_route(cls, route: RouteSpec, snapshot: Snapshot) -> AuditPolicy | None:
+        return cls() if route.phi else None
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
+        if not capture.drainer.healthy() or not capture.buffer.reserve():
+            raise AuditUnavailable("The audit trail cannot accept a record; this route carries PHI and fails closed.")
+        exchange.scope[RESERVED] = True
+        return await call_next(exchange)

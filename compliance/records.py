@@ -1,0 +1,88 @@
+"""Turn an observer's ``Finished`` into a plain audit record (a dict of ``AuditEvent`` fields).
+
+Nothing from bodies; the query string and headers only after redaction (``compliance.redaction``).
+Each record gets an ``event_id`` unique across the gateway (a random per-process prefix and a
+counter), so redelivery from the durable queue is recognised and never stored twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from typing import Any
+
+from compliance import pseudonyms
+from compliance.redaction import DEFAULT, RedactionRules, redact_headers, redact_json, redact_query
+from proxy.observe import WEBSOCKET, Finished
+
+_state: dict[str, Any] = {"pid": None, "prefix": "", "counter": itertools.count(1)}
+_rules: list[RedactionRules] = [DEFAULT]
+
+
+def set_rules(rules: RedactionRules) -> None:
+    _rules[0] = rules
+
+
+def current_rules() -> RedactionRules:
+    return _rules[0]
+
+
+def new_event_id() -> str:
+    pid = os.getpid()
+    if _state["pid"] != pid:  # a forked worker must not repeat its parent's ids
+        _state.update(pid=pid, prefix=f"g{secrets.token_hex(6)}{pid:x}-", counter=itertools.count(1))
+    return f"{_state['prefix']}{next(_state['counter'])}"
+
+
+def record_of(finished: Finished, *, header_mode: str = "redacted", pseudonymize_ip: bool = False) -> dict[str, Any]:
+    rules = _rules[0]
+    route = finished.route
+    auth = route.auth if route is not None else None
+    identity = finished.identity
+    consumer = ""
+    if identity is not None:
+        consumer = identity.consumer_id or (f"sub:{identity.subject}" if identity.subject else "")
+    websocket = finished.kind == WEBSOCKET
+    if websocket:
+        action = "websocket.closed"
+    else:
+        action = "request.refused" if finished.error_reason else "request.proxied"
+    data: dict[str, Any] = {}
+    if finished.upstream_error:
+        data["upstream_error"] = finished.upstream_error
+    if finished.upstream_seconds:
+        data["upstream_ms"] = round(finished.upstream_seconds * 1000, 3)
+    if not finished.complete:
+        data["incomplete"] = True
+    if finished.details:
+        data.update(finished.details)
+    if rules.json_paths and data:
+        data = redact_json(data, rules)
+    return {
+        "event_id": new_event_id(),
+        "kind": "websocket" if websocket else "request",
+        "at": finished.at,
+        "action": action,
+        "request_id": finished.request_id,
+        "consumer": consumer,
+        "consumer_name": identity.name if identity is not None else "",
+        "client_ip": pseudonyms.pseudonym(finished.client_address) if pseudonymize_ip else finished.client_address,
+        "method": finished.method,
+        "path": finished.path,
+        "query": redact_query(finished.query, rules, auth.key_query_param.lower() if auth is not None else ""),
+        "headers": redact_headers(
+            finished.scope.get("headers", ()), rules, header_mode, auth.key_header.lower() if auth is not None else b""
+        ),
+        "route": route.name if route is not None else "",
+        "service": route.service.slug if route is not None else "",
+        "target": finished.target.address if finished.target is not None else "",
+        "status": finished.status,
+        "latency_ms": round(finished.duration * 1000, 3),
+        "bytes_in": finished.bytes_in,
+        "bytes_out": finished.bytes_out,
+        "error_reason": finished.error_reason or "",
+        "phi": bool(route is not None and route.phi),
+        "source": "gateway",
+        "data": data,
+    }

@@ -1,0 +1,181 @@
+"""What a traffic record keeps of the query string and headers: secrets never, rule-listed values never."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from compliance import capture, pseudonyms, records
+from compliance.models import RedactionRule
+from compliance.redaction import DEFAULT, REDACTED, compile_rules
+from proxy.auth.config import AuthConfig, Credentials, Identity
+from proxy.observe import Finished
+from registry.routing import RouteSpec, ServiceSpec, Snapshot
+
+SERVICE = ServiceSpec(
+    id=1,
+    slug="orders",
+    name="Orders",
+    scheme="http",
+    base_path="",
+    connect_timeout=1,
+    read_timeout=1,
+    retries=0,
+    lb_algorithm="round_robin",
+    preserve_host=False,
+    targets=(),
+)
+AUTH = AuthConfig(
+    mode="api_key",
+    required_roles=frozenset(),
+    allow_anonymous=False,
+    key_header=b"x-orders-key",
+    key_query_param="apikey",
+    identity_headers=(),
+    jwt_keys=(),
+    credentials=Credentials(),
+)
+
+
+def route(**fields: Any) -> RouteSpec:
+    values: dict[str, Any] = {
+        "id": 1,
+        "name": "orders",
+        "service": SERVICE,
+        "prefix": "/orders",
+        "host": "",
+        "methods": None,
+        "strip_prefix": True,
+        "priority": 0,
+        "api_version": "",
+        "version_in_path": False,
+        "version_in_header": False,
+        "max_body_bytes": 1024,
+        "auth": AUTH,
+    }
+    return RouteSpec(**(values | fields))
+
+
+def finished(query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None, **fields: Any) -> Finished:
+    values: dict[str, Any] = {
+        "kind": "http",
+        "request_id": "req-1",
+        "at": time.time(),
+        "duration": 0.0123,
+        "method": "GET",
+        "path": "/orders/1",
+        "query": query,
+        "scope": {"headers": headers or []},
+        "client_address": "192.0.2.1",
+        "status": 200,
+        "error_reason": None,
+        "bytes_in": 0,
+        "bytes_out": 10,
+        "complete": True,
+        "route": route(),
+        "identity": Identity(consumer_id="5", name="alice", roles=frozenset()),
+    }
+    return Finished(**(values | fields))
+
+
+@pytest.fixture(autouse=True)
+def default_rules() -> Iterator[None]:
+    records.set_rules(DEFAULT)
+    yield
+    records.set_rules(DEFAULT)
+
+
+SECRET_HEADERS = [
+    (b"authorization", b"Bearer secret-token"),
+    (b"proxy-authorization", b"Basic c2VjcmV0"),
+    (b"cookie", b"session=secret"),
+    (b"x-api-key", b"secret-key"),
+    (b"x-orders-key", b"secret-route-key"),
+    (b"user-agent", b"curl/8"),
+]
+
+
+def test_secret_headers_are_always_redacted_and_others_kept() -> None:
+    rec = records.record_of(finished(headers=SECRET_HEADERS))
+    assert "secret" not in repr(rec)
+    assert rec["headers"]["authorization"] == REDACTED
+    assert rec["headers"]["x-orders-key"] == REDACTED  # the route's own API-key header
+    assert rec["headers"]["user-agent"] == "curl/8"
+
+
+def test_the_routes_api_key_query_parameter_and_access_tokens_are_always_redacted() -> None:
+    rec = records.record_of(finished(query=b"apikey=secret1&access_token=secret2&page=2"))
+    assert rec["query"] == f"apikey={REDACTED}&access_token={REDACTED}&page=2"
+
+
+def test_a_rule_listed_query_parameter_and_header_are_redacted() -> None:
+    records.set_rules(compile_rules([("query", "ssn"), ("header", "X-Patient-Id")]))
+    rec = records.record_of(finished(query=b"ssn=123-45-6789&SSN=1&page=2", headers=[(b"x-patient-id", b"p-77")]))
+    assert rec["query"] == f"ssn={REDACTED}&SSN={REDACTED}&page=2"
+    assert rec["headers"] == {"x-patient-id": REDACTED}
+
+
+def test_a_rule_listed_json_path_is_redacted_in_the_records_data() -> None:
+    records.set_rules(compile_rules([("json_path", "$.details.subject")]))
+    rec = records.record_of(finished(details={"details": {"subject": "someone", "code": 1000}}))
+    assert rec["data"]["details"] == {"subject": REDACTED, "code": 1000}
+
+
+def test_header_modes_names_and_none() -> None:
+    headers = [(b"user-agent", b"curl/8")]
+    assert records.record_of(finished(headers=headers), header_mode="names")["headers"] == {"user-agent": REDACTED}
+    assert records.record_of(finished(headers=headers), header_mode="none")["headers"] == {}
+
+
+def test_the_client_ip_can_be_recorded_as_a_pseudonym() -> None:
+    rec = records.record_of(finished(), pseudonymize_ip=True)
+    assert rec["client_ip"] == pseudonyms.pseudonym("192.0.2.1") != "192.0.2.1"
+
+
+def test_a_record_holds_the_request_facts_and_nothing_from_bodies() -> None:
+    rec = records.record_of(finished(status=502, error_reason="upstream_unreachable", upstream_error="connect"))
+    assert rec["action"] == "request.refused" and rec["error_reason"] == "upstream_unreachable"
+    assert rec["consumer"] == "5" and rec["consumer_name"] == "alice"
+    assert rec["route"] == "orders" and rec["service"] == "orders" and rec["latency_ms"] == 12.3
+    assert rec["data"] == {"upstream_error": "connect"}
+    assert records.record_of(finished())["action"] == "request.proxied"
+    assert records.record_of(finished(kind="websocket"))["action"] == "websocket.closed"
+
+
+def test_event_ids_are_unique_in_a_process() -> None:
+    ids = {records.new_event_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+
+
+@pytest.mark.django_db
+def test_enabled_rules_are_loaded_into_the_routing_snapshot() -> None:
+    RedactionRule.objects.create(kind="query", name="ssn")
+    RedactionRule.objects.create(kind="header", name="X-Off", enabled=False)
+    rules = capture.load_rules(Snapshot(version=1, services=(), routes=()))
+    assert "ssn" in rules.query and b"x-off" not in rules.headers
+    assert records.current_rules() is rules
+
+
+def test_routes_with_audit_off_are_not_buffered_and_phi_reservations_are_kept() -> None:
+    buffer = capture.buffer
+    buffer.items.clear()
+    capture.observe_request(finished(route=route(audit=False)))
+    assert len(buffer) == 0
+    capture.observe_request(finished())
+    assert len(buffer) == 1
+    buffer.items.clear()
+
+
+@pytest.mark.django_db
+def test_a_rule_change_bumps_the_config_version_so_every_process_reloads_the_rules() -> None:
+    from registry.services import current_config_version
+
+    before = current_config_version()
+    rule = RedactionRule.objects.create(kind="header", name="X-Patient-Id")
+    assert current_config_version() > before
+    middle = current_config_version()
+    rule.delete()
+    assert current_config_version() > middle
