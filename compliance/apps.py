@@ -7,3 +7,6 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Audit and compliance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from compliance import officer_checks  # noqa: F401  (registers the system checks)

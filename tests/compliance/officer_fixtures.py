@@ -1,0 +1,78 @@
+"""Fixtures and event builders for the compliance officer's tests (imported by name from each file)."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.utils import timezone
+
+from compliance import chain
+
+PASSWORD = "pw-officer-123456"
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    """A proxied-request record as the traffic audit writes it, with fields overridden."""
+    return {
+        "event_id": uuid.uuid4().hex,
+        "kind": "request",
+        "at": timezone.now(),
+        "action": "request.proxied",
+        "request_id": uuid.uuid4().hex,
+        "client_ip": "192.0.2.10",
+        "method": "GET",
+        "path": "/orders/1",
+        "route": "orders",
+        "service": "shop",
+        "target": "127.0.0.1:9000",
+        "status": 200,
+        "latency_ms": 3.5,
+        "bytes_out": 120,
+    } | fields
+
+
+def add(*records: dict[str, Any]) -> None:
+    chain.append(list(records))
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.get_default_timezone())
+
+
+@pytest.fixture
+def roles() -> None:
+    """The groups as the migrations make them (transactional tests elsewhere flush migrated rows)."""
+    importlib.import_module("registry.migrations.0005_admin_roles").create_roles(django_apps, None)
+    importlib.import_module("compliance.migrations.0003_compliance_officer_roles").grant(django_apps, None)
+
+
+def staff(name: str, group: str) -> User:
+    user = User.objects.create_user(name, password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def officer(roles: None) -> User:
+    return staff("olivia", "compliance officer")
+
+
+@pytest.fixture
+def officer_client(officer: User) -> Client:
+    client = Client()
+    client.force_login(officer)
+    return client
+
+
+@pytest.fixture
+def viewer_client(roles: None) -> Client:
+    client = Client()
+    client.force_login(staff("victor", "viewer"))
+    return client
