@@ -101,7 +101,10 @@ class ComplianceJobAdmin(admin.ModelAdmin):
             params={"kind": subject.kind, "value": subject.value, "anonymise_consumer": data["anonymise_consumer"]},
             requested_by=request.user,
         )
-        if subject.events()[: settings.GATEWAY_AUDIT_SYNC_GDPR_LIMIT + 1].count() > settings.GATEWAY_AUDIT_SYNC_GDPR_LIMIT:
+        if (
+            subject.events()[: settings.GATEWAY_AUDIT_SYNC_GDPR_LIMIT + 1].count()
+            > settings.GATEWAY_AUDIT_SYNC_GDPR_LIMIT
+        ):
             services.enqueue(job)
             return accepted(request, job, self.admin_site.each_context(request))
         job = services.run_job(job.pk)

@@ -22,8 +22,10 @@ class RetentionRuleForm(forms.ModelForm):
         service, phi = data.get("service"), data.get("phi", False)
         if service is not None and phi:
             self.add_error("phi", "A service rule applies to all of its events; leave PHI unticked.")
-        same = RetentionRule.objects.filter(service=service) if service else RetentionRule.objects.filter(
-            service=None, phi=phi
+        same = (
+            RetentionRule.objects.filter(service=service)
+            if service
+            else RetentionRule.objects.filter(service=None, phi=phi)
         )
         if same.exclude(pk=self.instance.pk).exists():
             scope = f"service {service}" if service else ("PHI events" if phi else "the default")

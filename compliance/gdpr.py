@@ -35,7 +35,17 @@ KINDS = ("consumer", "user", "ip")
 BATCH = 2000
 KEY_FIELDS = ("prefix", "label", "created_at", "expires_at", "last_used_at", "revoked_at")  # never the digest
 CONSUMER_FIELDS = ("id", "name", "roles", "enabled", "metadata", "created_at", "updated_at")
-USER_FIELDS = ("id", "username", "email", "first_name", "last_name", "is_staff", "is_active", "date_joined", "last_login")
+USER_FIELDS = (
+    "id",
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "is_staff",
+    "is_active",
+    "date_joined",
+    "last_login",
+)
 
 
 @dataclass(frozen=True, slots=True)

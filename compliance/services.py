@@ -133,7 +133,7 @@ def run_job(job_id: int) -> ComplianceJob:
     from compliance import gdpr
 
     with transaction.atomic():
-        job = ComplianceJob.objects.select_for_update().select_related("requested_by").get(pk=job_id)
+        job = ComplianceJob.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=job_id)
         if job.status != ComplianceJob.Status.PENDING:
             return job  # a redelivered task: it ran, or runs, elsewhere
         job.status = ComplianceJob.Status.RUNNING

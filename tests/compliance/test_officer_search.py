@@ -11,7 +11,7 @@ from compliance import admin_filters
 from compliance.models import AuditEvent
 from compliance.pseudonyms import pseudonym
 from registry.models import Consumer
-from tests.compliance.officer_fixtures import add, at, event, officer, officer_client, roles  # noqa: F401
+from tests.compliance.officer_support import add, at, event
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:compliance_auditevent_changelist")
@@ -116,7 +116,9 @@ def test_audit_events_are_read_only_even_for_a_superuser(admin_user: User) -> No
 
     assert client.get(reverse("admin:compliance_auditevent_add")).status_code == 403
     assert client.post(change, {"status": "200"}).status_code == 403
-    assert client.post(reverse("admin:compliance_auditevent_delete", args=[target.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:compliance_auditevent_delete", args=[target.pk]), {"post": "yes"}).status_code == 403
+    )
     assert AuditEvent.objects.filter(pk=target.pk, status=target.status).exists()
     changelist = client.get(CHANGELIST).content.decode()
     assert "delete_selected" not in changelist

@@ -1,16 +1,12 @@
-"""Fixtures and event builders for the compliance officer's tests (imported by name from each file)."""
+"""Event builders and users for the compliance officer's tests."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from datetime import datetime
 from typing import Any
 
-import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
-from django.test import Client
 from django.utils import timezone
 
 from compliance import chain
@@ -46,33 +42,7 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.get_default_timezone())
 
 
-@pytest.fixture
-def roles() -> None:
-    """The groups as the migrations make them (transactional tests elsewhere flush migrated rows)."""
-    importlib.import_module("registry.migrations.0005_admin_roles").create_roles(django_apps, None)
-    importlib.import_module("compliance.migrations.0003_compliance_officer_roles").grant(django_apps, None)
-
-
 def staff(name: str, group: str) -> User:
     user = User.objects.create_user(name, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
-
-
-@pytest.fixture
-def officer(roles: None) -> User:
-    return staff("olivia", "compliance officer")
-
-
-@pytest.fixture
-def officer_client(officer: User) -> Client:
-    client = Client()
-    client.force_login(officer)
-    return client
-
-
-@pytest.fixture
-def viewer_client(roles: None) -> Client:
-    client = Client()
-    client.force_login(staff("victor", "viewer"))
-    return client
