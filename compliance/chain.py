@@ -110,8 +110,9 @@ def verify(from_seq: int | None = None, to_seq: int | None = None) -> VerifyResu
     if to_seq is not None:
         events = events.filter(seq__lte=to_seq)
     checked = 0
-    expected: int | None = None
-    prev: str | None = None
+    # From the start, the first event links to GENESIS (or a gap does); from elsewhere, trust the first.
+    expected: int | None = 1 if from_seq is None else None
+    prev: str | None = GENESIS if from_seq is None else None
     for event in events.iterator(chunk_size=2000):
         values = {f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields}
         while expected is not None and event.seq != expected:
@@ -120,7 +121,7 @@ def verify(from_seq: int | None = None, to_seq: int | None = None) -> VerifyResu
                 return VerifyResult(False, checked, expected, f"event #{expected} is missing")
             expected, prev = gap.seq_to + 1, gap.head_hash
         if prev is None:
-            prev = event.prev_hash if event.seq > 1 else GENESIS
+            prev = event.prev_hash
         if event.prev_hash != prev or event.hash != event_hash(prev, values):
             return VerifyResult(False, checked, event.seq, f"event #{event.seq} does not match its hash")
         checked += 1
