@@ -108,7 +108,17 @@ def enqueue(job: ComplianceJob) -> None:
     from compliance.tasks import export_audit_events, run_compliance_job
 
     task = export_audit_events if job.kind == ComplianceJob.Kind.EXPORT else run_compliance_job
-    transaction.on_commit(lambda: task.delay(job.pk))
+
+    def send() -> None:
+        try:
+            task.apply_async((job.pk,), retry=False)  # fail now, not after kombu's retries
+        except Exception as exc:
+            log.warning("compliance job %s could not be queued: %s", job.pk, exc)
+            ComplianceJob.objects.filter(pk=job.pk).update(
+                status=ComplianceJob.Status.FAILED, error=f"not queued: {exc}", finished_at=timezone.now()
+            )
+
+    transaction.on_commit(send)
 
 
 def run_export(job: ComplianceJob) -> None:
