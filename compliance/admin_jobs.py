@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -99,7 +100,7 @@ class ComplianceJobAdmin(admin.ModelAdmin):
         job = ComplianceJob.objects.create(
             kind=kind,
             params={"kind": subject.kind, "value": subject.value, "anonymise_consumer": data["anonymise_consumer"]},
-            requested_by=request.user,
+            requested_by=request.user if isinstance(request.user, User) else None,
         )
         if (
             subject.events()[: settings.GATEWAY_AUDIT_SYNC_GDPR_LIMIT + 1].count()

@@ -46,3 +46,8 @@ def staff(name: str, group: str) -> User:
     user = User.objects.create_user(name, password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def streamed(response: Any) -> bytes:
+    """The body of a streamed (export) or file (download) response of the test client."""
+    return b"".join(response.streaming_content)

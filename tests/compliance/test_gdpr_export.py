@@ -15,7 +15,7 @@ from compliance.pseudonyms import pseudonym
 from compliance.services import export_dir
 from registry.models import Consumer
 from registry.services import issue_api_key
-from tests.compliance.officer_support import add, event
+from tests.compliance.officer_support import add, event, streamed
 
 pytestmark = pytest.mark.django_db
 GDPR = reverse("admin:compliance_compliancejob_gdpr")
@@ -99,7 +99,7 @@ def test_the_gdpr_page_exports_a_subject_and_records_it_by_pseudonym(officer_cli
     assert response.status_code == 302 and response["Location"].endswith(f"/{job.pk}/change/")
     assert (job.kind, job.status, job.rows) == ("subject_export", "done", 4)
     download = officer_client.get(reverse("admin:compliance_compliancejob_download", args=[job.pk]))
-    doc = json.loads(b"".join(download.streaming_content))
+    doc = json.loads(streamed(download))
     assert doc["consumer"]["name"] == "alice" and len(doc["audit_events"]) == 4
     record = AuditEvent.objects.get(action="compliance.gdpr.exported")
     assert record.actor == "olivia" and record.data["subject"] == pseudonym(str(alice.pk))

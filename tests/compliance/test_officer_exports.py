@@ -14,7 +14,7 @@ from django.urls import reverse
 from compliance import chain
 from compliance.models import AuditEvent, ComplianceJob
 from compliance.services import export_dir, run_job
-from tests.compliance.officer_support import add, at, event
+from tests.compliance.officer_support import add, at, event, streamed
 
 pytestmark = pytest.mark.django_db
 EXPORT = reverse("admin:compliance_auditevent_export")
@@ -31,7 +31,7 @@ def trail() -> None:
 
 
 def body(response: Any) -> str:
-    return b"".join(response.streaming_content).decode()
+    return streamed(response).decode()
 
 
 @pytest.mark.usefixtures("trail")
@@ -129,7 +129,7 @@ def test_a_large_export_becomes_a_job_with_a_download_link(officer_client: Clien
     assert download in status_page
     got = officer_client.get(download)
     assert got.status_code == 200 and got["Content-Disposition"].startswith("attachment")
-    lines = b"".join(got.streaming_content).decode().splitlines()
+    lines = streamed(got).decode().splitlines()
     assert [json.loads(line)["request_id"] for line in lines] == ["a1", "a2", "a3"]
     assert viewer_client.get(download).status_code == 403
     record = AuditEvent.objects.get(action="compliance.export.created")

@@ -38,7 +38,12 @@ def test_runs_are_maximal_consecutive_stretches() -> None:
 
 
 def test_the_default_retention_removes_old_events_and_leaves_a_verifiable_gap() -> None:
-    add(aged(200, request_id="old1"), aged(100, request_id="old2"), aged(10, request_id="new1"), aged(1, request_id="new2"))
+    add(
+        aged(200, request_id="old1"),
+        aged(100, request_id="old2"),
+        aged(10, request_id="new1"),
+        aged(1, request_id="new2"),
+    )
     hash_of_old2 = AuditEvent.objects.get(request_id="old2").hash
 
     result = purge_expired(NOW)
