@@ -151,3 +151,12 @@ def test_a_job_that_fails_says_why(officer_client: Client) -> None:
     job.refresh_from_db()
     assert job.status == "failed" and "status must be a number" in job.error
     assert run_job(job.pk).status == "failed"  # a redelivered task does not run it again
+
+
+def test_the_status_page_of_an_unfinished_job_refreshes_itself(officer_client: Client) -> None:
+    job = ComplianceJob.objects.create(kind="export", params={"filters": {}, "format": "csv"})
+    page = officer_client.get(reverse("admin:compliance_compliancejob_change", args=[job.pk])).content.decode()
+    assert '<meta http-equiv="refresh" content="3">' in page
+    ComplianceJob.objects.filter(pk=job.pk).update(status="failed")
+    page = officer_client.get(reverse("admin:compliance_compliancejob_change", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' not in page
