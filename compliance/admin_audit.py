@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from compliance import exports, search, services
+from compliance.admin_dates import date_links
 from compliance.admin_filters import AUDIT_FILTERS, COUNT_CAP, CappedCountPaginator
 from compliance.models import AuditEvent
 
@@ -115,7 +116,11 @@ class AuditEventAdmin(admin.ModelAdmin):
             "count_cap": COUNT_CAP,
             **(extra_context or {}),
         }
-        return super().changelist_view(request, extra)
+        response = super().changelist_view(request, extra)
+        context = getattr(response, "context_data", None)
+        if context is not None and "cl" in context:
+            context["audit_dates"] = date_links(context["cl"])
+        return response
 
     def get_urls(self) -> list[URLPattern]:
         export = path("export/", self.admin_site.admin_view(self.export_view), name="compliance_auditevent_export")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -122,3 +124,19 @@ def test_audit_events_are_read_only_even_for_a_superuser(admin_user: User) -> No
     assert AuditEvent.objects.filter(pk=target.pk, status=target.status).exists()
     changelist = client.get(CHANGELIST).content.decode()
     assert "delete_selected" not in changelist
+
+
+def test_the_date_hierarchy_links_years_then_months_then_days_without_distinct_queries(
+    officer_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    add(event(request_id="y24", at=at("2024-06-01T10:00")), event(request_id="y26", at=at("2026-03-02T10:00")))
+
+    top = officer_client.get(CHANGELIST).content.decode()
+    assert all(f"?at__year={y}" in top for y in (2024, 2025, 2026))
+    year = officer_client.get(CHANGELIST + "?at__year=2026").content.decode()
+    assert "?at__month=3&amp;at__year=2026" in year and "All dates" in year
+    month = officer_client.get(CHANGELIST + "?at__year=2026&at__month=2").content.decode()
+    assert "at__day=28" in month and "at__day=29" not in month
+    with django_assert_max_num_queries(12) as captured:
+        officer_client.get(CHANGELIST + "?at__year=2026&at__month=3")
+    assert not [q for q in captured.captured_queries if "DISTINCT" in q["sql"].upper()]
