@@ -18,6 +18,7 @@ urlpatterns = [
     path("ready", proxy_views.ready, name="ready"),
     path("api/v1/services", registry_views.service_list, name="service-list"),
     path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
+    path("admin/api/", include("compliance.api.urls")),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]
