@@ -9,7 +9,8 @@ class ComplianceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from compliance import capture, checks, config_audit, redaction_admin, signals  # noqa: F401
+        # checks and officer_checks register system checks; redaction_admin registers admin pages.
+        from compliance import capture, checks, config_audit, officer_checks, redaction_admin, signals  # noqa: F401
         from proxy import lifespan, observe
         from registry import routing
 

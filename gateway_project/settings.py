@@ -301,6 +301,15 @@ GATEWAY_AUDIT_REDIS_URL = env_str("GATEWAY_AUDIT_REDIS_URL") or REDIS_URL
 # The Redis stream the gateway processes write and the audit worker consumes.
 GATEWAY_AUDIT_STREAM = env_str("GATEWAY_AUDIT_STREAM", "gateway:audit")
 
+# --- Compliance officer: exports, GDPR, retention (docs/compliance-officers.md) -----------------
+# Exports up to this many rows stream at once; larger ones run as a Celery job with a download link.
+GATEWAY_AUDIT_SYNC_EXPORT_LIMIT = env_int("GATEWAY_AUDIT_SYNC_EXPORT_LIMIT", 100_000, minimum=1)
+# GDPR subject exports and erasures touching up to this many events run in the request; more: Celery.
+GATEWAY_AUDIT_SYNC_GDPR_LIMIT = env_int("GATEWAY_AUDIT_SYNC_GDPR_LIMIT", 10_000, minimum=0)
+# Days events are kept when no retention rule applies (0: forever); PHI events: 6 years by default.
+GATEWAY_AUDIT_RETENTION_DAYS = env_int("GATEWAY_AUDIT_RETENTION_DAYS", 90, minimum=0)
+GATEWAY_AUDIT_PHI_RETENTION_DAYS = env_int("GATEWAY_AUDIT_PHI_RETENTION_DAYS", 2190, minimum=0)
+
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost//"

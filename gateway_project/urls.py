@@ -34,6 +34,7 @@ urlpatterns = [
     path("metrics/health-score", metrics_views.health_score, name="metrics-health-score"),
     path("metrics/overview", metrics_overview.overview_data, name="metrics-overview"),
     path("admin/overview/", metrics_overview.overview_page, name="gateway-overview"),
+    path("admin/api/", include("compliance.api.urls")),
     path("admin/api/", include("registry.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,15 @@
+"""Audit search, export and job status under /admin/api/ (see compliance/api/views.py)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from compliance.api import views
+
+app_name = "compliance-api"
+
+urlpatterns = [
+    path("audit-events/", views.AuditEventList.as_view(), name="audit-events"),
+    path("audit-events/export/", views.AuditEventExport.as_view(), name="audit-export"),
+    path("compliance-jobs/<int:job_id>/", views.ComplianceJobDetail.as_view(), name="job"),
+]

@@ -1,0 +1,101 @@
+"""The audit search and export in the admin API (JWT or session), with the admin's filters.
+
+GET /admin/api/audit-events/?<filters>&after=<seq>&limit=<n>   events oldest first, keyset-paged by seq
+GET /admin/api/audit-events/export/?<filters>&_format=csv|jsonl|json   streamed, or 202 and a job
+GET /admin/api/compliance-jobs/<id>/   a job's status and, when done, its download URL
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseBase
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.permissions import BasePermission, IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from compliance import exports, search, services
+from compliance.admin_audit import EXPORT_PERM, stream_export
+from compliance.models import ComplianceJob
+
+MAX_LIMIT = 1000
+FILTER_PARAMS = [OpenApiParameter(name, str, description="as in the admin's audit search") for name in search.FILTERS]
+
+
+def needs(perm: str) -> type[BasePermission]:
+    class HasPermission(BasePermission):
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return bool(request.user and request.user.has_perm(perm))
+
+    return HasPermission
+
+
+def _filters(request: Request) -> dict[str, str]:
+    return search.clean_params(request.query_params.dict())
+
+
+def _row(values: tuple[Any, ...]) -> dict[str, Any]:
+    return {k: exports._plain(v) for k, v in zip(exports.FIELDS, values, strict=True)}
+
+
+class AuditEventList(APIView):
+    permission_classes = [IsAdminUser, needs("compliance.view_auditevent")]
+
+    @extend_schema(
+        parameters=[*FILTER_PARAMS, OpenApiParameter("after", int), OpenApiParameter("limit", int)],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            limit = min(int(request.query_params.get("limit", 100)), MAX_LIMIT)
+            after = int(request.query_params.get("after", 0))
+            qs = search.search_events(_filters(request)).filter(seq__gt=after)
+        except (ValueError, ValidationError) as exc:
+            raise ApiValidationError(str(exc)) from None
+        rows = [_row(r) for r in qs.values_list(*exports.FIELDS)[: max(limit, 1)]]
+        next_url = None
+        if len(rows) == limit:
+            params = request.query_params.copy()
+            params["after"] = str(rows[-1]["seq"])
+            next_url = request.build_absolute_uri(request.path + "?" + params.urlencode())
+        return Response({"results": rows, "next": next_url})
+
+
+class AuditEventExport(APIView):
+    permission_classes = [IsAdminUser, needs(EXPORT_PERM)]
+
+    @extend_schema(
+        parameters=[*FILTER_PARAMS, OpenApiParameter("_format", str, enum=list(exports.FORMATS))],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 202: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        fmt = request.query_params.get("_format", "jsonl")
+        try:
+            plan = services.start_export(request.user, _filters(request), fmt, source="api")
+        except ValidationError as exc:
+            raise ApiValidationError(exc.messages) from None
+        if plan.job is not None:
+            url = reverse("compliance-api:job", args=[plan.job.pk])
+            return Response({"job": plan.job.pk, "status": plan.job.status, "url": url}, status=202,
+                            headers={"Location": url})  # fmt: skip
+        return stream_export(request._request, search.search_events(plan.params), fmt)
+
+
+class ComplianceJobDetail(APIView):
+    permission_classes = [IsAdminUser, needs("compliance.view_compliancejob")]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, job_id: int) -> Response:
+        job = ComplianceJob.objects.filter(pk=job_id).first()
+        if job is None:
+            return Response({"detail": "No such job."}, status=404)
+        ready = services.job_file(job) is not None
+        download = reverse("admin:compliance_compliancejob_download", args=[job.pk]) if ready else None
+        return Response({"job": job.pk, "kind": job.kind, "status": job.status, "rows": job.rows,
+                         "error": job.error, "download": download})  # fmt: skip
