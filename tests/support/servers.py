@@ -146,7 +146,13 @@ class GatewayProcess:
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            # A gateway that never became ready must not outlive the test (it would hold the test
+            # database open, and the next run could neither drop nor recreate it).
+            self.stop()
+            raise
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:
