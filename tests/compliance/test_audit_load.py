@@ -1,5 +1,5 @@
-"""The acceptance load test: 50,000 requests through two gateway processes (200, 401, 404 and 502;
-this branch has no rate limiter, so no 429), then exactly one audit record per response request id.
+"""The acceptance load test: 50,000 requests through two gateway processes (200, 401, 404, 429 and 502),
+then exactly one audit record per response request id.
 Repeated with Postgres unreachable for 20 s mid-run (a TCP proxy in front of the shared server cuts
 and refuses connections; the audit worker and the gateways reach Postgres only through it)."""
 
@@ -23,6 +23,7 @@ import pytest
 
 from compliance import chain
 from compliance.models import AuditEvent
+from ratelimit.models import RatePolicy
 from registry.models import Target
 from tests.compliance.audit_support import AuditedGateway, TcpProxy
 from tests.support.config import ConfigHelper
@@ -33,7 +34,9 @@ pytestmark = [pytest.mark.needs_redis, pytest.mark.needs_postgres, pytest.mark.s
 TOTAL = int(os.environ.get("AUDIT_LOAD_REQUESTS", "50000"))
 CLIENTS = 48
 OUTAGE_SECONDS = 20.0
-PATHS = {"/ok/x": 200, "/keyed/x": 401, "/nothing/x": 404, "/dead/x": 502}
+# /limited admits LIMITED requests in all (a global rate policy shared through Redis), then answers 429.
+PATHS = {"/ok/x": 200, "/keyed/x": 401, "/nothing/x": 404, "/dead/x": 502, "/limited/x": 429}
+LIMITED = 100
 
 
 def _through(proxy: TcpProxy) -> str:
@@ -133,6 +136,9 @@ def test_every_answered_request_has_exactly_one_record(
         dead = config.service("dead")
         Target.objects.create(service=dead, host="127.0.0.1", port=free_port())
         config.route(dead, "/dead")
+        limited = config.route(svc, "/limited")
+        policy = RatePolicy.objects.create(name="load-limit", scope="global", limit=LIMITED, period=3600)
+        policy.routes.set([limited])
         config.sync()
 
         prefix = f"load-{uuid.uuid4().hex[:8]}-"
@@ -149,6 +155,7 @@ def test_every_answered_request_has_exactly_one_record(
         statuses = Counter(answered.values())
         assert len(answered) == TOTAL, statuses
         assert set(statuses) == set(PATHS.values()), statuses
+        assert statuses[429] >= TOTAL // len(PATHS) - LIMITED * len(gateways), statuses
 
         ids = _wait_for_all(prefix, TOTAL, timeout=90)
         counts = Counter(ids)
