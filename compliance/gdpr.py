@@ -200,7 +200,11 @@ def erase_subject(
     anonymised = bool(anonymise_consumer and subject.consumer is not None)
     if anonymised:
         assert subject.consumer is not None
-        _anonymise_consumer(subject.consumer)
+        from compliance.config_audit import acting_as
+
+        # Its config event names the officer who erased, not the shell's OS user or "celery".
+        with acting_as(actor, source):
+            _anonymise_consumer(subject.consumer)
     record_compliance_event(
         "compliance.gdpr.erased",
         actor,

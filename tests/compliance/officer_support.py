@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from compliance import chain
+from compliance.models import AuditEvent
 
 PASSWORD = "pw-officer-123456"
 
@@ -36,6 +37,12 @@ def event(**fields: Any) -> dict[str, Any]:
 
 def add(*records: dict[str, Any]) -> None:
     chain.append(list(records))
+
+
+def mark_erased(**lookup: Any) -> None:
+    """Flag events as erased, as a GDPR erasure leaves them (``chain.append`` never writes an erased event)."""
+    with chain.maintenance():
+        AuditEvent.objects.filter(**lookup).update(erased=True)
 
 
 def at(text: str) -> datetime:

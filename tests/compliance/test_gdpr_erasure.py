@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from compliance import chain
+from compliance.config_audit import acting_as
 from compliance.gdpr import erase_subject
 from compliance.models import AuditEvent, ComplianceJob
 from compliance.pseudonyms import pseudonym
@@ -24,8 +25,9 @@ GDPR = reverse("admin:compliance_compliancejob_gdpr")
 
 @pytest.fixture
 def alice() -> Consumer:
-    alice = Consumer.objects.create(name="alice", metadata={"email": "alice@example.com"})
-    issue_api_key(alice, label="laptop")
+    with acting_as("ann", "admin"):  # config events: gateway.consumer.created, gateway.apikey.created
+        alice = Consumer.objects.create(name="alice", metadata={"email": "alice@example.com"})
+        issue_api_key(alice, label="laptop")
     add(
         event(request_id="a1", consumer=str(alice.pk), consumer_name="alice", client_ip="198.51.100.1", status=201),
         event(request_id="o1", consumer="99", consumer_name="other", client_ip="198.51.100.1"),
@@ -41,7 +43,7 @@ def test_erasing_a_consumer_pseudonymises_its_events_and_keeps_the_rest(alice: C
 
     erased = AuditEvent.objects.get(request_id="a1")
     # The request, plus the configuration events about alice (her creation, her key's issue).
-    assert erased.erased and result.events == AuditEvent.objects.filter(erased=True).count() >= 1
+    assert erased.erased and result.events == AuditEvent.objects.filter(erased=True).count() == 3
     assert not AuditEvent.objects.filter(erased=True, consumer="99").exists()
     assert erased.consumer == pseudonym(str(alice.pk)) and erased.client_ip == pseudonym("198.51.100.1")
     kept = ("seq", "hash", "prev_hash", "status", "path", "route", "service", "at", "event_id")
@@ -57,6 +59,8 @@ def test_the_consumer_is_anonymised_disabled_and_its_keys_revoked(alice: Consume
     alice.refresh_from_db()
     assert alice.name.startswith("erased-") and not alice.enabled and alice.metadata == {}
     assert all(k.revoked_at is not None and k.label == "" for k in ApiKey.objects.filter(consumer=alice))
+    change = AuditEvent.objects.get(action="gateway.consumer.updated")  # recorded as the officer's change
+    assert (change.actor, change.source, change.erased) == ("olivia", "admin", False)
 
 
 def test_the_consumer_row_can_be_left_alone(alice: Consumer) -> None:
@@ -72,7 +76,16 @@ def test_what_is_erased_is_exported_first(alice: Consumer) -> None:
 
     doc = json.loads((export_dir() / result.export_file).read_text())
     assert doc["consumer"]["name"] == "alice"
-    assert [(e["request_id"], e["client_ip"]) for e in doc["audit_events"]] == [("a1", "198.51.100.1")]
+    exported = doc["audit_events"]
+    # Exactly the events then erased, each as it was before: the request and the config events
+    # about alice (her creation and her key's issue), with the real client IP and actor.
+    erased = AuditEvent.objects.filter(erased=True).order_by("seq")
+    assert [e["event_id"] for e in exported] == list(erased.values_list("event_id", flat=True))
+    assert len(exported) == result.events == 3
+    assert [(e["request_id"], e["client_ip"]) for e in exported if e["kind"] == "request"] == [("a1", "198.51.100.1")]
+    config = [(e["action"], e["actor"]) for e in exported if e["kind"] == "config"]
+    assert config == [("gateway.consumer.created", "ann"), ("gateway.apikey.created", "ann")]
+    assert all(e.actor == pseudonym("ann") for e in erased.filter(kind="config"))
 
 
 def test_the_erasure_is_recorded_without_the_erased_identity(alice: Consumer) -> None:
@@ -117,7 +130,13 @@ def test_a_large_erasure_runs_as_a_job_that_forgets_the_subject(officer_client: 
     assert job.status == "pending"
     run_job(job.pk)  # what the Celery task run_compliance_job does
     job.refresh_from_db()
-    assert (job.kind, job.status, job.rows) == ("erasure", "done", 1)
+    # The request a1 and the two config events about alice (her creation, her key's issue).
+    assert (job.kind, job.status, job.rows) == ("erasure", "done", 3)
     assert job.params["value"] == pseudonym(str(alice.pk))
-    assert AuditEvent.objects.get(request_id="a1").erased
+    erased = AuditEvent.objects.filter(erased=True).order_by("seq")
+    assert list(erased.values_list("request_id", "action")) == [
+        ("", "gateway.consumer.created"),
+        ("", "gateway.apikey.created"),
+        ("a1", "request.proxied"),
+    ]
     assert officer_client.get(reverse("admin:compliance_compliancejob_download", args=[job.pk])).status_code == 200

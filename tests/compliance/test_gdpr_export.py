@@ -9,11 +9,12 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from compliance.config_audit import acting_as
 from compliance.gdpr import export_subject
 from compliance.models import AuditEvent, ComplianceJob, LegalHold
 from compliance.pseudonyms import pseudonym
 from compliance.services import export_dir
-from registry.models import Consumer
+from registry.models import ApiKey, Consumer
 from registry.services import issue_api_key
 from tests.compliance.officer_support import add, event, streamed
 
@@ -23,21 +24,22 @@ GDPR = reverse("admin:compliance_compliancejob_gdpr")
 
 @pytest.fixture
 def alice() -> Consumer:
-    alice = Consumer.objects.create(name="alice", roles="orders:read", metadata={"email": "alice@example.com"})
-    bob = Consumer.objects.create(name="bob")
-    issued = issue_api_key(alice, label="laptop")
-    LegalHold.objects.create(consumer=alice, reason="case 7")
+    """Alice and bob as the admin makes them: each change records its config event (control-plane audit)."""
+    with acting_as("root", "admin"):
+        alice = Consumer.objects.create(name="alice", metadata={"email": "alice@example.com"})  # created
+        bob = Consumer.objects.create(name="bob")  # bob: created
+        issue_api_key(alice, label="laptop")  # apikey created
+        issue_api_key(bob, label="bob's")  # bob's apikey: created
+        alice.roles = "orders:read"
+        alice.save()  # updated
+        bob.roles = "orders:read"
+        bob.save()  # bob: updated
+        LegalHold.objects.create(consumer=alice, reason="case 7")
     add(
         event(request_id="a1", consumer=str(alice.pk), consumer_name="alice", client_ip="198.51.100.1"),
         event(request_id="a2", consumer=str(alice.pk), consumer_name="alice", client_ip="198.51.100.2", status=429),
         event(request_id="b1", consumer=str(bob.pk), consumer_name="bob", client_ip="198.51.100.1"),
-        event(request_id="", kind="config", action="gateway.consumer.updated", actor="root", object_type="consumer",
-              object_id=str(alice.pk), data={"before": {"roles": ""}, "after": {"roles": "orders:read"}}),
-        event(request_id="", kind="config", action="gateway.apikey.created", actor="root", object_type="apikey",
-              object_id=str(issued.api_key.pk)),
-        event(request_id="", kind="config", action="gateway.consumer.updated", actor="root", object_type="consumer",
-              object_id=str(bob.pk)),
-    )  # fmt: skip
+    )
     return alice
 
 
@@ -51,11 +53,16 @@ def test_a_consumer_export_holds_the_row_its_keys_events_and_config_changes(alic
     assert doc["legal_holds"][0]["reason"] == "case 7"
     events = doc["audit_events"]
     assert [e["request_id"] for e in events if e["kind"] == "request"] == ["a1", "a2"]
-    assert [e["action"] for e in events if e["kind"] == "config"] == [
-        "gateway.consumer.updated",
+    config = [e for e in events if e["kind"] == "config"]
+    assert [e["action"] for e in config] == [
+        "gateway.consumer.created",
         "gateway.apikey.created",
+        "gateway.consumer.updated",
     ]
-    assert all(e["object_id"] != str(Consumer.objects.get(name="bob").pk) for e in events if e["kind"] == "config")
+    alices_key = str(ApiKey.objects.get(consumer=alice).pk)
+    assert [e["object_id"] for e in config] == [str(alice.pk), alices_key, str(alice.pk)]
+    assert config[2]["actor"] == "root" and config[2]["data"]["changed"] == ["roles"]
+    assert (config[2]["data"]["before"]["roles"], config[2]["data"]["after"]["roles"]) == ("", "orders:read")
 
 
 def test_an_ip_export_holds_the_events_of_that_ip_recorded_plainly_or_as_a_pseudonym(alice: Consumer) -> None:
@@ -97,10 +104,12 @@ def test_the_gdpr_page_exports_a_subject_and_records_it_by_pseudonym(officer_cli
 
     job = ComplianceJob.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/{job.pk}/change/")
-    assert (job.kind, job.status, job.rows) == ("subject_export", "done", 4)
+    # Alice's two requests and the three config events about her (created, key issued, updated).
+    assert (job.kind, job.status, job.rows) == ("subject_export", "done", 5)
     download = officer_client.get(reverse("admin:compliance_compliancejob_download", args=[job.pk]))
     doc = json.loads(streamed(download))
-    assert doc["consumer"]["name"] == "alice" and len(doc["audit_events"]) == 4
+    assert doc["consumer"]["name"] == "alice" and len(doc["audit_events"]) == 5
+    assert [e["request_id"] for e in doc["audit_events"] if e["kind"] == "request"] == ["a1", "a2"]
     record = AuditEvent.objects.get(action="compliance.gdpr.exported")
     assert record.actor == "olivia" and record.data["subject"] == pseudonym(str(alice.pk))
     assert "alice" not in json.dumps(record.data)

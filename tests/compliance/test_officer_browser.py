@@ -43,6 +43,8 @@ def browser_page() -> Iterator[Any]:
         context = browser.new_context(accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(15_000)
+        # The browser's own /favicon.ico would be audited too (a refused request): not the officer's data.
+        context.route("**/favicon.ico", lambda route: route.abort())
         yield page
         context.close()
         browser.close()
@@ -73,7 +75,9 @@ def search_and_export(page: Any, url: str) -> list[dict[str, str]]:
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/compliance/auditevent/")
-    assert page.locator("#result_list tbody tr").count() == 3
+    # The three requests and alice's creation (gateway.consumer.created, control-plane audit).
+    assert page.locator("#result_list tbody tr").count() == 4
+    assert "gateway.consumer.created" in page.locator("#result_list").inner_text()
 
     page.fill("input[name=request_id]", "req-gamma")
     page.press("input[name=request_id]", "Enter")
