@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, models, transaction
 
 from compliance import pseudonyms
-from compliance.models import PERSONAL_FIELDS, AuditEvent, AuditVerification, ChainGap
+from compliance.models import PERSONAL_DATA, PERSONAL_FIELDS, AuditEvent, AuditVerification, ChainGap
 
 GENESIS = "0" * 64
 LOCK_KEY = 0x6761_7564_6974  # "gaudit": the advisory lock every chain writer takes
@@ -61,6 +61,8 @@ def sealed_values(values: Mapping[str, Any]) -> bytes:
         value = values[name]
         if name in PERSONAL_FIELDS:
             value = _sealed(settings.GATEWAY_AUDIT_PSEUDONYM_KEY, value or "") if value else ""
+        elif name == "data" and values.get("object_type") in PERSONAL_DATA:
+            value = pseudonyms.sealed_data(value, PERSONAL_DATA[values["object_type"]])
         elif isinstance(value, datetime):
             value = _iso(value)
         data[name] = value

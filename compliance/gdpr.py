@@ -27,8 +27,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from compliance import exports
-from compliance.models import PERSONAL_FIELDS, AuditEvent, ComplianceJob, LegalHold
-from compliance.pseudonyms import pseudonym
+from compliance.models import PERSONAL_DATA, PERSONAL_FIELDS, AuditEvent, ComplianceJob, LegalHold
+from compliance.pseudonyms import pseudonym, sealed_data
 from registry.auth_models import ApiKey, Consumer
 
 KINDS = ("consumer", "user", "ip")
@@ -159,14 +159,19 @@ def _erase_events(subject: Subject) -> int:
     from compliance import chain
 
     erased = 0
+    # The admin who changed a consumer is not that consumer's data subject: actors are erased only
+    # when the subject is that user.
+    fields = PERSONAL_FIELDS if subject.kind == "user" else tuple(f for f in PERSONAL_FIELDS if f != "actor")
     while True:
         with chain.maintenance():
             batch = list(subject.events().filter(erased=False)[:BATCH])
             for event in batch:
-                for field in PERSONAL_FIELDS:
+                for field in fields:
                     setattr(event, field, pseudonym(getattr(event, field)))
+                if event.object_type in PERSONAL_DATA:
+                    event.data = sealed_data(event.data, PERSONAL_DATA[event.object_type])
                 event.erased = True
-            AuditEvent.objects.bulk_update(batch, [*PERSONAL_FIELDS, "erased"])
+            AuditEvent.objects.bulk_update(batch, [*fields, "data", "erased"])
         erased += len(batch)
         if len(batch) < BATCH:
             return erased
@@ -182,21 +187,24 @@ def _anonymise_consumer(consumer: Consumer) -> None:
         consumer.metadata = {}
         consumer.user = None
         consumer.save()
-        ApiKey.objects.filter(consumer=consumer, revoked_at__isnull=True).update(revoked_at=now)
-        ApiKey.objects.filter(consumer=consumer).update(label="")
+        # One save per key, not a bulk update: each revocation is recorded in the audit trail.
+        for key in ApiKey.objects.filter(consumer=consumer):
+            key.revoked_at = key.revoked_at or now
+            key.label = ""
+            key.save(update_fields=["revoked_at", "label"])
 
 
 def erase_subject(
     kind: str, value: str, actor: str, anonymise_consumer: bool = True, source: str = "admin", name: str = ""
 ) -> Erasure:
-    """Export the subject to ``name`` (under exports/), then pseudonymise their audit events, then
-    (for a consumer) anonymise the consumer row; record the erasure."""
+    """Export the subject to ``name`` (under exports/), then (for a consumer) anonymise the consumer
+    row, then pseudonymise their audit events, including the configuration events that the
+    anonymisation itself just recorded (their "before" holds the old name); record the erasure."""
     from compliance.services import record_compliance_event
 
     subject = resolve_subject(kind, value)
     name = name or f"gdpr-erasure-{subject.pseudonym.removeprefix('pseud:')[:16]}-{timezone.now():%Y%m%d%H%M%S}.json"
     _write(subject, name)
-    events = _erase_events(subject)
     anonymised = bool(anonymise_consumer and subject.consumer is not None)
     if anonymised:
         assert subject.consumer is not None
@@ -205,6 +213,7 @@ def erase_subject(
         # Its config event names the officer who erased, not the shell's OS user or "celery".
         with acting_as(actor, source):
             _anonymise_consumer(subject.consumer)
+    events = _erase_events(subject)
     record_compliance_event(
         "compliance.gdpr.erased",
         actor,

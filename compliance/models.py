@@ -22,7 +22,10 @@ from registry.auth_models import Consumer
 from registry.models import Service
 
 # Fields of AuditEvent that identify a person: sealed as pseudonyms, replaced by them on erasure.
-PERSONAL_FIELDS = ("consumer", "client_ip", "actor")
+PERSONAL_FIELDS = ("consumer", "consumer_name", "client_ip", "actor")
+# Personal values inside configuration events' before/after data, by object type: sealed and erased
+# the same way (compliance.pseudonyms.sealed_data), so an erasure leaves no name or email behind.
+PERSONAL_DATA = {"registry.consumer": ("name", "metadata", "user_id"), "registry.apikey": ("label",)}
 
 
 class AuditEvent(models.Model):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 
@@ -33,3 +36,25 @@ def is_pseudonym(value: str) -> bool:
 def sealed(value: str) -> str:
     """The form of a personal field the chain hashes: its pseudonym, whether erased or not."""
     return pseudonym(value)
+
+
+def sealed_value(value: Any) -> Any:
+    """A personal value inside event data (a name, a metadata dict), as the chain seals it: empty
+    values as they are, pseudonyms as they are, anything else as the pseudonym of its JSON form."""
+    if value in (None, "", {}, []):
+        return value
+    if isinstance(value, str) and value.startswith(PREFIX):
+        return value
+    return pseudonym(json.dumps(value, sort_keys=True, separators=(",", ":"), default=str))
+
+
+def sealed_data(data: Any, keys: Sequence[str]) -> Any:
+    """``{"before": {...}, "after": {...}}`` of a configuration event with ``keys`` sealed in both."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for side in ("before", "after"):
+        values = out.get(side)
+        if isinstance(values, dict):
+            out[side] = {k: sealed_value(v) if k in keys else v for k, v in values.items()}
+    return out

@@ -42,8 +42,9 @@ def test_erasing_a_consumer_pseudonymises_its_events_and_keeps_the_rest(alice: C
     result = erase_subject("consumer", "alice", actor="olivia")
 
     erased = AuditEvent.objects.get(request_id="a1")
-    # The request, plus the configuration events about alice (her creation, her key's issue).
-    assert erased.erased and result.events == AuditEvent.objects.filter(erased=True).count() == 3
+    # The request, the configuration events about alice (her creation, her key's issue) and those of
+    # her anonymisation (her row, her key), whose "before" held her name.
+    assert erased.erased and result.events == AuditEvent.objects.filter(erased=True).count() == 5
     assert not AuditEvent.objects.filter(erased=True, consumer="99").exists()
     assert erased.consumer == pseudonym(str(alice.pk)) and erased.client_ip == pseudonym("198.51.100.1")
     kept = ("seq", "hash", "prev_hash", "status", "path", "route", "service", "at", "event_id")
@@ -60,7 +61,19 @@ def test_the_consumer_is_anonymised_disabled_and_its_keys_revoked(alice: Consume
     assert alice.name.startswith("erased-") and not alice.enabled and alice.metadata == {}
     assert all(k.revoked_at is not None and k.label == "" for k in ApiKey.objects.filter(consumer=alice))
     change = AuditEvent.objects.get(action="gateway.consumer.updated")  # recorded as the officer's change
-    assert (change.actor, change.source, change.erased) == ("olivia", "admin", False)
+    assert (change.actor, change.source, change.erased) == ("olivia", "admin", True)
+    revoked = AuditEvent.objects.filter(action="gateway.apikey.updated")  # each revocation is recorded
+    assert revoked.count() == ApiKey.objects.filter(consumer=alice).count() == 1
+
+
+def test_an_erasure_leaves_no_name_or_email_in_configuration_events(alice: Consumer) -> None:
+    erase_subject("consumer", "alice", actor="olivia")
+
+    for stored in AuditEvent.objects.exclude(consumer="99"):
+        text = json.dumps([stored.data, stored.consumer_name, stored.consumer])
+        assert "alice@example.com" not in text and '"alice"' not in text and "laptop" not in text, stored
+    assert AuditEvent.objects.get(action="gateway.consumer.created").actor == "ann"  # not the subject
+    assert chain.verify().ok
 
 
 def test_the_consumer_row_can_be_left_alone(alice: Consumer) -> None:
@@ -77,15 +90,18 @@ def test_what_is_erased_is_exported_first(alice: Consumer) -> None:
     doc = json.loads((export_dir() / result.export_file).read_text())
     assert doc["consumer"]["name"] == "alice"
     exported = doc["audit_events"]
-    # Exactly the events then erased, each as it was before: the request and the config events
-    # about alice (her creation and her key's issue), with the real client IP and actor.
+    # Every event erased, each as it was before: the request and the config events about alice (her
+    # creation and her key's issue), with the real client IP and actor. The erasure also erases the
+    # events of alice's anonymisation, made after the export: they hold nothing the export lacks.
     erased = AuditEvent.objects.filter(erased=True).order_by("seq")
-    assert [e["event_id"] for e in exported] == list(erased.values_list("event_id", flat=True))
-    assert len(exported) == result.events == 3
+    anonymisation = ("gateway.consumer.updated", "gateway.apikey.updated")
+    before = erased.exclude(action__in=anonymisation)
+    assert [e["event_id"] for e in exported] == list(before.values_list("event_id", flat=True))
+    assert len(exported) == 3 and result.events == 5
     assert [(e["request_id"], e["client_ip"]) for e in exported if e["kind"] == "request"] == [("a1", "198.51.100.1")]
     config = [(e["action"], e["actor"]) for e in exported if e["kind"] == "config"]
     assert config == [("gateway.consumer.created", "ann"), ("gateway.apikey.created", "ann")]
-    assert all(e.actor == pseudonym("ann") for e in erased.filter(kind="config"))
+    assert all(e.actor in ("ann", "olivia") for e in erased.filter(kind="config"))  # admins are not erased
 
 
 def test_the_erasure_is_recorded_without_the_erased_identity(alice: Consumer) -> None:
@@ -130,13 +146,15 @@ def test_a_large_erasure_runs_as_a_job_that_forgets_the_subject(officer_client: 
     assert job.status == "pending"
     run_job(job.pk)  # what the Celery task run_compliance_job does
     job.refresh_from_db()
-    # The request a1 and the two config events about alice (her creation, her key's issue).
-    assert (job.kind, job.status, job.rows) == ("erasure", "done", 3)
+    # The request a1, the two config events about alice and the two of her anonymisation.
+    assert (job.kind, job.status, job.rows) == ("erasure", "done", 5)
     assert job.params["value"] == pseudonym(str(alice.pk))
     erased = AuditEvent.objects.filter(erased=True).order_by("seq")
     assert list(erased.values_list("request_id", "action")) == [
         ("", "gateway.consumer.created"),
         ("", "gateway.apikey.created"),
         ("a1", "request.proxied"),
+        ("", "gateway.consumer.updated"),  # her anonymisation, whose "before" held her name
+        ("", "gateway.apikey.updated"),
     ]
     assert officer_client.get(reverse("admin:compliance_compliancejob_download", args=[job.pk])).status_code == 200
