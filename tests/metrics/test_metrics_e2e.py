@@ -116,9 +116,15 @@ def test_two_workers_report_the_sum_of_their_requests(transactional_db: None, ba
                 break
             time.sleep(0.2)
         assert figures["1m"]["requests"] == 200
-        per_worker = [
-            _requests_in(path, "pair") for path in Path(pair.env["PROMETHEUS_MULTIPROC_DIR"]).glob("perf_*.json")
-        ]
+        # The worker that answered the scrape merged its own slots from memory; its file (and the other
+        # worker's) is rewritten every 0.2 s, so the files catch up a moment later.
+        deadline = time.monotonic() + 10
+        while True:
+            files = Path(pair.env["PROMETHEUS_MULTIPROC_DIR"]).glob("perf_*.json")
+            per_worker = [_requests_in(path, "pair") for path in files]
+            if sum(per_worker) == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len(per_worker) == 2 and all(per_worker) and sum(per_worker) == 200, per_worker  # both served some
         assert figures["1m"]["p95_ms"] > 0 and figures["5m"]["errors"] == 0
         families = _json(pair.url + "/metrics/json", staff)["metrics"]
