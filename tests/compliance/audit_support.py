@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
-
-from django.conf import settings
 
 from compliance.models import AuditEvent
 from compliance.records import new_event_id
@@ -82,42 +79,6 @@ def wait_for_records(gateway: AuditedGateway, request_ids: Iterable[str], timeou
         if {e.request_id for e in found} >= wanted or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
-
-
-def redis_configured() -> bool:
-    return bool(settings.REDIS_URL)
-
-
-class RedisServer:
-    """A redis-server of the test's own on a free port, to stop and restart (never the shared one)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        import redis
-
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with redis.Redis.from_url(self.url, socket_timeout=0.5) as client:
-                    client.ping()
-                    return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 class TcpProxy:

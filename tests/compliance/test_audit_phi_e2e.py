@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from compliance.models import AuditEvent
-from tests.compliance.audit_support import AuditedGateway, RedisServer, wait_for_records
+from tests.compliance.audit_support import AuditedGateway, wait_for_records
 from tests.support.config import ConfigHelper
 from tests.support.http import Reply, call
+from tests.support.redis_server import RedisServer
 from tests.support.servers import BackendThread
 
 pytestmark = [pytest.mark.needs_redis, pytest.mark.slow]
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.needs_redis, pytest.mark.slow]
 def own_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
-    server.stop()
+    server.cleanup()
 
 
 @pytest.fixture
