@@ -31,10 +31,12 @@ serve: install
 test: install
 	$(BIN)/python -m pytest
 
+# ruff, mypy, and the layers of docs/architecture.md (import-linter contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
@@ -47,4 +49,4 @@ bench-ab: install
 	$(BIN)/python bench/interleaved.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

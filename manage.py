@@ -11,6 +11,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     from django.core.management import execute_from_command_line
 
+    from gateway_project.bootstrap import prepare
+
+    prepare()
     execute_from_command_line(sys.argv)
 
 

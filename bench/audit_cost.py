@@ -59,6 +59,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     import django
 
+    from gateway_project.bootstrap import prepare
+
+    prepare()
     django.setup()
     from django.conf import settings
 

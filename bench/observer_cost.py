@@ -65,6 +65,9 @@ def measure(calls: int) -> dict[str, Any]:
     os.environ["GATEWAY_ACCESS_LOG"] = "0"  # subscribed by hand below, with its own sink
     import django
 
+    from gateway_project.bootstrap import prepare
+
+    prepare()
     django.setup()
     from proxy.access_log import AccessLog
     from proxy.metrics.recorder import MetricsRecorder

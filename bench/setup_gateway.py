@@ -82,10 +82,10 @@ def _jwt(service: Any) -> dict[str, str]:
 
 def _breaker(upstream_port: int) -> dict[str, str]:
     from registry.models import Route, Service, Target
+    from registry.sections import save_with_sections
 
-    service, _ = Service.objects.update_or_create(
-        slug="bench-breaker", defaults={"name": "bench-breaker", "breaker_enabled": True}
-    )
+    service = Service.objects.filter(slug="bench-breaker").first() or Service(slug="bench-breaker")
+    save_with_sections(service, {"name": "bench-breaker", "breaker_enabled": True}, clean=False)
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": upstream_port})
     _route(Route(service=service, name="bench-breaker", path_prefix="/breaker"))
     return {"path": "/breaker"}
@@ -96,7 +96,7 @@ def _websocket(ws_port: int) -> dict[str, str]:
 
     service, _ = Service.objects.update_or_create(slug="bench-ws", defaults={"name": "bench-ws"})
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": ws_port})
-    _route(Route(service=service, name="bench-ws", path_prefix="/ws-echo", websocket=True))
+    _route(Route(service=service, name="bench-ws", path_prefix="/ws-echo"), websocket=True)
     return {"path": "/ws-echo"}
 
 
@@ -149,14 +149,13 @@ def _audited(service: Any) -> dict[str, str]:
     return {"path": "/audit"}
 
 
-def _route(route: Any, audit: bool = False) -> Any:
+def _route(route: Any, audit: bool = False, **settings: Any) -> Any:
     from registry.models import Route
+    from registry.sections import save_with_sections
 
-    route.audit = audit  # every other row measures its own policy, without the audit trail's cost
     Route.objects.filter(name=route.name).delete()
-    route.full_clean()
-    route.save()
-    return route
+    # Every row but /audit measures its own policy, without the audit trail's cost.
+    return save_with_sections(route, {"audit": audit, **settings})
 
 
 def _soft(make: Callable[[], dict[str, str]]) -> dict[str, str]:
@@ -171,14 +170,15 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     import django
 
+    from gateway_project.bootstrap import prepare
+
+    prepare()
     django.setup()
     from registry.models import Route, Service, Target
 
     service, _ = Service.objects.get_or_create(slug="bench", defaults={"name": "bench"})
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": upstream_port})
-    Route.objects.update_or_create(
-        name="bench", defaults={"service": service, "path_prefix": "/", "strip_prefix": True, "audit": False}
-    )
+    _route(Route(service=service, name="bench", path_prefix="/", strip_prefix=True))
     print(f"bench service -> 127.0.0.1:{upstream_port}, route / (no policies)", file=sys.stderr)
     policies = {
         "api_key": _soft(lambda: _api_key(service)),

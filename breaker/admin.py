@@ -1,7 +1,8 @@
 """Health and breakers in the admin: live state on service and target pages, the sweep history, the
 breaker log, and two actions (reset a breaker, probe now) that are recorded as admin actions.
 
-The service and target pages are registry's, extended here so registry stays unaware of the breaker.
+The service and target pages are registry's: the settings are sections of them (``breaker.apps``),
+and the live panels and actions are added here with ``registry.admin.extend``.
 """
 
 from __future__ import annotations
@@ -9,29 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from breaker import services
 from breaker.models import BreakerEvent, HealthCheckResult, TargetHealth
-from registry.admin import ServiceAdmin, TargetAdmin
+from registry.admin import ReadOnlyAdmin, extend
 from registry.models import Service, Target
 
 RECENT = 10
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
+LIVE = ("Live health", {"fields": ("live_health", "breaker_log", "sweep_history")})
 
 
 @admin.register(BreakerEvent)
 class BreakerEventAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("at", "address", "service", "from_state", "to_state", "reason", "process")
     list_filter = ("to_state", "service")
     list_select_related = ("service",)
@@ -41,6 +36,7 @@ class BreakerEventAdmin(ReadOnlyAdmin):
 
 @admin.register(HealthCheckResult)
 class HealthCheckResultAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("checked_at", "target", "ok", "status_code", "latency_ms", "error", "forced")
     list_filter = ("ok", "forced", "target__service")
     list_select_related = ("target",)
@@ -48,6 +44,7 @@ class HealthCheckResultAdmin(ReadOnlyAdmin):
 
 @admin.register(TargetHealth)
 class TargetHealthAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("target", "status", "checked_at", "latency_ms", "successes", "failures", "changed_at")
     list_filter = ("status",)
     list_select_related = ("target",)
@@ -113,44 +110,12 @@ class HealthActions:
         self.message_user(request, text, level=level)  # type: ignore[attr-defined]
 
 
-admin.site.unregister(Service)
-admin.site.unregister(Target)
+class ServiceHealthAdmin(HealthActions):
+    """Added to the service page: live health, the breaker log, the sweep history, two actions."""
 
-
-@admin.register(Service)
-class ServiceHealthAdmin(HealthActions, ServiceAdmin):
-    actions = (*ServiceAdmin.actions, "reset_breakers", "probe_targets")  # type: ignore[assignment]
-    readonly_fields = (*ServiceAdmin.readonly_fields, "live_health", "breaker_log", "sweep_history")  # type: ignore[assignment]
-    fieldsets = (  # type: ignore[assignment]
-        *ServiceAdmin.fieldsets[:-1],
-        (
-            "Circuit breaker",
-            {
-                "fields": (
-                    "breaker_enabled",
-                    ("breaker_failures", "breaker_failure_ratio", "breaker_min_calls", "breaker_window"),
-                    "breaker_failure_statuses",
-                    ("breaker_open_seconds", "breaker_max_open_seconds"),
-                    ("breaker_half_open_probes", "breaker_half_open_successes"),
-                ),
-                "description": "Per target; a target may override the failures and the open period.",
-            },
-        ),
-        (
-            "Active health checks",
-            {
-                "fields": (
-                    "health_check_path",
-                    "health_check_statuses",
-                    ("health_check_timeout", "health_check_interval"),
-                    ("health_check_healthy_successes", "health_check_unhealthy_failures"),
-                ),
-                "description": "Probed by the Celery sweep (Periodic tasks: gateway health sweep).",
-            },
-        ),
-        ("Live health", {"fields": ("live_health", "breaker_log", "sweep_history")}),
-        ServiceAdmin.fieldsets[-1],
-    )
+    actions = ("reset_breakers", "probe_targets")
+    readonly_fields = ("live_health", "breaker_log", "sweep_history")
+    panels = (LIVE,)
 
     @admin.display(description="targets now")
     def live_health(self, obj: Service) -> SafeString:
@@ -173,20 +138,16 @@ class ServiceHealthAdmin(HealthActions, ServiceAdmin):
         self._probe(request, list(Target.objects.filter(service__in=queryset, enabled=True).select_related("service")))
 
 
-@admin.register(Target)
-class TargetHealthPageAdmin(HealthActions, TargetAdmin):
-    actions = (*TargetAdmin.actions, "reset_breakers", "probe_targets")  # type: ignore[assignment]
-    list_display = (*TargetAdmin.list_display, "health_status")  # type: ignore[assignment]
-    readonly_fields = (*TargetAdmin.readonly_fields, "live_health", "breaker_log", "sweep_history")  # type: ignore[assignment]
-    fieldsets = (  # type: ignore[assignment]
-        *TargetAdmin.fieldsets[:-1],
-        ("Circuit breaker overrides", {"fields": ("breaker_failures", "breaker_open_seconds")}),
-        ("Live health", {"fields": ("live_health", "breaker_log", "sweep_history")}),
-        TargetAdmin.fieldsets[-1],
-    )
+class TargetHealthPageAdmin(HealthActions):
+    """Added to the target page: the same, and the health status in the list."""
+
+    actions = ("reset_breakers", "probe_targets")
+    readonly_fields = ("live_health", "breaker_log", "sweep_history")
+    list_display = ("health_status",)
+    panels = (LIVE,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:
-        return super().get_queryset(request).select_related("health")
+        return super().get_queryset(request).select_related("health")  # type: ignore[misc]
 
     @admin.display(description="health")
     def health_status(self, obj: Target) -> str:
@@ -212,3 +173,7 @@ class TargetHealthPageAdmin(HealthActions, TargetAdmin):
     @admin.action(description="Probe the selected targets now")
     def probe_targets(self, request: HttpRequest, queryset: QuerySet[Target]) -> None:
         self._probe(request, list(queryset.select_related("service")))
+
+
+extend(Service, ServiceHealthAdmin)
+extend(Target, TargetHealthPageAdmin)

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from breaker.state import CLOSED, Admission, BreakerSettings, BreakerState, Transition, admit, record
+from proxy.redis_clients import async_client, sync_client
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "gateway:breaker:"
-KEY_TTL_MS = 86_400_000  # idle breakers disappear after a day (they are closed by then anyway)
 
 
 class BreakerBackend(Protocol):
@@ -192,11 +192,7 @@ class RedisBackend:
 
     def _ready(self) -> Any:
         if self._script is None:
-            import redis.asyncio as aioredis
-
-            self._client = aioredis.Redis.from_url(
-                self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
-            )
+            self._client = async_client(self.url, timeout=self.timeout, connect_timeout=self.timeout)
             self._script = self._client.register_script(LUA)
         return self._script
 
@@ -258,9 +254,7 @@ def read_states(target_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     ids = list(target_ids)
     if not settings.REDIS_URL:
         return {i: memory.describe(i) for i in ids}
-    import redis
-
-    with redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1) as client:
+    with sync_client() as client:
         pipe = client.pipeline(transaction=False)
         for i in ids:
             pipe.hmget(f"{KEY_PREFIX}{i}", "s", "f", "ou", "tr")
@@ -281,9 +275,7 @@ def reset_state(target_id: int) -> None:
 
     memory.reset(target_id)
     if settings.REDIS_URL:
-        import redis
-
-        with redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1) as client:
+        with sync_client() as client:
             client.delete(f"{KEY_PREFIX}{target_id}")
 
 

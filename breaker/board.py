@@ -1,20 +1,19 @@
 """This process's view of active health checks: which targets are down right now.
 
-A background task reloads it every ``GATEWAY_HEALTH_POLL_INTERVAL`` seconds (one query, in a
-thread) and flushes breaker events; the data plane only reads ``board.down``, a frozenset swapped in
-one assignment. A target counts as down when its last check failed and that result is not stale, so
-a dead sweep worker can neither keep a target out forever nor mark everything unhealthy: stale
-results are ignored and the passive breaker alone decides.
+A background task (``breaker.apps``) reloads it every ``GATEWAY_HEALTH_POLL_INTERVAL`` seconds, and
+at startup and shutdown (one query, in a thread), and flushes breaker events; the data plane only
+reads ``board.down``, a frozenset swapped in one assignment. A target counts as down when its last
+check failed and that result is not stale, so a dead sweep worker can neither keep a target out
+forever nor mark everything unhealthy: stale results are ignored and the passive breaker alone
+decides.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -26,34 +25,13 @@ log = logging.getLogger(__name__)
 class HealthBoard:
     def __init__(self) -> None:
         self.down: frozenset[int] = frozenset()
-        self.refreshed_at: float | None = None
         self.last_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
-
-    async def start(self) -> None:
-        if self._task is None:
-            await self.refresh()
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="health-board")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.refresh()  # write the last breaker events
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(settings.GATEWAY_HEALTH_POLL_INTERVAL)
-            await self.refresh()
 
     async def refresh(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             self.down = await loop.run_in_executor(self._executor, self._refresh_sync)
-            self.refreshed_at = loop.time()
             self.last_error = None
         except Exception as exc:  # no fresh results: the passive breaker alone decides
             if self.last_error is None:

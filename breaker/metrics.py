@@ -31,7 +31,8 @@ def _services() -> list[Any]:
     from registry.models import Service, Target
 
     enabled = Target.objects.filter(enabled=True).order_by("pk")
-    return list(Service.objects.filter(enabled=True).prefetch_related(Prefetch("targets", queryset=enabled)))
+    services = Service.objects.filter(enabled=True).select_related("breaker")
+    return list(services.prefetch_related(Prefetch("targets", queryset=enabled)))
 
 
 def _described() -> tuple[list[Any], dict[int, dict[str, Any]]]:
@@ -43,6 +44,8 @@ def _described() -> tuple[list[Any], dict[int, dict[str, Any]]]:
 
 class BreakerCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        from breaker.models import settings_of
+
         found, health = _described()
         state = GaugeMetricFamily(
             "gateway_breaker_state",
@@ -69,7 +72,7 @@ class BreakerCollector(Collector):
             for target in service.targets.all():
                 entry = health[target.pk]
                 labels = [service.slug, target.address]
-                if service.breaker_enabled:
+                if settings_of(service).breaker_enabled:
                     current = entry["breaker"]
                     for name in BREAKER_STATES:
                         state.add_metric([*labels, name], 1.0 if current == name else 0.0)

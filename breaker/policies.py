@@ -11,48 +11,36 @@ without contacting any backend. Services with neither a breaker nor a health che
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from breaker import events
 from breaker.backends import BreakerBackend, get_backend
 from breaker.board import HealthBoard, board
-from breaker.state import CLOSED, Admission, BreakerSettings, Transition
+from breaker.compile import NAME, Breakers, ServiceBreakerSpec
+from breaker.state import CLOSED, Admission, Transition
 from proxy.balancer import Balancer
 from proxy.errors import CircuitOpen, NoUpstream
-
-if TYPE_CHECKING:
-    from registry.routing import BreakerSpec, ServiceSpec
-
-
-def breaker_settings(spec: BreakerSpec) -> BreakerSettings:
-    return BreakerSettings(
-        failures=spec.failures,
-        failure_ratio=spec.failure_ratio,
-        min_calls=spec.min_calls,
-        window=spec.window,
-        open_seconds=spec.open_seconds,
-        max_open_seconds=spec.max_open_seconds,
-        half_open_probes=spec.half_open_probes,
-        half_open_successes=spec.half_open_successes,
-        probe_timeout=spec.probe_timeout,
-    )
+from proxy.specs import ServiceSpec, Snapshot
 
 
 class BreakerGate:
-    def __init__(self, spec: ServiceSpec, backend: BreakerBackend, health: HealthBoard) -> None:
+    def __init__(
+        self, spec: ServiceSpec, config: ServiceBreakerSpec, backend: BreakerBackend, health: HealthBoard
+    ) -> None:
         self.spec = spec
         self.backend = backend
         self.board = health
         self.ids = [t.id for t in spec.targets]
-        self.settings = [breaker_settings(t.breaker) if t.breaker else None for t in spec.targets]
-        self.failure_statuses = [t.breaker.failure_statuses if t.breaker else frozenset() for t in spec.targets]
-        self.health_retry = str(math.ceil(spec.health_check.interval)).encode() if spec.health_check else b"1"
+        self.settings = [config.breakers.get(t.id) for t in spec.targets]
+        self.failure_statuses = config.failure_statuses
+        check = config.health_check
+        self.health_retry = str(math.ceil(check.interval)).encode() if check else b"1"
 
     @classmethod
-    def for_service(cls, spec: ServiceSpec) -> BreakerGate | None:
-        if spec.health_check is None and not any(t.breaker for t in spec.targets):
+    def for_service(cls, spec: ServiceSpec, snapshot: Snapshot) -> BreakerGate | None:
+        config = snapshot.extensions.get(NAME, Breakers()).services.get(spec.id)
+        if config is None or (config.health_check is None and not config.breakers):
             return None
-        return cls(spec, get_backend(), board)
+        return cls(spec, config, get_backend(), board)
 
     async def pick(self, balancer: Balancer, tried: list[int]) -> tuple[int, Admission | None]:
         skip = list(tried)
@@ -86,7 +74,7 @@ class BreakerGate:
     async def report(self, index: int, ticket: Admission | None, status: int | None) -> None:
         if ticket is None:
             return
-        failed = status is None or status in self.failure_statuses[index]
+        failed = status is None or status in self.failure_statuses
         cfg = self.settings[index]
         assert cfg is not None
         if not failed and ticket.state == CLOSED and ticket.failures == 0 and not cfg.failure_ratio:

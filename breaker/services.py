@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from breaker import backends, probes
 from breaker.events import PROCESS
-from breaker.models import BreakerEvent, HealthCheckResult, TargetHealth
+from breaker.models import BreakerEvent, HealthCheckResult, ServiceBreaker, TargetHealth, settings_of
 from breaker.probes import ProbeResult, ProbeTarget
 from registry.models import Service, Target
 from registry.validators import parse_statuses
@@ -34,9 +34,9 @@ def is_stale(checked_at: datetime | None, interval: float, now: datetime) -> boo
 
 def down_targets(now: datetime) -> frozenset[int]:
     """Targets whose last check failed and is still fresh: the ones load balancing skips."""
-    rows = TargetHealth.objects.filter(status=Status.UNHEALTHY, target__service__health_check_path__gt="").values_list(
-        "target_id", "checked_at", "target__service__health_check_interval"
-    )
+    rows = TargetHealth.objects.filter(
+        status=Status.UNHEALTHY, target__service__breaker__health_check_path__gt=""
+    ).values_list("target_id", "checked_at", "target__service__breaker__health_check_interval")
     return frozenset(target_id for target_id, at, interval in rows if not is_stale(at, interval, now))
 
 
@@ -45,21 +45,22 @@ def down_targets(now: datetime) -> frozenset[int]:
 
 def _probe_target(target: Target) -> ProbeTarget:
     service = target.service
+    check = settings_of(service)
     return ProbeTarget(
         target_id=target.pk,
-        url=f"{service.protocol}://{target.address}{service.health_check_path}",
-        timeout=service.health_check_timeout,
-        statuses=parse_statuses(service.health_check_statuses),
+        url=f"{service.protocol}://{target.address}{check.health_check_path}",
+        timeout=check.health_check_timeout,
+        statuses=parse_statuses(check.health_check_statuses),
     )
 
 
 def due_targets(now: datetime) -> list[Target]:
     """Enabled targets of enabled services with a health check, not checked within their interval."""
     due = []
-    targets = Target.objects.filter(enabled=True, service__enabled=True, service__health_check_path__gt="")
-    for target in targets.select_related("service", "health"):
+    targets = Target.objects.filter(enabled=True, service__enabled=True, service__breaker__health_check_path__gt="")
+    for target in targets.select_related("service__breaker", "health"):
         health = getattr(target, "health", None)
-        interval = timedelta(seconds=target.service.health_check_interval - 0.5)  # beat jitter
+        interval = timedelta(seconds=settings_of(target.service).health_check_interval - 0.5)  # beat jitter
         if health is None or health.checked_at is None or now - health.checked_at >= interval:
             due.append(target)
     return due
@@ -75,7 +76,7 @@ def sweep(now: datetime | None = None) -> list[ProbeResult]:
 
 def probe_now(targets: Iterable[Target]) -> list[ProbeResult]:
     """Probe these targets at once (an admin's request), whatever their schedule."""
-    chosen = [t for t in targets if t.service.health_check_path]
+    chosen = [t for t in targets if settings_of(t.service).health_check_path]
     results = probes.run([_probe_target(t) for t in chosen])
     record_sweep(results, forced=True)
     return results
@@ -107,8 +108,8 @@ def record_sweep(results: Sequence[ProbeResult], forced: bool = False) -> list[H
             ]
         )
         services = {
-            t.pk: t.service
-            for t in Target.objects.filter(pk__in=[r.target_id for r in results]).select_related("service")
+            t.pk: settings_of(t.service)
+            for t in Target.objects.filter(pk__in=[r.target_id for r in results]).select_related("service__breaker")
         }
         for result in results:
             service = services.get(result.target_id)
@@ -127,7 +128,7 @@ def record_sweep(results: Sequence[ProbeResult], forced: bool = False) -> list[H
     return changes
 
 
-def _apply(health: TargetHealth, service: Service, result: ProbeResult) -> None:
+def _apply(health: TargetHealth, service: ServiceBreaker, result: ProbeResult) -> None:
     health.checked_at = result.checked_at
     health.latency_ms = result.latency_ms
     health.last_error = result.error
@@ -189,17 +190,17 @@ def target_health(targets: Sequence[Target], now: datetime | None = None) -> dic
         breakers = {t.pk: {"state": "unknown"} for t in targets}
     described = {}
     for target in targets:
-        service = target.service
+        check = settings_of(target.service)
         health = rows.get(target.pk)
-        if not service.health_check_path:
+        if not check.health_check_path:
             status = "unchecked"
         elif health is None or health.checked_at is None:
             status = Status.UNKNOWN.value
-        elif is_stale(health.checked_at, service.health_check_interval, now):
+        elif is_stale(health.checked_at, check.health_check_interval, now):
             status = "stale"
         else:
             status = health.status
-        breaker = breakers.get(target.pk, {}) if service.breaker_enabled else {"state": "disabled"}
+        breaker = breakers.get(target.pk, {}) if check.breaker_enabled else {"state": "disabled"}
         described[target.pk] = {
             "status": status,
             "checked_at": health.checked_at.isoformat() if health and health.checked_at else None,

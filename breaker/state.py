@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half_open"
-STATES = (CLOSED, OPEN, HALF_OPEN)
 
 # Retry-After for a request refused because every half-open probe slot is taken.
 PROBE_BUSY_RETRY = 1.0

@@ -18,6 +18,7 @@ from breaker import services
 from breaker.backends import get_backend
 from breaker.board import board
 from breaker.events import recorder
+from breaker.models import settings_of
 from registry.models import Service, Target
 
 
@@ -26,7 +27,8 @@ from registry.models import Service, Target
 def health_services(request: HttpRequest) -> JsonResponse:
     staff = bool(request.user.is_active and request.user.is_staff)
     enabled = Target.objects.filter(enabled=True).order_by("pk")
-    found = list(Service.objects.filter(enabled=True).prefetch_related(Prefetch("targets", queryset=enabled)))
+    queryset = Service.objects.filter(enabled=True).select_related("breaker")
+    found = list(queryset.prefetch_related(Prefetch("targets", queryset=enabled)))
     targets = [t for s in found for t in s.targets.all()]
     health = services.target_health(targets)
     backend = get_backend()
@@ -36,8 +38,8 @@ def health_services(request: HttpRequest) -> JsonResponse:
                 "name": service.name,
                 "slug": service.slug,
                 "health": services.service_health(service, health),
-                "breaker_enabled": service.breaker_enabled,
-                "health_check": service.health_check_path or None,
+                "breaker_enabled": settings_of(service).breaker_enabled,
+                "health_check": settings_of(service).health_check_path or None,
                 "targets": [
                     {"id": t.pk, **({"address": t.address} if staff else {}), **health[t.pk]}
                     for t in service.targets.all()

@@ -1,1 +1,1 @@
-"""Reserved app: see the open issue that builds it."""
+"""Audit and compliance: the tamper-evident audit chain, exports, GDPR, retention."""

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.handlers.asgi import ASGIRequest
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -26,6 +26,7 @@ from compliance import exports, search, services
 from compliance.admin_dates import date_links
 from compliance.admin_filters import AUDIT_FILTERS, COUNT_CAP, CappedCountPaginator
 from compliance.models import AuditEvent
+from registry.admin import ReadOnlyAdmin
 
 EXPORT_PERM = "compliance.export_auditevent"
 JOB_PERM = "compliance.add_compliancejob"
@@ -38,7 +39,7 @@ def _pretty(value: Any) -> SafeString:
     return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
 
 
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "kind", "action", "status", "method", "short_path", "route", "service",
                     "consumer_label", "client_ip", "request_id", "actor", "erased")  # fmt: skip
     list_display_links = ("seq", "at")
@@ -63,15 +64,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         ("Change", {"fields": (("object_type", "object_id"), "changes", "data_pretty")}),
         ("Chain", {"fields": ("prev_hash", "hash"), "classes": ("collapse",)}),
     )  # fmt: skip
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -20,6 +19,7 @@ from django.utils.safestring import SafeString
 from compliance import gdpr, services
 from compliance.admin_audit import EXPORT_PERM, JOB_PERM, accepted
 from compliance.models import ComplianceJob
+from registry.admin import ReadOnlyAdmin
 
 
 class SubjectForm(forms.Form):
@@ -46,7 +46,7 @@ class SubjectForm(forms.Form):
         return data
 
 
-class ComplianceJobAdmin(admin.ModelAdmin):
+class ComplianceJobAdmin(ReadOnlyAdmin):
     list_display = ("pk", "kind", "status", "requested_by", "created_at", "finished_at", "rows", "download")
     list_filter = ("kind", "status")
     list_select_related = ("requested_by",)
@@ -55,15 +55,6 @@ class ComplianceJobAdmin(admin.ModelAdmin):
     fields = readonly_fields
 
     # Jobs start from the export and GDPR pages; their rows are never edited by hand.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
     @admin.display(description="file")
     def download(self, obj: ComplianceJob) -> SafeString | str:
         if services.job_file(obj) is None:

@@ -6,10 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Model
 from django.http import HttpRequest
 
 from compliance.models import ChainGap, LegalHold, RetentionRule
+from registry.admin import ReadOnlyAdmin
 
 
 class RetentionRuleForm(forms.ModelForm):
@@ -67,16 +67,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChainGap)
-class ChainGapAdmin(admin.ModelAdmin):
+class ChainGapAdmin(ReadOnlyAdmin):
     """Where the retention purge removed events; read-only (the chain verification checks them)."""
 
     list_display = ("__str__", "seq_from", "seq_to", "created_at", "head_hash")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False

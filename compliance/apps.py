@@ -10,12 +10,26 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         # checks and officer_checks register system checks; redaction_admin registers admin pages.
-        from compliance import capture, checks, config_audit, officer_checks, redaction_admin, signals  # noqa: F401
+        from compliance import capture, checks, config_audit, officer_checks, redaction_admin  # noqa: F401
+        from compliance.compile import NAME, load_audit
+        from compliance.models import RedactionRule, RouteAudit
         from proxy import lifespan, observe
-        from registry import routing
+        from registry.sections import Section, attach
+        from registry.services import track_changes
+        from registry.snapshot import register_loader
 
+        attach(
+            Section(
+                RouteAudit,
+                "Audit",
+                ("audit", "phi"),
+                "What the audit trail records; see docs/compliance.md.",
+                list_filter=("phi", "audit"),
+            )
+        )
+        track_changes(RedactionRule)
+        register_loader(NAME, load_audit)
         observe.subscribe(capture.observe_request)
-        routing.register_loader("compliance", capture.load_rules)
-        lifespan.add_hooks(capture.start, capture.stop)
+        drainer = capture.drainer
+        lifespan.add_task("audit-drainer", drainer.run, before=drainer.open, after=drainer.close)
         config_audit.connect()
-        signals.connect()

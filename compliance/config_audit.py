@@ -1,9 +1,10 @@
 """Control-plane audit: every create, update and delete of configuration becomes a chain event.
 
 ``gateway.<model>.<created|updated|deleted>`` with the actor, the source (admin, api, apply, shell,
-celery), the object and ``{"before": ..., "after": ...}`` (secrets removed). The actor and source
-come from a context variable set by ``AuditContextMiddleware`` (Django requests), ``gateway_apply``
-(``acting_as``) or Celery; otherwise the change was made from a shell by the OS user.
+celery), the object and ``{"before": ..., "after": ...}`` (secrets removed). What is configuration:
+every model an app tracks with ``registry.services.track_changes`` (services, targets, routes,
+consumers, keys, JWT issuers, and each feature's settings and rules), plus the compliance officer's
+own rules (retention rules, legal holds). Who acts comes from ``registry.actors``.
 
 The event is appended with ``chain.append`` inside the change's own transaction, not in
 ``transaction.on_commit``: a change and its record commit together or not at all, so a process that
@@ -14,12 +15,7 @@ transaction; a bare ``save()`` in autocommit mode (a shell) writes the record ri
 
 from __future__ import annotations
 
-import contextvars
-import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -28,72 +24,18 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.utils import timezone
 
 from compliance import chain, records
-from compliance.models import LegalHold, RedactionRule, RetentionRule
-from registry.models import ApiKey, Consumer, JwtIssuer, Route, Service, Target
+from compliance.models import LegalHold, RetentionRule
+from registry.actors import current_actor
+from registry.services import tracked_models
 
 SECRET_FIELDS = frozenset({"digest", "secret", "password", "client_secret"})
 SKIP_FIELDS = frozenset({"updated_at", "last_used_at"})  # bookkeeping, not configuration
-AUDITED: tuple[type[models.Model], ...] = (
-    Service,
-    Target,
-    Route,
-    Consumer,
-    ApiKey,
-    JwtIssuer,
-    RedactionRule,
-    RetentionRule,
-    LegalHold,
-)
+# Audited although no table is built from them: the compliance officer's own settings.
+OFFICER_MODELS: tuple[type[models.Model], ...] = (RetentionRule, LegalHold)
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    name: str
-    source: str
-
-
-_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
-_request: contextvars.ContextVar[Any] = contextvars.ContextVar("audit_request", default=None)
-
-
-@contextmanager
-def acting_as(name: str, source: str) -> Iterator[None]:
-    token = _actor.set(Actor(name, source))
-    try:
-        yield
-    finally:
-        _actor.reset(token)
-
-
-def set_actor(name: str, source: str) -> None:
-    """For the rest of this context (a Celery worker process)."""
-    _actor.set(Actor(name, source))
-
-
-@contextmanager
-def during_request(request: Any) -> Iterator[None]:
-    token = _request.set(request)
-    try:
-        yield
-    finally:
-        _request.reset(token)
-
-
-def current_actor() -> Actor:
-    actor = _actor.get()
-    if actor is not None:
-        return actor
-    request = _request.get()
-    if request is not None:
-        user = getattr(request, "user", None)  # DRF sets the token's user on the Django request too
-        name = user.get_username() if user is not None and user.is_authenticated else ""
-        source = "api" if request.path.startswith(("/admin/api/", "/api/")) else "admin"
-        return Actor(name, source)
-    try:
-        name = getpass.getuser()
-    except Exception:  # no login name (a container without a passwd entry)
-        name = ""
-    return Actor(name, "shell")
+def audited(model: type[models.Model]) -> bool:
+    return model in OFFICER_MODELS or model in tracked_models()
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
@@ -127,11 +69,15 @@ def _record(instance: models.Model, verb: str, data: dict[str, Any]) -> None:
 
 
 def _before_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if not audited(sender):
+        return
     old = sender._default_manager.filter(pk=instance.pk).first() if instance.pk is not None else None
     instance._audit_before = snapshot(old) if old is not None else None  # type: ignore[attr-defined]
 
 
 def _after_save(sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any) -> None:
+    if not audited(sender):
+        return
     before = getattr(instance, "_audit_before", None)
     after = snapshot(instance)
     if created or before is None:
@@ -143,25 +89,32 @@ def _after_save(sender: type[models.Model], instance: models.Model, created: boo
 
 
 def _before_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if not audited(sender):
+        return
     instance._audit_before = snapshot(instance)  # type: ignore[attr-defined]
 
 
 def _after_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if not audited(sender):
+        return
     _record(instance, "deleted", {"before": getattr(instance, "_audit_before", None), "after": None})
 
 
-def _issuers_changed(sender: type, instance: models.Model, action: str, pk_set: Any, **kwargs: Any) -> None:
-    if not action.startswith("post_") or not isinstance(instance, Route):
+def _relation_changed(sender: type, instance: models.Model, action: str, pk_set: Any, **kwargs: Any) -> None:
+    if not action.startswith("post_"):
         return
-    ids = sorted(pk_set or ())
-    _record(instance, "updated", {"jwt_issuers": {"action": action.removeprefix("post_"), "ids": ids}})
+    fields = tracked_models().get(type(instance), ())
+    for name in fields:
+        if getattr(type(instance), name).through is sender:
+            ids = sorted(pk_set or ())
+            _record(instance, "updated", {name: {"action": action.removeprefix("post_"), "ids": ids}})
 
 
 def connect() -> None:
-    for model in AUDITED:
-        uid = f"audit-{model.__name__}"
-        pre_save.connect(_before_save, sender=model, dispatch_uid=f"{uid}-pre-save")
-        post_save.connect(_after_save, sender=model, dispatch_uid=f"{uid}-post-save")
-        pre_delete.connect(_before_delete, sender=model, dispatch_uid=f"{uid}-pre-delete")
-        post_delete.connect(_after_delete, sender=model, dispatch_uid=f"{uid}-post-delete")
-    m2m_changed.connect(_issuers_changed, sender=Route.jwt_issuers.through, dispatch_uid="audit-route-issuers")
+    # Every model, filtered by ``audited`` when the signal comes: apps that track their models after
+    # this one's ready() are audited too.
+    pre_save.connect(_before_save, dispatch_uid="audit-pre-save")
+    post_save.connect(_after_save, dispatch_uid="audit-post-save")
+    pre_delete.connect(_before_delete, dispatch_uid="audit-pre-delete")
+    post_delete.connect(_after_delete, dispatch_uid="audit-post-delete")
+    m2m_changed.connect(_relation_changed, dispatch_uid="audit-relations")

@@ -14,7 +14,6 @@ succeeded and the stream backlog is under ``GATEWAY_AUDIT_MAX_BACKLOG``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any, Protocol
@@ -29,6 +28,7 @@ from compliance.chain import drop_connection, fresh_connection
 from compliance.metrics import BUFFER_DEPTH
 from compliance.records import record_of
 from compliance.stream import counter_key, encode
+from proxy.redis_clients import async_client
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ class Sink(Protocol):
 
 class StreamSink:
     def __init__(self, url: str, stream: str) -> None:
-        import redis.asyncio as aioredis
-
-        self.client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+        self.client = async_client(url, timeout=2, connect_timeout=1)
         self.stream = stream
         self.counter = counter_key(stream)
         self.backlog = 0
@@ -113,7 +111,6 @@ class Drainer:
         self.ok = True
         self.last_contact = 0.0
         self.pending: list[dict[str, Any]] | None = None
-        self._task: asyncio.Task[None] | None = None
         self._failing = False
 
     def healthy(self) -> bool:
@@ -125,18 +122,12 @@ class Drainer:
             return StreamSink(settings.GATEWAY_AUDIT_REDIS_URL, settings.GATEWAY_AUDIT_STREAM)
         return DatabaseSink()
 
-    async def start(self) -> None:
+    async def open(self) -> None:
         if self.sink is None:
             self.sink = self._make_sink()
-        self._task = asyncio.create_task(self._run(), name="audit-drainer")
 
-    async def stop(self) -> None:
-        """Graceful shutdown: stop the loop, then flush what the buffer holds (bounded in time)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def close(self) -> None:
+        """Graceful shutdown, once ``run`` is stopped: flush what the buffer holds (bounded in time)."""
         deadline = time.monotonic() + STOP_FLUSH_SECONDS
         while (self.pending or len(self.buffer)) and time.monotonic() < deadline:
             if not await self.drain_once():
@@ -147,7 +138,8 @@ class Drainer:
         if self.sink is not None:
             await self.sink.close()
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """For the life of the process (``compliance.apps`` starts it through the lifespan)."""
         while True:
             await asyncio.sleep(self.interval)
             if not await self.drain_once():

@@ -208,7 +208,7 @@ def erase_subject(
     anonymised = bool(anonymise_consumer and subject.consumer is not None)
     if anonymised:
         assert subject.consumer is not None
-        from compliance.config_audit import acting_as
+        from registry.actors import acting_as
 
         # Its config event names the officer who erased, not the shell's OS user or "celery".
         with acting_as(actor, source):

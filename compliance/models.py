@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import models
 
 from registry.auth_models import Consumer
-from registry.models import Service
+from registry.models import Route, Service
 
 # Fields of AuditEvent that identify a person: sealed as pseudonyms, replaced by them on erasure.
 PERSONAL_FIELDS = ("consumer", "consumer_name", "client_ip", "actor")
@@ -103,6 +103,28 @@ class ChainGap(models.Model):
 
     def __str__(self) -> str:
         return f"purged #{self.seq_from}-#{self.seq_to}"
+
+
+class RouteAudit(models.Model):
+    """What the audit trail records of a route: a section of the route's page, API object and YAML
+    entry (``compliance.apps``). A route without a row is recorded and carries no PHI."""
+
+    route = models.OneToOneField(Route, on_delete=models.CASCADE, primary_key=True, related_name="audit_settings")
+    audit = models.BooleanField(
+        default=True, help_text="Record every request in the audit trail (PHI routes are always recorded)."
+    )
+    phi = models.BooleanField(
+        "PHI",
+        default=False,
+        help_text="Route carries PHI (HIPAA): requests fail with 503 when the audit trail cannot accept a record",
+    )
+
+    class Meta:
+        verbose_name = "route audit settings"
+        verbose_name_plural = "route audit settings"
+
+    def __str__(self) -> str:
+        return f"audit settings of {self.route}"
 
 
 class RedactionRule(models.Model):

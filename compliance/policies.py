@@ -8,16 +8,14 @@ request's slot in the buffer, so the record of a served PHI request is never dro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from compliance import capture
 from compliance.buffer import RESERVED
+from compliance.compile import NAME
+from compliance.records import AuditSettings
 from proxy.errors import GatewayError
 from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
-
-if TYPE_CHECKING:
-    from registry.routing import RouteSpec, Snapshot
+from proxy.specs import RouteSpec, Snapshot
 
 
 class AuditUnavailable(GatewayError):
@@ -30,7 +28,7 @@ class AuditPolicy:
 
     @classmethod
     def for_route(cls, route: RouteSpec, snapshot: Snapshot) -> AuditPolicy | None:
-        return cls() if route.phi else None
+        return cls() if route.id in snapshot.extensions.get(NAME, AuditSettings()).phi else None
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         if not capture.drainer.healthy() or not capture.buffer.reserve():

@@ -29,10 +29,6 @@ def pseudonym(value: str) -> str:
     return PREFIX + digest[:32]
 
 
-def is_pseudonym(value: str) -> bool:
-    return value.startswith(PREFIX)
-
-
 def sealed(value: str) -> str:
     """The form of a personal field the chain hashes: its pseudonym, whether erased or not."""
     return pseudonym(value)

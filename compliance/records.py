@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from compliance import pseudonyms
@@ -17,15 +18,34 @@ from compliance.redaction import DEFAULT, RedactionRules, redact_headers, redact
 from proxy.observe import WEBSOCKET, Finished
 
 _state: dict[str, Any] = {"pid": None, "prefix": "", "counter": itertools.count(1)}
-_rules: list[RedactionRules] = [DEFAULT]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """What the compliance loader compiled (``compliance.compile``): redaction rules and route flags."""
+
+    rules: RedactionRules = DEFAULT
+    unaudited: frozenset[int] = field(default_factory=frozenset)  # route ids with audit off (never PHI)
+    phi: frozenset[int] = field(default_factory=frozenset)  # route ids that carry PHI
+
+
+_current: list[AuditSettings] = [AuditSettings()]
+
+
+def set_current(settings: AuditSettings) -> None:
+    _current[0] = settings
+
+
+def current() -> AuditSettings:
+    return _current[0]
 
 
 def set_rules(rules: RedactionRules) -> None:
-    _rules[0] = rules
+    _current[0] = replace(_current[0], rules=rules)
 
 
 def current_rules() -> RedactionRules:
-    return _rules[0]
+    return _current[0].rules
 
 
 def new_event_id() -> str:
@@ -36,7 +56,8 @@ def new_event_id() -> str:
 
 
 def record_of(finished: Finished, *, header_mode: str = "redacted", pseudonymize_ip: bool = False) -> dict[str, Any]:
-    rules = _rules[0]
+    audit = _current[0]
+    rules = audit.rules
     route = finished.route
     auth = route.auth if route is not None else None
     identity = finished.identity
@@ -82,7 +103,7 @@ def record_of(finished: Finished, *, header_mode: str = "redacted", pseudonymize
         "bytes_in": finished.bytes_in,
         "bytes_out": finished.bytes_out,
         "error_reason": finished.error_reason or "",
-        "phi": bool(route is not None and route.phi),
+        "phi": route is not None and route.id in audit.phi,
         "source": "gateway",
         "data": data,
     }

@@ -4,9 +4,9 @@ compliance officer's search, exports and retention pages live with their feature
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from compliance.models import AuditVerification, RedactionRule
+from registry.admin import ReadOnlyAdmin
 
 
 @admin.register(RedactionRule)
@@ -17,13 +17,8 @@ class RedactionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditVerification)
-class AuditVerificationAdmin(admin.ModelAdmin):
+class AuditVerificationAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("started_at", "ok", "checked", "first_broken_seq", "head_seq", "source")
     list_filter = ("ok", "source")
     readonly_fields = [f.name for f in AuditVerification._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -1,54 +1,44 @@
-"""Thin Celery tasks: the work is in ``compliance.services``, ``gdpr`` and ``retention``.
-
-Bound to the project's app (not shared_task), so a web process that has not imported
-``gateway_project.celery`` still sends them to the configured broker."""
+"""Thin Celery tasks: the work is in ``compliance.services``, ``gdpr`` and ``retention``."""
 
 from __future__ import annotations
 
 import os
 import socket
 
-from celery.signals import task_prerun
+from celery import shared_task
 from django.utils import timezone
 
 from compliance import services
-from compliance.config_audit import acting_as, set_actor
-from gateway_project.celery import app
+from registry.actors import acting_as
 
 
-@app.task(name="compliance.tasks.flush_audit_events", ignore_result=True)
+@shared_task(name="compliance.tasks.flush_audit_events", ignore_result=True)
 def flush_audit_events() -> int:
     """Safety net for the audit worker: drain the Redis audit stream with the same code."""
     return services.flush_audit_stream(consumer=f"celery-{socket.gethostname()}-{os.getpid()}")
 
 
-@app.task(name="compliance.tasks.verify_audit_chain", ignore_result=True)
+@shared_task(name="compliance.tasks.verify_audit_chain", ignore_result=True)
 def verify_audit_chain() -> bool:
     with acting_as("celery", "celery"):
         return bool(services.verify_chain("beat").ok)
 
 
-@app.task(name="compliance.tasks.run_compliance_job", acks_late=True)
+@shared_task(name="compliance.tasks.run_compliance_job", acks_late=True)
 def run_compliance_job(job_id: int) -> str:
     """An export, GDPR subject export or erasure (ComplianceJob); the officer polls its page."""
     return str(services.run_job(job_id).status)
 
 
-@app.task(name="compliance.tasks.export_audit_events", acks_late=True)
+@shared_task(name="compliance.tasks.export_audit_events", acks_late=True)
 def export_audit_events(job_id: int) -> str:
     """An audit export job (the same runner as run_compliance_job, under the name of its kind)."""
     return str(services.run_job(job_id).status)
 
 
-@app.task(name="compliance.tasks.purge_audit_events")
+@shared_task(name="compliance.tasks.purge_audit_events")
 def purge_audit_events() -> int:
     """Daily (Periodic tasks: audit retention purge): delete events past their retention rule."""
     from compliance.retention import purge_expired
 
     return purge_expired(timezone.now()).deleted
-
-
-@task_prerun.connect
-def _changes_come_from_celery(**kwargs: object) -> None:
-    # A worker process only runs tasks: configuration it changes is recorded with source celery.
-    set_actor("celery", "celery")

@@ -2,7 +2,7 @@
 
     http      -> proxy.app.GatewayApp -> (paths Django owns) -> static files / Django
     websocket -> realtime.router.WebSocketRouter -> /ws/{client_id} fan-out, or a route's backend
-    lifespan  -> proxy.lifespan (config watcher, upstream session)
+    lifespan  -> proxy.lifespan (every app's start and stop hooks and background tasks)
 
 Serve with uvicorn and the gateway's protocol classes, for example:
     uvicorn gateway_project.asgi:application --http proxy.server:GatewayHttpToolsProtocol \
@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+from gateway_project.bootstrap import prepare
 
-from django.core.asgi import get_asgi_application
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+prepare()
+
+from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_app = get_asgi_application()
 

@@ -76,8 +76,9 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
-    from gateway_project import serve
+    from gateway_project import bootstrap, serve
 
+    bootstrap.prepare()
     serve.prepare_metrics(workers=1)  # before django.setup() imports prometheus_client
     import django
 

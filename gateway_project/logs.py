@@ -11,13 +11,11 @@ its ``request_id`` (and ``trace_id`` with tracing on), taken from a context vari
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from typing import Any
 
 import structlog
 
-# (request id, trace id) of the request the current task is handling.
-request_context: ContextVar[tuple[str, str] | None] = ContextVar("gateway_request", default=None)
+from proxy.exchange import request_context  # set by the data plane for each request it handles
 
 EventDict = dict[str, Any]
 

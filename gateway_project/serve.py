@@ -55,14 +55,12 @@ def prepare_metrics(workers: int) -> None:
     if _metrics_prepared:
         return
     _metrics_prepared = True
-    from pathlib import Path
-
+    from gateway_project.bootstrap import VAR_DIR
     from proxy.metrics.multiproc import ENV, prepare_directory
 
     explicit = os.environ.get(ENV)
     if explicit or workers > 1:
-        var_dir = Path(os.environ.get("GATEWAY_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
-        prepare_directory(explicit or var_dir / "metrics")
+        prepare_directory(explicit or VAR_DIR / "metrics")
 
 
 def main() -> None:
@@ -75,6 +73,9 @@ def main() -> None:
     parser.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL", "info").lower())
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+    from gateway_project.bootstrap import prepare
+
+    prepare()
     prepare_metrics(args.workers)
     from gateway_project.logs import default_format, uvicorn_log_config
 

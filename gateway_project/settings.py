@@ -3,19 +3,23 @@
 With no variables set the project runs embedded: SQLite in ``var/``, in-process state, an
 in-memory channel layer. ``DATABASE_URL`` and ``REDIS_URL`` switch to the shared production form.
 Every ``GATEWAY_`` tunable is documented in ``.env.example``.
+
+Importing this module writes nothing: the var directory, the embedded default's secret key and the
+Celery queue folders are made by ``gateway_project.bootstrap.prepare``, which every entry point
+(manage.py, the launcher, serve, the ASGI and WSGI modules, the test settings) calls first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from gateway_project.bootstrap import VAR_DIR, read_secret_key
 from gateway_project.env import (
     env_bool,
     env_float,
@@ -27,23 +31,10 @@ from gateway_project.env import (
 from gateway_project.logs import default_format as default_log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("GATEWAY_VAR_DIR") or BASE_DIR / "var").resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-
-def _secret_key() -> str:
-    key = env_str("DJANGO_SECRET_KEY")
-    if key:
-        return key
-    # Embedded default: a key made for this install and kept beside the database, never a fixed one.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# DJANGO_SECRET_KEY, or the embedded default's key in GATEWAY_VAR_DIR (made for this install by
+# bootstrap.prepare, never a fixed one).
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or read_secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -74,7 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "compliance.middleware.AuditContextMiddleware",
+    "registry.actors.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -173,6 +164,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Data plane ---------------------------------------------------------------------------------
+# Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
+# (proxy/redis_clients.py); the request path's Redis calls have bounds of their own below.
+GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
 # Client-supplied X-Forwarded-* headers are believed only from these peers (CIDRs).
 GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 # Global cap on request bodies; a route may set a lower or higher one.
@@ -314,9 +308,12 @@ GATEWAY_AUDIT_PHI_RETENTION_DAYS = env_int("GATEWAY_AUDIT_PHI_RETENTION_DAYS", 2
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost//"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue = VAR_DIR / "celery-queue"
-    _queue.mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(_queue), "data_folder_out": str(_queue)}
+    # bootstrap.prepare makes both folders; kombu's control folder would default to ./control.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "celery-queue"),
+        "data_folder_out": str(VAR_DIR / "celery-queue"),
+        "control_folder": str(VAR_DIR / "celery-control"),
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -1,45 +1,61 @@
-"""Django's URLs: everything the proxy does not own (see proxy/app.py)."""
+"""Django's URLs: everything the proxy does not own (see proxy/app.py and proxy/reserved.py).
+
+The project's own paths (health, the public catalogue), then each project app's ``urls.py``, then
+one admin API under /admin/api/ made of each app's ``api/urls.py`` (its ``router`` registrations and
+``urlpatterns``, one namespace ``admin-api``), then the Django admin. A new app's URLs need no
+change here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.module_loading import module_has_submodule
 from django.views.generic import RedirectView
+from rest_framework.routers import DefaultRouter
 
-from breaker import views as breaker_views
-from proxy import views as proxy_views
-from proxy.metrics import overview as metrics_overview
-from proxy.metrics import views as metrics_views
-from ratelimit.login import limit_logins
-from realtime import views as realtime_views
-from registry import views as registry_views
-from registry.api.views import StaffTokenObtainPairView
+from gateway_project import catalogue, views
+
+
+def _project_modules(name: str) -> Iterator[ModuleType]:
+    """``<app>.<name>`` of every project app (a folder beside manage.py) that has one, in
+    INSTALLED_APPS order."""
+    for config in apps.get_app_configs():
+        if Path(config.path).parent == settings.BASE_DIR and module_has_submodule(config.module, name):
+            yield import_module(f"{config.name}.{name}")
+
+
+def _admin_api() -> list[Any]:
+    router = DefaultRouter()
+    extra: list[Any] = []
+    for module in _project_modules("api.urls"):
+        if hasattr(module, "router"):
+            router.registry.extend(module.router.registry)
+        extra += module.urlpatterns
+    return [*extra, *router.urls]
+
 
 urlpatterns = [
-    path("health", proxy_views.health, name="health"),
-    path("health/startup", proxy_views.startup, name="health-startup"),
-    path("health/detailed", proxy_views.detailed, name="health-detailed"),
-    path("health/services", breaker_views.health_services, name="health-services"),
-    path("ready", proxy_views.ready, name="ready"),
-    path("api/v1/services", registry_views.service_list, name="service-list"),
+    path("health", views.health, name="health"),
+    path("health/startup", views.startup, name="health-startup"),
+    path("health/detailed", views.detailed, name="health-detailed"),
+    path("ready", views.ready, name="ready"),
+    path("api/v1/services", catalogue.service_list, name="service-list"),
     path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
-    path("realtime/publish", realtime_views.publish, name="realtime-publish"),
-    path("admin/realtime/live/", realtime_views.live_connections, name="realtime-live"),
-    # Sign-ins are rate limited per client address (ratelimit/login.py), ahead of the views they wrap.
-    path("admin/api/token/", limit_logins(StaffTokenObtainPairView.as_view()), name="limited-token"),
-    path("admin/login/", limit_logins(admin.site.login), name="limited-login"),
-    path("metrics", metrics_views.metrics, name="metrics"),
-    path("metrics/json", metrics_views.metrics_json, name="metrics-json"),
-    path("metrics/performance", metrics_views.performance, name="metrics-performance"),
-    path("metrics/health-score", metrics_views.health_score, name="metrics-health-score"),
-    path("metrics/overview", metrics_overview.overview_data, name="metrics-overview"),
-    path("admin/overview/", metrics_overview.overview_page, name="gateway-overview"),
-    path("admin/api/", include("compliance.api.urls")),
-    path("admin/api/", include("registry.api.urls")),
+    *(pattern for module in _project_modules("urls") for pattern in module.urlpatterns),
+    path("admin/api/", include((_admin_api(), "admin-api"))),
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "proxy.views.bad_request"
-handler403 = "proxy.views.forbidden"
-handler404 = "proxy.views.not_found"
-handler500 = "proxy.views.server_error"
+handler400 = "gateway_project.views.bad_request"
+handler403 = "gateway_project.views.forbidden"
+handler404 = "gateway_project.views.not_found"
+handler500 = "gateway_project.views.server_error"

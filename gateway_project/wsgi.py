@@ -6,6 +6,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from gateway_project.bootstrap import prepare
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
+prepare()
 
 application = get_wsgi_application()

@@ -14,7 +14,6 @@ above INFO silences it too.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -36,7 +35,6 @@ class AccessLog:
         self.json = fmt == "json"
         self.fd = fd
         self.lines: list[str] = []
-        self._task: asyncio.Task[None] | None = None
 
     def __call__(self, record: Finished) -> None:
         if not log.isEnabledFor(logging.INFO):
@@ -84,23 +82,6 @@ class AccessLog:
             while data:
                 written = os.write(self.fd, data)
                 data = data[written:]
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._flush_forever(), name="access-log")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self.flush()
-
-    async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            self.flush()
 
 
 def _console(f: dict[str, Any]) -> str:

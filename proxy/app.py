@@ -2,7 +2,7 @@
 
 Paths Django owns go straight to Django. Every other request is checked (method, version, path,
 headers), matched against the in-memory routing table, and handed to its route's policy chain.
-No database access, no thread hop: everything here reads the table built by ``registry.watch``.
+No database access, no thread hop: everything here reads the table in ``proxy.serving``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
-from gateway_project.logs import request_context
 from proxy import disconnects, observe, tracing
 from proxy.body import ClientGone
 from proxy.errors import (
@@ -24,14 +23,13 @@ from proxy.errors import (
     MethodNotAllowed,
     NoRoute,
     UpstreamBroken,
-    problem_body,
-    problem_headers,
+    problem,
 )
-from proxy.exchange import Exchange, Response
-from proxy.headers import client_address, inspect_request, is_trusted, new_request_id, request_id_or_new
-from registry.routing import MethodMismatch
-from registry.validators import RESERVED_PREFIXES, is_reserved_path
-from registry.watch import watcher
+from proxy.exchange import Exchange, Response, request_context
+from proxy.headers import client_address, inspect_request, is_trusted, request_id_of
+from proxy.reserved import is_reserved, reserved_prefixes
+from proxy.serving import serving
+from proxy.table import MethodMismatch
 
 log = logging.getLogger("proxy")
 
@@ -47,7 +45,7 @@ class GatewayApp:
         self.trusted = settings.GATEWAY_TRUSTED_PROXIES
         self.version_headers = frozenset(h.encode() for h in settings.GATEWAY_VERSION_HEADERS)
         self.via_name = f"1.1 {settings.GATEWAY_VIA_NAME}"
-        self.reserved_starts = tuple(RESERVED_PREFIXES)
+        self.reserved_starts = reserved_prefixes()
         self.in_flight: Any = None
         if settings.GATEWAY_METRICS:
             from proxy.metrics.series import IN_FLIGHT
@@ -58,7 +56,7 @@ class GatewayApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
-        if path.startswith(self.reserved_starts) and is_reserved_path(path):
+        if path.startswith(self.reserved_starts) and is_reserved(path):
             await self.django(scope, receive, send)
             return
         await self.proxy(scope, receive, send)
@@ -69,7 +67,7 @@ class GatewayApp:
         try:
             exchange = self._exchange(scope, receive, started)
         except GatewayError as error:
-            request_id = _request_id_of(scope)
+            request_id = request_id_of(scope)
             await self._send_error(send, error, request_id, path)
             if observe.active():
                 peer = scope["client"][0] if scope.get("client") else ""
@@ -136,7 +134,7 @@ class GatewayApp:
         colon = host.rfind(":")
         if colon > 0 and "]" not in host[colon:]:
             host = host[:colon]
-        table = watcher.table
+        table = serving.table
         if table is None:
             raise NoRoute("The gateway has not loaded its configuration yet.", reason="config_not_loaded")
         found = table.match(host, path, method, head.version)
@@ -210,14 +208,11 @@ class GatewayApp:
     async def _send_error(
         self, send: Any, error: GatewayError, request_id: str, path: str, exchange: Exchange | None = None
     ) -> None:
-        body = problem_body(error.status, error.reason, error.detail, request_id, path)
+        headers, body = problem(error, request_id, path)
         if exchange is not None:
             exchange.status = error.status
             exchange.error_reason = error.reason
             exchange.bytes_out = len(body)
-        headers = problem_headers(error.reason, request_id, len(body)) + error.headers
-        if error.close_connection:
-            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -228,14 +223,6 @@ def _check_path(path: str) -> None:
     segments = path.lower().replace("%2e", ".").split("/")
     if "." in segments or ".." in segments:
         raise BadRequest("Paths with '.' or '..' segments are refused.", reason="invalid_path")
-
-
-def _request_id_of(scope: dict[str, Any]) -> str:
-    # Only for requests refused before inspect_request finished; the same rule as there.
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            return request_id_or_new(value)
-    return new_request_id()
 
 
 async def _buffer_for_http10(response: Response) -> Response:

@@ -9,24 +9,26 @@ class ProxyConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
-        from django.contrib import admin
 
-        from proxy import checks, observe, tracing
+        from proxy import checks, disconnects, lifespan, observe, tracing, upstream
+        from proxy.auth import credentials
         from proxy.metrics import checks as metrics_checks
 
         del checks, metrics_checks  # imported to register the system checks
 
+        lifespan.add_hooks(upstream.open_session, upstream.close_session)
+        lifespan.add_task("disconnect-sweeper", disconnects.sweep)
+        lifespan.add_hooks(None, credentials.close)
         if settings.GATEWAY_METRICS:
             from proxy.metrics.wiring import install
 
             install()
         if settings.GATEWAY_ACCESS_LOG:
-            from proxy import lifespan
-            from proxy.access_log import AccessLog
+            from proxy.access_log import FLUSH_SECONDS, AccessLog
 
             access_log = AccessLog(settings.GATEWAY_LOG_FORMAT)
             observe.subscribe(access_log)
-            lifespan.add_hooks(access_log.start, access_log.stop)
+            flush = lifespan.as_hook(access_log.flush)
+            lifespan.add_task("access-log", lifespan.every(FLUSH_SECONDS, access_log.flush), after=flush)
         if settings.GATEWAY_TRACING and not tracing.enabled:
             tracing.configure()
-        admin.site.index_template = "proxy/admin_index.html"

@@ -44,7 +44,7 @@ def check_target_gate(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     if not callable(getattr(factory, "for_service", None)):
         return [
             Error(
-                f"GATEWAY_TARGET_GATE {path!r} has no for_service(service) method.",
+                f"GATEWAY_TARGET_GATE {path!r} has no for_service(service, snapshot) method.",
                 hint="See the TargetGate protocol in proxy/upstream.py.",
                 id="gateway.E004",
             )

@@ -17,21 +17,6 @@ from proxy.exchange import Exchange
 GRACE = 0.5
 
 inflight: set[Exchange] = set()
-_sweeper: asyncio.Task[None] | None = None
-
-
-def ensure_sweeper() -> None:
-    global _sweeper
-    if _sweeper is None or _sweeper.done():
-        _sweeper = asyncio.get_running_loop().create_task(_sweep(), name="disconnect-sweeper")
-
-
-async def stop_sweeper() -> None:
-    global _sweeper
-    if _sweeper is not None:
-        _sweeper.cancel()
-        await asyncio.gather(_sweeper, return_exceptions=True)
-        _sweeper = None
 
 
 def watch(exchange: Exchange) -> None:
@@ -47,7 +32,8 @@ def forget(exchange: Exchange) -> None:
         exchange.watcher.cancel()
 
 
-async def _sweep() -> None:
+async def sweep() -> None:
+    """Run for the life of the process (``proxy.apps`` starts it through the lifespan)."""
     while True:
         await asyncio.sleep(GRACE)
         oldest = time.perf_counter() - GRACE

@@ -16,13 +16,18 @@
     └── UpstreamTimeout (504 upstream_timeout)
 
 Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
-id. Feature apps add their own subclasses (401, 403, 429, 503) in the same way.
+id: ``problem_body`` and ``problem_headers`` on the data plane, ``problem_response`` for a Django view.
+Feature apps add their own subclasses (401, 403, 429, 503) in the same way.
 """
 
 from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
 
 
 class GatewayError(Exception):
@@ -129,3 +134,31 @@ def problem_headers(reason: str, request_id: str, length: int) -> list[tuple[byt
         (b"x-request-id", request_id.encode()),
         (b"cache-control", b"no-store"),
     ]
+
+
+def problem(
+    error: GatewayError, request_id: str, instance: str | None = None
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body of the gateway's answer to ``error`` (``Connection: close`` included when
+    the request body was left unread)."""
+    body = problem_body(error.status, error.reason, error.detail, request_id, instance)
+    headers = problem_headers(error.reason, request_id, len(body)) + error.headers
+    if error.close_connection:
+        headers.append((b"connection", b"close"))
+    return headers, body
+
+
+def problem_response(request: HttpRequest, error: GatewayError, request_id: str | None = None) -> HttpResponse:
+    """The same answer from a Django view (health, sign-in limits, error pages, the publish endpoint)."""
+    from django.http import HttpResponse
+
+    from proxy.headers import request_id_or_new
+
+    if request_id is None:
+        request_id = request_id_or_new(request.headers.get("X-Request-ID", "").encode("latin-1", "replace"))
+    headers, body = problem(error, request_id, request.path)
+    response = HttpResponse(body, status=error.status, content_type="application/problem+json")
+    for name, value in headers:
+        if name not in (b"content-type", b"content-length", b"connection"):
+            response[name.decode()] = value.decode("latin-1")
+    return response

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from proxy.auth.config import Identity
-    from registry.routing import CompiledRoute, TargetSpec
+    from proxy.specs import TargetSpec
+    from proxy.table import CompiledRoute
 
 Headers = list[tuple[bytes, bytes]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+# (request id, trace id) of the request this task is handling, for every log line it writes.
+request_context: ContextVar[tuple[str, str] | None] = ContextVar("gateway_request", default=None)
 
 
 @dataclass(slots=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from proxy.errors import BadRequest
 
@@ -62,6 +63,14 @@ def new_request_id() -> str:
 def request_id_or_new(value: bytes) -> str:
     """The client's X-Request-ID when it is 1-128 of ``A-Za-z0-9._:-``, else a new random id."""
     return value.decode("latin-1") if value and _REQUEST_ID_RE.fullmatch(value) else new_request_id()
+
+
+def request_id_of(scope: Mapping[str, Any]) -> str:
+    """For requests refused before ``inspect_request`` finished: the same rule as there."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            return request_id_or_new(value)
+    return new_request_id()
 
 
 def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset[bytes]) -> RequestHead:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from proxy.auth.config import Identity
     from proxy.exchange import Exchange
-    from registry.routing import RouteSpec, TargetSpec
+    from proxy.specs import RouteSpec, TargetSpec
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ A policy answers early (returns its own ``Response`` or raises a ``GatewayError`
 outermost first; each entry is a dotted path to a class with
 ``for_route(route, snapshot) -> policy | None``, so a route only pays for the policies it actually
 uses. ``snapshot`` is the whole compiled configuration: a feature app finds the data it loaded for
-itself in ``snapshot.extensions[name]`` (see ``registry.routing.register_loader``).
+itself in ``snapshot.extensions[name]`` (see ``registry.snapshot.register_loader``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from proxy.exchange import Exchange, Response
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec, Snapshot
+    from proxy.specs import RouteSpec, Snapshot
 
 Handler = Callable[[Exchange], Awaitable[Response]]
 

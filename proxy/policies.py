@@ -9,7 +9,7 @@ from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec, Snapshot
+    from proxy.specs import RouteSpec, Snapshot
 
 
 class BodyLimitPolicy:

@@ -11,8 +11,8 @@ On top of uvicorn's httptools protocol it adds:
 - an RFC 9457 problem+json body instead of uvicorn's plain-text 400: ``400 bad_request``.
 
 Each of these answers ends the connection: the parser stopped in the middle of a request, so nothing
-after it can be framed. The settings are read from the environment at import, because uvicorn loads
-this class before Django is configured; the names and defaults are those of ``settings.py``.
+after it can be framed. The limits are read from Django's settings at the first connection: uvicorn
+imports this class before the application (and so Django) is loaded.
 """
 
 from __future__ import annotations
@@ -23,12 +23,7 @@ from typing import NoReturn
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from gateway_project.env import env_float, env_int
 from proxy.errors import problem_body, problem_headers
-
-HEADER_TIMEOUT = env_float("GATEWAY_HEADER_TIMEOUT", 10.0, minimum=0.1)
-MAX_HEADER_BYTES = env_int("GATEWAY_MAX_HEADER_BYTES", 32 * 1024, minimum=1024)
-MAX_HEADER_COUNT = env_int("GATEWAY_MAX_HEADER_COUNT", 100, minimum=8)
 
 # How long a refused connection keeps reading (and discarding) after its answer. Closing a socket
 # with unread input makes the kernel send a reset, which can destroy the answer before the client
@@ -44,9 +39,10 @@ class HeadRejected(Exception):
 
 
 class GatewayHttpToolsProtocol(HttpToolsProtocol):
-    header_timeout: float = HEADER_TIMEOUT
-    max_header_bytes: int = MAX_HEADER_BYTES
-    max_header_count: int = MAX_HEADER_COUNT
+    # GATEWAY_HEADER_TIMEOUT, GATEWAY_MAX_HEADER_BYTES, GATEWAY_MAX_HEADER_COUNT (``_configure``).
+    header_timeout: float = 0.0
+    max_header_bytes: int = 0
+    max_header_count: int = 0
 
     # Per-connection state. Class-level defaults keep uvicorn's constructor untouched.
     _head_timer: asyncio.TimerHandle | None = None
@@ -58,9 +54,19 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
     _deferred: Problem | None = None  # answer waiting for an earlier pipelined response
     _rejected = False
 
+    @classmethod
+    def _configure(cls) -> None:
+        from django.conf import settings
+
+        cls.header_timeout = settings.GATEWAY_HEADER_TIMEOUT
+        cls.max_header_bytes = settings.GATEWAY_MAX_HEADER_BYTES
+        cls.max_header_count = settings.GATEWAY_MAX_HEADER_COUNT
+
     def connection_made(  # type: ignore[override]
         self, transport: asyncio.Transport
     ) -> None:
+        if not self.header_timeout:
+            self._configure()
         super().connection_made(transport)
         self._head_timer = self.loop.call_later(self.header_timeout, self._head_deadline_passed)
 

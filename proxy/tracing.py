@@ -47,11 +47,6 @@ def configure(provider: Any = None) -> None:
     enabled = True
 
 
-def disable() -> None:
-    global enabled
-    enabled = False
-
-
 def _provider_from_environment() -> Any:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

@@ -32,7 +32,7 @@ from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
 
 if TYPE_CHECKING:
-    from registry.routing import ServiceSpec, TargetSpec
+    from proxy.specs import ServiceSpec, Snapshot, TargetSpec
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,10 @@ def get_session() -> aiohttp.ClientSession:
     return _session
 
 
+async def open_session() -> None:
+    get_session()
+
+
 async def close_session() -> None:
     global _session
     if _session is not None:
@@ -98,7 +102,7 @@ class TargetGate(Protocol):
 
 
 class TargetGateFactory(Protocol):
-    def for_service(self, spec: ServiceSpec) -> TargetGate | None: ...
+    def for_service(self, spec: ServiceSpec, snapshot: Snapshot) -> TargetGate | None: ...
 
 
 def load_gate_factory(path: str) -> TargetGateFactory | None:

@@ -10,10 +10,12 @@ class RateLimitConfig(AppConfig):
 
     def ready(self) -> None:
         from proxy import lifespan
-        from ratelimit import checks, fallback, signals  # noqa: F401  (checks register themselves)
+        from ratelimit import checks, fallback  # noqa: F401  (checks register themselves)
         from ratelimit.compile import load_rate_limits
-        from registry.routing import register_loader
+        from ratelimit.models import RatePolicy
+        from registry.services import track_changes
+        from registry.snapshot import register_loader
 
-        signals.connect()
+        track_changes(RatePolicy, "routes", "services", "consumers")
         register_loader("ratelimit", load_rate_limits)
         lifespan.add_hooks(fallback.start, fallback.stop)

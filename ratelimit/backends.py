@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from proxy.pipelined_redis import ScriptClient, bulk
 from ratelimit.algorithms import Limit, State, Verdict, decide, expires_after_us
-from ratelimit.resp import ScriptClient, bulk
 
 KEY_PREFIX = "gateway:rl:"
 SHADOW_PREFIX = "gateway:rl-shadow:"

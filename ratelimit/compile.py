@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ratelimit.algorithms import Limit
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec, Snapshot
+    from proxy.specs import RouteSpec, Snapshot
 
 
 @dataclass(frozen=True, slots=True)

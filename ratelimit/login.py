@@ -17,10 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from proxy.errors import problem_response
 from proxy.headers import client_address, is_trusted
-from proxy.views import _problem
+from proxy.redis_clients import sync_client
 from ratelimit.algorithms import SLIDING_WINDOW, Limit, Verdict
 from ratelimit.backends import LUA, Check, MemoryBackend
+from ratelimit.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,8 @@ def _client(request: HttpRequest) -> str:
 def _redis_check(check: Check) -> Verdict:
     global _script
     if _script is None:
-        import redis
-
         timeout = max(settings.GATEWAY_RATELIMIT_REDIS_TIMEOUT, 0.5)  # a sign-in may wait a little longer
-        client = redis.Redis.from_url(
-            settings.GATEWAY_RATELIMIT_REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        client = sync_client(settings.GATEWAY_RATELIMIT_REDIS_URL, timeout=timeout, connect_timeout=timeout)
         _script = client.register_script(LUA)
     limit = check.limit
     reply = _script(keys=[check.key, check.key], args=[1, limit.algorithm, limit.limit, limit.period_us, 0, ""])
@@ -78,11 +76,9 @@ def limit_logins(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             verdict = attempt(request)
             if verdict is not None and not verdict.admitted:
                 retry = max(1, math.ceil(verdict.retry_ms / 1000))
-                response = _problem(
-                    request, 429, "rate_limited", f"Too many sign-in attempts from this address; retry after {retry} s."
-                )
-                response["Retry-After"] = str(retry)
-                return response
+                detail = f"Too many sign-in attempts from this address; retry after {retry} s."
+                error = TooManyRequests(detail, headers=[(b"retry-after", str(retry).encode())])
+                return problem_response(request, error)
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -28,7 +28,7 @@ from ratelimit.fallback import Counters, get_counters
 from ratelimit.metrics import DECISIONS
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec, Snapshot
+    from proxy.specs import RouteSpec, Snapshot
 
 CLOSED, LOCAL = "closed", "local"
 

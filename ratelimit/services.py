@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
+from proxy.redis_clients import sync_client
 from ratelimit import fallback
 from ratelimit.backends import KEY_PREFIX, SHADOW_PREFIX
 from ratelimit.models import RatePolicy, attachment_error
@@ -16,10 +17,7 @@ def validate_attachments(all_routes: bool, routes: Any, services: Any, consumers
 
 
 def _redis() -> Any:
-    import redis
-
-    url = settings.GATEWAY_RATELIMIT_REDIS_URL
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    return sync_client(settings.GATEWAY_RATELIMIT_REDIS_URL)
 
 
 def read_shadow_counts(policy: RatePolicy) -> dict[str, int]:

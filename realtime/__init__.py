@@ -1,1 +1,1 @@
-"""Reserved app: see the open issue that builds it."""
+"""WebSockets: the upgrade proxy, the channel fan-out endpoint (/ws/{client_id}), and publishing."""

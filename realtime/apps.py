@@ -9,12 +9,43 @@ class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from proxy import lifespan
-        from realtime import checks, counts, live, signals  # noqa: F401  (checks register themselves)
-        from realtime.config import NAME, load_realtime
-        from registry.routing import register_loader
+        from django.conf import settings
 
+        from proxy import lifespan, reserved, table
+        from realtime import checks, counts, live  # noqa: F401  (checks register themselves)
+        from realtime.backend import open_backend
+        from realtime.compile import NAME, accepts_upgrades, load_realtime
+        from realtime.fanout import PREFIX
+        from realtime.models import Channel, RouteWebSocket
+        from registry.sections import Section, attach
+        from registry.services import track_changes
+        from registry.snapshot import register_loader
+
+        attach(
+            Section(
+                RouteWebSocket,
+                "WebSocket",
+                (
+                    "websocket",
+                    "websocket_origins",
+                    "websocket_token_in",
+                    "websocket_max_message_bytes",
+                    "websocket_max_connections",
+                    "websocket_max_connections_per_consumer",
+                    "websocket_idle_timeout",
+                ),
+                "Upgrades are matched like HTTP and authenticated before the handshake; see docs/websockets.md.",
+                list_display=("websocket",),
+                list_filter=("websocket",),
+            )
+        )
+        track_changes(Channel)
         register_loader(NAME, load_realtime)
-        signals.connect()
+        # A route that accepts upgrades gets its policies in front of the backend's WebSocket.
+        table.register_entry("websocket", open_backend, accepts_upgrades)
+        reserved.reserve(PREFIX)  # the channel fan-out endpoint, served below Django
         lifespan.add_hooks(live.start, live.stop)
-        lifespan.add_hooks(counts.start, counts.stop)
+        if settings.REDIS_URL:
+            writer = counts.CountsWriter(settings.GATEWAY_REALTIME_COUNTS_INTERVAL)
+            every = lifespan.every(writer.interval, writer.write)
+            lifespan.add_task("realtime-counts", every, before=writer.write, after=writer.forget)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import websockets
@@ -23,8 +23,8 @@ from websockets.typing import Subprotocol
 from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
 from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
+from realtime.compile import WebSocketSpec
 from realtime.live import live
-from registry.websocket_compile import WebSocketSpec
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ class Upgrade:
     connection: ClientConnection | None = None
     target_index: int = -1
     admitted: tuple[str, str] | None = None  # (route name, consumer key) counted by ``live``
-    extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 class _NoRedirects(connect):

@@ -8,7 +8,6 @@ drops out; the admin page sums the keys. Embedded (one process, no Redis) the pa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -17,26 +16,24 @@ from typing import Any
 
 from django.conf import settings
 
+from proxy.redis_clients import async_client, sync_client
+from proxy.serving import serving
 from realtime.live import live
-from registry.watch import watcher
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "gateway:realtime:live:"
-_task: asyncio.Task[None] | None = None
 
 
 def local_counts() -> dict[str, Any]:
-    return {"process": watcher.process_id, "routes": dict(live.routes), "channels": dict(live.channels)}
+    return {"process": serving.process_id, "routes": dict(live.routes), "channels": dict(live.channels)}
 
 
 def gather() -> list[dict[str, Any]]:
     """Every live process's counts (sync: for the admin view)."""
     if not settings.REDIS_URL:
         return [local_counts()]
-    import redis
-
-    with redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1) as client:
+    with sync_client() as client:
         keys = sorted(client.scan_iter(match=KEY_PREFIX + "*", count=1000))
         values = client.mget(keys) if keys else []
     return [json.loads(value) for value in values if value]
@@ -51,35 +48,26 @@ def totals(processes: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]
     return routes, channels
 
 
-async def _write_forever(interval: float) -> None:
-    import redis.asyncio as aioredis
+class CountsWriter:
+    """Writes this process's counts every ``interval`` seconds (``realtime.apps`` runs it through the
+    lifespan when Redis is configured), and removes them at shutdown."""
 
-    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    key = KEY_PREFIX + watcher.process_id
-    try:
-        while True:
-            try:
-                await client.set(key, json.dumps(local_counts()), px=int(interval * 3000))
-            except Exception as exc:  # counts are informational: never fatal
-                log.warning("could not write live WebSocket counts to Redis: %r", exc)
-            await asyncio.sleep(interval)
-    finally:
-        with contextlib.suppress(Exception):
-            await client.delete(key)
-        await client.aclose()
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.key = KEY_PREFIX + serving.process_id
+        self.client: Any = None
 
+    async def write(self) -> None:
+        if self.client is None:
+            self.client = async_client()
+        try:
+            await self.client.set(self.key, json.dumps(local_counts()), px=int(self.interval * 3000))
+        except Exception as exc:  # counts are informational: never fatal
+            log.warning("could not write live WebSocket counts to Redis: %r", exc)
 
-async def start() -> None:
-    global _task
-    if settings.REDIS_URL and _task is None:
-        interval = settings.GATEWAY_REALTIME_COUNTS_INTERVAL
-        _task = asyncio.create_task(_write_forever(interval), name="realtime-counts")
-
-
-async def stop() -> None:
-    global _task
-    if _task is not None:
-        _task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await _task
-        _task = None
+    async def forget(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.delete(self.key)
+            await self.client.aclose()
+            self.client = None

@@ -34,13 +34,13 @@ from proxy.auth.config import Identity
 from proxy.auth.policy import AuthPolicy
 from proxy.errors import DependencyDown, GatewayError, NoRoute
 from proxy.headers import inspect_request, new_request_id
+from proxy.serving import serving
 from realtime import records
 from realtime.bridge import GOING_AWAY, NO_STATUS, TOO_BIG, End
-from realtime.config import CHANNEL_RE, NAME, RealtimeConfig
+from realtime.compile import CHANNEL_RE, NAME, RealtimeSnapshot
 from realtime.errors import ClientIdRefused
 from realtime.handshake import check_origin, refuse, take_credentials
 from realtime.live import live
-from registry.watch import watcher
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ MESSAGE_TYPE = "realtime.message"
 # channels_redis forgets group members after a day (group_expiry): long connections re-join hourly.
 GROUP_REFRESH_SECONDS = 3600.0
 
-_policies: dict[int, tuple[RealtimeConfig, AuthPolicy]] = {}
+_policies: dict[int, tuple[RealtimeSnapshot, AuthPolicy]] = {}
 
 
 @dataclass(slots=True)
@@ -76,12 +76,12 @@ def owns(identity: Identity, client_id: str) -> bool:
     return bool(owner) and (client_id == owner or client_id.startswith(owner + "."))
 
 
-def current_config() -> RealtimeConfig | None:
-    table = watcher.table
+def current_config() -> RealtimeSnapshot | None:
+    table = serving.table
     return table.extensions.get(NAME) if table is not None else None
 
 
-def auth_policy(config: RealtimeConfig) -> AuthPolicy:
+def auth_policy(config: RealtimeSnapshot) -> AuthPolicy:
     cached = _policies.get(id(config))
     if cached is None or cached[0] is not config:
         _policies.clear()  # one table at a time: a rebuild starts with fresh verified-token caches

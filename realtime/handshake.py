@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from proxy.auth.credentials import Unauthenticated
-from proxy.errors import GatewayError, Unauthorized, problem_body, problem_headers
+from proxy.errors import GatewayError, Unauthorized, problem
 from realtime.errors import OriginRefused
 
 TOKEN_PROTOCOL = "bearer."  # noqa: S105  (a marker, not a password)
@@ -87,8 +87,7 @@ async def refuse(scope: dict[str, Any], send: Any, error: GatewayError, request_
     if "websocket.http.response" not in scope.get("extensions", {}):
         await send({"type": "websocket.close", "code": 1008, "reason": error.reason})
         return
-    body = problem_body(error.status, error.reason, error.detail, request_id, path)
-    headers = problem_headers(error.reason, request_id, len(body)) + error.headers
+    headers, body = problem(error, request_id, path)
     await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
     await send({"type": "websocket.http.response.body", "body": body})
 

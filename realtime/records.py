@@ -10,8 +10,8 @@ from proxy import observe
 
 if TYPE_CHECKING:
     from proxy.auth.config import Identity
+    from proxy.specs import RouteSpec, TargetSpec
     from realtime.bridge import End
-    from registry.routing import RouteSpec, TargetSpec
 
 
 class Counts:

@@ -3,9 +3,10 @@ other upgrade is matched like HTTP and proxied to the route's backend.
 
 Before the handshake is accepted: the request head is checked and routed as an HTTP GET would be
 (``GatewayApp.exchange_for``), the route must allow WebSocket, the Origin must be allowed, then the
-route's whole policy chain runs with ``realtime.backend.open_backend`` as its last step (auth, rate
-limits and any other policy apply on connect; the connection caps are counted there, after auth).
-Any refusal is an HTTP problem+json answer instead of the 101.
+route's whole policy chain runs with ``realtime.backend.open_backend`` as its last step: the route's
+``websocket`` entry, compiled with the table (auth, rate limits and any other policy apply on
+connect; the connection caps are counted there, after auth). Any refusal is an HTTP problem+json
+answer instead of the 101.
 """
 
 from __future__ import annotations
@@ -17,20 +18,18 @@ from typing import Any
 from django.conf import settings
 
 from proxy.app import GatewayApp
-from proxy.auth.policy import refuse_unprotected
 from proxy.errors import GatewayError, NoRoute
 from proxy.exchange import Exchange, Response
-from proxy.headers import new_request_id, request_id_or_new
-from proxy.pipeline import Handler, build_chain
+from proxy.headers import request_id_of
+from proxy.reserved import is_reserved
+from proxy.serving import serving
 from realtime import fanout, records
-from realtime.backend import Upgrade, open_backend
+from realtime.backend import Upgrade
 from realtime.bridge import Bridge
+from realtime.compile import NAME
 from realtime.errors import WebSocketNotAllowed
 from realtime.handshake import answer, check_origin, refuse, take_credentials
 from realtime.live import live
-from registry.routing import CompiledRoute, RoutingTable
-from registry.validators import is_reserved_path
-from registry.watch import watcher
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ FANOUT_PREFIX = "/ws/"
 class WebSocketRouter:
     def __init__(self, gateway: GatewayApp) -> None:
         self.gateway = gateway
-        self._table: RoutingTable | None = None
-        self._chains: dict[int, Handler] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
@@ -53,30 +50,20 @@ class WebSocketRouter:
             return
         await self._proxy(scope, receive, send, started)
 
-    def _chain(self, route: CompiledRoute) -> Handler:
-        """The route's policies with ``open_backend`` as the last step, built once per table."""
-        table = watcher.table
-        if table is not self._table:
-            self._table, self._chains = table, {}
-        chain = self._chains.get(id(route))
-        if chain is None:
-            chain = (
-                refuse_unprotected if route.handle is refuse_unprotected else build_chain(route.policies, open_backend)
-            )
-            self._chains[id(route)] = chain
-        return chain
-
     async def _proxy(self, scope: dict[str, Any], receive: Any, send: Any, started: float) -> None:
         path: str = scope["path"]
         peer = scope["client"][0] if scope.get("client") else ""
         exchange: Exchange | None = None
         try:
-            if is_reserved_path(path):
+            if is_reserved(path):
                 raise NoRoute(f"No WebSocket is served at {path}.")
             exchange = self.gateway.exchange_for({**scope, "method": "GET"}, receive, started)
-            spec = exchange.route.spec.websocket
-            if spec is None:
+            chain = exchange.route.entries.get("websocket")
+            if chain is None:
                 raise WebSocketNotAllowed("This route does not accept WebSocket upgrades.")
+            # The table that matched: nothing awaited since, so no swap could come between.
+            assert serving.table is not None
+            spec = serving.table.extensions[NAME].websockets[exchange.route.spec.id]
             check_origin(exchange.headers, exchange.original_host, exchange.scheme, spec.origins)
             exchange.headers, exchange.query, protocols = take_credentials(
                 exchange.headers,
@@ -89,7 +76,7 @@ class WebSocketRouter:
                 spec, protocols, settings.GATEWAY_WEBSOCKET_QUEUE, settings.GATEWAY_WEBSOCKET_CLOSE_TIMEOUT
             )
             exchange.extra["websocket"] = upgrade
-            response = await self._chain(exchange.route)(exchange)
+            response = await chain(exchange)
         except GatewayError as error:
             await self._refused(scope, send, error, exchange, started, peer)
             return
@@ -151,7 +138,7 @@ class WebSocketRouter:
         started: float,
         peer: str,
     ) -> None:
-        request_id = exchange.request_id if exchange is not None else _request_id_of(scope)
+        request_id = exchange.request_id if exchange is not None else request_id_of(scope)
         upgrade: Upgrade | None = exchange.extra.get("websocket") if exchange is not None else None
         if upgrade is not None and exchange is not None:  # an outer policy refused after the backend answered
             if upgrade.admitted is not None:
@@ -201,10 +188,3 @@ class WebSocketRouter:
             identity=exchange.identity,
             upstream_seconds=exchange.upstream_seconds,
         )
-
-
-def _request_id_of(scope: dict[str, Any]) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            return request_id_or_new(value)
-    return new_request_id()

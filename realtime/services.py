@@ -17,7 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from realtime.config import CHANNEL_RE
+from realtime.compile import CHANNEL_RE
 from realtime.fanout import CLIENT_ID_RE, MESSAGE_TYPE, channel_group, client_group
 
 

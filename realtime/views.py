@@ -26,8 +26,7 @@ from proxy.errors import (
     DependencyDown,
     Forbidden,
     GatewayError,
-    problem_body,
-    problem_headers,
+    problem_response,
 )
 from proxy.headers import request_id_or_new
 from realtime import counts, services
@@ -38,15 +37,6 @@ class _Carrier:
     def __init__(self, request: HttpRequest) -> None:
         self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()]
         self.query = b""
-
-
-def _problem(error: GatewayError, request_id: str, path: str) -> HttpResponse:
-    body = problem_body(error.status, error.reason, error.detail, request_id, path)
-    response = HttpResponse(body, status=error.status, content_type="application/problem+json")
-    for name, value in problem_headers(error.reason, request_id, len(body)) + error.headers:
-        if name not in (b"content-type", b"content-length"):
-            response[name.decode()] = value.decode("latin-1")
-    return response
 
 
 @csrf_exempt
@@ -63,7 +53,7 @@ async def publish(request: HttpRequest) -> HttpResponse:
         except services.PublishRefused as exc:
             raise BadRequest(str(exc), reason="invalid_message") from None
     except GatewayError as error:
-        return _problem(error, request_id, request.path)
+        return problem_response(request, error, request_id)
     response = HttpResponse(json.dumps({"published": True, **target}), status=202, content_type="application/json")
     response["X-Request-ID"] = request_id
     return response

@@ -1,22 +1,64 @@
-"""The Django admin for services, their targets and routes, and a read-only config version."""
+"""The Django admin for services, their targets and routes, and a read-only config version.
+
+Feature apps extend these pages without editing them: a ``registry.sections.Section`` adds its
+fields (fieldset, form fields, validation, save), and ``extend(model, mixin)`` adds what a mixin
+brings (read-only panels, actions, list columns) to the admin class registered for ``model``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Model, QuerySet
+from django.db import models
+from django.db.models import Count, Model, Q, QuerySet
+from django.forms.models import fields_for_model
 from django.http import HttpRequest, HttpResponse
 
+from registry import layout
 from registry import validators as v
 from registry.models import ConfigVersion, Route, Service, Target
+from registry.sections import Section, sections_of
 from registry.services import config_change
 
 admin.site.site_header = "Gateway admin"
 admin.site.site_title = "Gateway admin"
 admin.site.index_title = "Configuration"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the gateway itself (history, results, events, the audit trail): viewed, never
+    added or edited here, nor deleted unless ``deletable`` (and the model permission allows it)."""
+
+    deletable = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.deletable and super().has_delete_permission(request, obj)
+
+
+# Attributes of an extension that add to the admin's own instead of replacing them.
+MERGED = ("actions", "readonly_fields", "list_display", "panels")
+
+
+def extend(model: type[Model], mixin: type) -> None:
+    """Register ``model`` again with ``mixin`` in front of the admin class it has now, so several apps
+    can each add their part (from the app's ``admin.py``). The mixin's ``actions``,
+    ``readonly_fields``, ``list_display`` and ``panels`` (read-only fieldsets, shown before the
+    history) are added to the admin's own; its methods override as usual."""
+    current = type(admin.site._registry[model])
+    merged = {name: (*getattr(current, name, ()), *vars(mixin)[name]) for name in MERGED if name in vars(mixin)}
+    admin.site.unregister(model)
+    admin.site.register(model, type(current.__name__, (mixin, current), merged))
 
 
 class RouteForm(forms.ModelForm):
@@ -53,25 +95,117 @@ def _routes_clash(a: Route, b: Route) -> bool:
     return same and v.methods_overlap(a.method_list, b.method_list)
 
 
-class TargetInline(admin.TabularInline):
-    model = Target
-    fields = ("host", "port", "weight", "enabled")
-    extra = 0
+# --- Sections on admin pages ------------------------------------------------------------------------
 
 
-class RouteInline(admin.TabularInline):
-    model = Route
-    form = RouteForm
-    formset = RouteInlineFormSet
-    fields = ("name", "path_prefix", "host", "methods", "api_version", "priority", "enabled")
-    extra = 0
-    show_change_link = True
+class SectionsForm(forms.ModelForm):
+    """Base of the form ``section_form`` builds: the sections' fields beside the model's own."""
+
+    sections: tuple[Section, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.section_rows: list[tuple[Section, Model]] = []
+        for section in self.sections:
+            for name, value in section.values(self.instance).items():
+                self.initial.setdefault(name, value)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # the owner, with the cleaned values
+        self.section_rows = []
+        for section in self.sections:
+            values = {name: self.cleaned_data[name] for name in section.fields if name in self.cleaned_data}
+            row = section.build(self.instance, values)
+            try:
+                section.validate(row)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+            self.section_rows.append((section, row))
+
+    def save_sections(self) -> None:
+        for section, row in self.section_rows:
+            section.store(row)
+
+
+@cache
+def section_form(base: type[forms.ModelForm], sections: tuple[Section, ...]) -> type[forms.ModelForm]:
+    declared: dict[str, Any] = {"sections": sections}
+    for section in sections:
+        declared.update(fields_for_model(section.model, fields=section.fields))
+    return type(f"{base.__name__}WithSections", (SectionsForm, base), declared)
+
+
+def section_column(section: Section, name: str) -> Callable[[Model], Any]:
+    field = section.form_field(name)
+
+    def column(obj: Model) -> Any:
+        return getattr(section.row(obj), name)
+
+    column.short_description = field.verbose_name  # type: ignore[attr-defined]
+    column.boolean = isinstance(field, models.BooleanField)  # type: ignore[attr-defined]
+    column.__name__ = name
+    return column
+
+
+def section_filter(section: Section, name: str) -> type[admin.SimpleListFilter]:
+    """A yes/no filter on a section's boolean field; owners without a row have the default."""
+    field = section.form_field(name)
+    related = section.related_name
+
+    class Filter(admin.SimpleListFilter):
+        title = str(field.verbose_name)
+        parameter_name = name
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+            return [("1", "Yes"), ("0", "No")]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+            if self.value() not in ("0", "1"):
+                return queryset
+            wanted = self.value() == "1"
+            condition = Q(**{f"{related}__{name}": wanted})
+            if wanted == field.get_default():
+                condition |= Q(**{f"{related}__isnull": True})
+            return queryset.filter(condition)
+
+    return Filter
 
 
 class ConfigAdmin(admin.ModelAdmin):
-    """Shared bulk actions: one save per object, so signals bump the config version, grouped as one change."""
+    """Shared by the configuration pages: sections, one locked config change per write, and bulk
+    enable/disable actions (one save per object, so signals bump the config version once)."""
 
     actions = ("enable_selected", "disable_selected")
+    panels: tuple[tuple[str, dict[str, Any]], ...] = ()  # read-only fieldsets added by extensions
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        if self.model in layout.LAYOUTS:
+            return layout.fieldsets(self.model, *self.panels)
+        return super().get_fieldsets(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        sections = sections_of(self.model)
+        if sections:
+            kwargs["form"] = section_form(self.form, sections)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = [section_column(s, name) for s in sections_of(self.model) for name in s.list_display]
+        return (*super().get_list_display(request), *columns)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = [section_filter(s, name) for s in sections_of(self.model) for name in s.list_filter]
+        return (*super().get_list_filter(request), *filters)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        related = [s.related_name for s in sections_of(self.model) if s.list_display]
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*related) if related else queryset
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if isinstance(form, SectionsForm):
+            form.save_sections()
 
     # Every admin write is one locked config change: validation and save see the same state as any
     # concurrent API request or gateway_apply, and the whole page bumps the version once.
@@ -114,6 +248,21 @@ class ConfigAdmin(admin.ModelAdmin):
             self.message_user(request, f"Not enabled: {message}", level=messages.WARNING)
 
 
+class TargetInline(admin.TabularInline):
+    model = Target
+    fields = ("host", "port", "weight", "enabled")
+    extra = 0
+
+
+class RouteInline(admin.TabularInline):
+    model = Route
+    form = RouteForm
+    formset = RouteInlineFormSet
+    fields = ("name", "path_prefix", "host", "methods", "api_version", "priority", "enabled")
+    extra = 0
+    show_change_link = True
+
+
 @admin.register(Service)
 class ServiceAdmin(ConfigAdmin):
     list_display = (
@@ -132,24 +281,6 @@ class ServiceAdmin(ConfigAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created_at", "updated_at")
     inlines = (TargetInline, RouteInline)
-    fieldsets = (
-        (None, {"fields": ("name", "slug", "description", "enabled")}),
-        (
-            "Upstream",
-            {
-                "fields": ("protocol", "base_path", "lb_algorithm", "preserve_host"),
-                "description": "How the gateway reaches this service's targets.",
-            },
-        ),
-        (
-            "Timeouts and retries",
-            {
-                "fields": ("connect_timeout", "read_timeout", "retries"),
-                "description": "Retries go to another target, only for idempotent methods.",
-            },
-        ),
-        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
-    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
         return (
@@ -176,11 +307,6 @@ class TargetAdmin(ConfigAdmin):
     search_fields = ("host", "service__name", "service__slug")
     autocomplete_fields = ("service",)
     readonly_fields = ("created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("service", "host", "port")}),
-        ("Balancing", {"fields": ("weight", "enabled"), "description": "A weight of 0 keeps the target idle."}),
-        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
-    )
 
     @admin.display(description="address", ordering="host")
     def address(self, obj: Target) -> str:
@@ -199,81 +325,20 @@ class RouteAdmin(ConfigAdmin):
         "priority",
         "service",
         "auth_mode",
-        "websocket",
         "enabled",
     )
     list_editable = ("enabled",)
-    list_filter = ("enabled", "auth_mode", "websocket", "phi", "audit", "version_source", "service")
+    list_filter = ("enabled", "auth_mode", "version_source", "service")
     list_select_related = ("service",)
     search_fields = ("name", "path_prefix", "host", "service__name", "service__slug")
     autocomplete_fields = ("service",)
     filter_horizontal = ("jwt_issuers",)
     readonly_fields = ("created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("name", "service", "enabled")}),
-        (
-            "Matching",
-            {
-                "fields": ("path_prefix", "host", "methods", "api_version", "version_source", "priority"),
-                "description": "An empty host, method list or version matches any request.",
-            },
-        ),
-        ("Forwarding", {"fields": ("strip_prefix", "max_body_bytes")}),
-        (
-            "Audit",
-            {
-                "fields": ("audit", "phi"),
-                "description": "What the audit trail records; see docs/compliance.md.",
-            },
-        ),
-        (
-            "Authentication",
-            {
-                "fields": (
-                    "auth_mode",
-                    "required_roles",
-                    "allow_anonymous",
-                    "api_key_header",
-                    "api_key_query_param",
-                    "allow_gateway_users",
-                    "jwt_issuers",
-                    "identity_headers",
-                ),
-                "description": "Who may call this route; see docs/authentication.md.",
-            },
-        ),
-        (
-            "WebSocket",
-            {
-                "fields": (
-                    "websocket",
-                    "websocket_origins",
-                    "websocket_token_in",
-                    "websocket_max_message_bytes",
-                    "websocket_max_connections",
-                    "websocket_max_connections_per_consumer",
-                    "websocket_idle_timeout",
-                ),
-                "description": "Upgrades are matched like HTTP and authenticated before the handshake; "
-                "see docs/websockets.md.",
-            },
-        ),
-        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
-    )
 
 
 @admin.register(ConfigVersion)
-class ConfigVersionAdmin(admin.ModelAdmin):
+class ConfigVersionAdmin(ReadOnlyAdmin):
     list_display = ("version", "changed_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 from registry import auth_admin  # noqa: E402, F401  (registers consumers, API keys and JWT issuers)

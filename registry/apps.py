@@ -9,6 +9,19 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.conf import settings
+
+        from proxy import lifespan
+        from proxy.auth import usage
         from registry import signals
+        from registry.services import record_key_usage
+        from registry.watch import watcher
 
         signals.connect()
+        lifespan.add_hooks(watcher.start, watcher.stop)
+
+        async def flush_key_usage() -> None:
+            await usage.flush(record_key_usage)
+
+        interval = settings.GATEWAY_API_KEY_USAGE_FLUSH_SECONDS
+        lifespan.add_task("key-usage", lifespan.every(interval, flush_key_usage), after=flush_key_usage)

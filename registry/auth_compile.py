@@ -1,6 +1,6 @@
 """Read consumers, API keys and JWT issuers into the immutable ``proxy.auth.config`` objects.
 
-Part of ``registry.routing.load_snapshot`` (a worker thread, never the event loop). JWKS documents
+Part of ``registry.snapshot.load_snapshot`` (a worker thread, never the event loop). JWKS documents
 are fetched here with httpx and cached for ``GATEWAY_JWKS_CACHE_SECONDS``; a failed fetch keeps the
 last good keys, and with none, that issuer's tokens are refused (never accepted unverified).
 """

@@ -54,65 +54,6 @@ class Service(models.Model):
         default=False, help_text="Send the client's Host upstream instead of the target's host."
     )
     enabled = models.BooleanField(default=True)
-    # Circuit breaker (breaker app): per target, these are the defaults a target may override.
-    breaker_enabled = models.BooleanField("circuit breaker", default=False)
-    breaker_failures = models.PositiveSmallIntegerField(
-        "consecutive failures", default=5, help_text="Consecutive failures that open a target's breaker; 0: off."
-    )
-    breaker_failure_ratio = models.FloatField(
-        "failure ratio",
-        default=0.0,
-        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Share of failed calls in the window that opens the breaker, e.g. 0.5; 0: off.",
-    )
-    breaker_min_calls = models.PositiveIntegerField(
-        "minimum calls", default=20, validators=[MinValueValidator(1)], help_text="Calls before the ratio applies."
-    )
-    breaker_window = models.FloatField(
-        "ratio window", default=10.0, validators=[MinValueValidator(1.0)], help_text="Seconds."
-    )
-    breaker_failure_statuses = models.CharField(
-        "failure statuses",
-        max_length=200,
-        blank=True,
-        default="502,503,504",
-        validators=[v.validate_statuses],
-        help_text="Backend statuses that count as failures, e.g. 500-599. Connect errors and timeouts always do.",
-    )
-    breaker_open_seconds = models.FloatField(
-        "open for", default=5.0, validators=[MinValueValidator(0.05)], help_text="Seconds; doubled at each re-open."
-    )
-    breaker_max_open_seconds = models.FloatField(
-        "open at most", default=60.0, validators=[MinValueValidator(0.05)], help_text="Cap of the back-off, seconds."
-    )
-    breaker_half_open_probes = models.PositiveSmallIntegerField(
-        "half-open probes",
-        default=1,
-        validators=[MinValueValidator(1)],
-        help_text="Probe requests let through at once.",
-    )
-    breaker_half_open_successes = models.PositiveSmallIntegerField(
-        "successes to close", default=1, validators=[MinValueValidator(1)]
-    )
-    # Active health checks (breaker app's sweep): empty path turns them off for this service.
-    health_check_path = models.CharField(
-        max_length=255, blank=True, validators=[v.validate_health_path], help_text="e.g. /healthz; empty: no checks."
-    )
-    health_check_statuses = models.CharField(
-        max_length=200, default="200-399", validators=[v.validate_statuses], help_text="Statuses that mean healthy."
-    )
-    health_check_timeout = models.FloatField(
-        default=2.0, validators=[MinValueValidator(0.05), MaxValueValidator(60)], help_text="Seconds."
-    )
-    health_check_interval = models.FloatField(
-        default=10.0, validators=[MinValueValidator(1.0)], help_text="Seconds between two checks of a target."
-    )
-    health_check_healthy_successes = models.PositiveSmallIntegerField(
-        "successes to healthy", default=2, validators=[MinValueValidator(1)]
-    )
-    health_check_unhealthy_failures = models.PositiveSmallIntegerField(
-        "failures to unhealthy", default=1, validators=[MinValueValidator(1)]
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -133,16 +74,6 @@ class Target(models.Model):
         help_text="Share of traffic relative to the service's other targets; 0 takes none.",
     )
     enabled = models.BooleanField(default=True)
-    breaker_failures = models.PositiveSmallIntegerField(
-        "consecutive failures", null=True, blank=True, help_text="Overrides the service's value; empty: inherit."
-    )
-    breaker_open_seconds = models.FloatField(
-        "breaker open for",
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0.05)],
-        help_text="Overrides the service's value; empty: inherit.",
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -171,12 +102,6 @@ class Route(models.Model):
         JWT = "jwt", "JWT"
         EITHER = "either", "API key or JWT"
         INTROSPECTION = "introspection", "Token introspection (external service)"
-
-    class WebSocketToken(models.TextChoices):
-        HEADERS = "", "Headers only"
-        PROTOCOL = "protocol", "Sec-WebSocket-Protocol"
-        QUERY = "query", "access_token query parameter"
-        BOTH = "both", "Sec-WebSocket-Protocol or query parameter"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="routes")
     name = models.CharField(max_length=100, unique=True)
@@ -249,49 +174,6 @@ class Route(models.Model):
     jwt_issuers = models.ManyToManyField(
         "registry.JwtIssuer", blank=True, related_name="routes", help_text="Empty: every enabled issuer."
     )
-    websocket = models.BooleanField(
-        "allow WebSocket", default=False, help_text="Proxy WebSocket upgrades on this route (docs/websockets.md)."
-    )
-    websocket_origins = models.CharField(
-        "allowed origins",
-        max_length=1000,
-        blank=True,
-        validators=[v.validate_origins],
-        help_text="Comma-separated, e.g. https://app.example.com; * allows any; empty: only the gateway's own host. "
-        "Clients that send no Origin (not browsers) are not checked.",
-    )
-    websocket_token_in = models.CharField(
-        "credentials also from",
-        max_length=10,
-        blank=True,
-        choices=WebSocketToken.choices,
-        default=WebSocketToken.HEADERS,
-        help_text="Browsers cannot set headers: allow the credential in a 'bearer.<token>' subprotocol "
-        "and/or the access_token query parameter.",
-    )
-    websocket_max_message_bytes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Largest message either way (close 1009); empty: the setting's default."
-    )
-    websocket_max_connections = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Open connections on this route per gateway process; empty: the default."
-    )
-    websocket_max_connections_per_consumer = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Open connections per consumer per gateway process; empty: the default."
-    )
-    websocket_idle_timeout = models.FloatField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0.1)],
-        help_text="Seconds without a message either way before the gateway closes (1001); empty: the default.",
-    )
-    audit = models.BooleanField(
-        default=True, help_text="Record every request in the audit trail (PHI routes are always recorded)."
-    )
-    phi = models.BooleanField(
-        "PHI",
-        default=False,
-        help_text="Route carries PHI (HIPAA): requests fail with 503 when the audit trail cannot accept a record",
-    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -315,8 +197,6 @@ class Route(models.Model):
         except ValidationError as exc:
             raise ValidationError({"methods": exc.messages}) from None
         self.clean_auth()
-        if self.websocket_token_in and self.auth_mode == self.AuthMode.NONE:
-            raise ValidationError({"websocket_token_in": "Only routes with an authentication mode read credentials."})
         if not self.path_prefix or not self.enabled:
             return
         clashes = Route.objects.filter(

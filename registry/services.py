@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, models, transaction
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from proxy.auth.apikeys import generate_key
+from proxy.redis_clients import sync_client
 from registry.models import ApiKey, ConfigVersion, Consumer
 
 log = logging.getLogger(__name__)
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 CONFIG_CHANNEL = "gateway:config"
 _local = threading.local()
 _listeners: list[Callable[[int], None]] = []
+_tracked: dict[type[models.Model], tuple[str, ...]] = {}
 
 
 def current_config_version() -> int:
@@ -38,6 +42,34 @@ def bump_config_version() -> None:
     if not updated:
         ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
     transaction.on_commit(_notify_after_commit)
+
+
+def track_changes(model: type[models.Model], *m2m: str) -> None:
+    """Saving or deleting a ``model`` row (or changing one of its ``m2m`` relations) is a config
+    change: it bumps the version, and the audit journal records it. Each app tracks the models its
+    snapshot loader reads, from its ``AppConfig.ready``."""
+    _tracked[model] = m2m
+    name = model.__name__
+    post_save.connect(_row_changed, sender=model, dispatch_uid=f"bump-on-save-{name}")
+    post_delete.connect(_row_changed, sender=model, dispatch_uid=f"bump-on-delete-{name}")
+    for field in m2m:
+        through = getattr(model, field).through
+        m2m_changed.connect(_relation_changed, sender=through, dispatch_uid=f"bump-on-{name}-{field}")
+
+
+def tracked_models() -> dict[type[models.Model], tuple[str, ...]]:
+    """Every tracked model, with its tracked many-to-many fields."""
+    return dict(_tracked)
+
+
+def _row_changed(sender: type, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):  # loaddata: the fixture's own rows, bumped by the command that loads them
+        bump_config_version()
+
+
+def _relation_changed(sender: type, **kwargs: Any) -> None:
+    if kwargs.get("action", "").startswith("post_"):
+        bump_config_version()
 
 
 @contextmanager
@@ -92,8 +124,7 @@ def publish_version(version: int) -> None:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-        with client:
+        with sync_client() as client:
             client.publish(CONFIG_CHANNEL, str(version))
     except redis.RedisError as exc:
         # The polling fallback picks the change up within GATEWAY_CONFIG_POLL_INTERVAL.

@@ -7,20 +7,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-# Paths that Django serves; no route may take them over.
-RESERVED_PREFIXES = (
-    "/admin",
-    "/health",
-    "/ready",
-    "/metrics",
-    "/static",
-    "/api/v1/services",
-    "/api/v1/docs",
-    "/api/v1/schema",
-    "/ws",  # the channel fan-out WebSocket endpoint (realtime app)
-    "/realtime",  # its publish endpoint
-)
-RESERVED_SLUGS = frozenset({"services", "docs", "schema"})
+from proxy.reserved import is_reserved, reserved_prefixes, reserved_segments
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -29,14 +16,6 @@ _HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _HOSTNAME_RE = re.compile(rf"^{_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
 _WILDCARD_RE = re.compile(rf"^\*\.{_HOST_LABEL}(\.{_HOST_LABEL})+$")
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-
-
-def is_reserved_path(path: str) -> bool:
-    """True when ``path`` is served by Django (exact prefix or a sub-path of one)."""
-    for prefix in RESERVED_PREFIXES:
-        if path == prefix or path.startswith(prefix + "/"):
-            return True
-    return False
 
 
 def normalize_prefix(value: str) -> str:
@@ -57,9 +36,9 @@ def validate_path_prefix(value: str) -> None:
         )
     if value != "/" and value.endswith("/"):
         raise ValidationError("Leave out the trailing slash; a prefix matches the path below it.", code="path_slash")
-    if is_reserved_path(value):
+    if is_reserved(value):
         raise ValidationError(
-            f"{value} is served by the gateway itself ({', '.join(RESERVED_PREFIXES)}); choose another prefix.",
+            f"{value} is served by the gateway itself ({', '.join(reserved_prefixes())}); choose another prefix.",
             code="path_reserved",
         )
 
@@ -132,7 +111,7 @@ def validate_api_version(value: str) -> None:
 
 
 def validate_slug_not_reserved(value: str) -> None:
-    if value in RESERVED_SLUGS:
+    if value in reserved_segments("/api/v1"):
         raise ValidationError(f"{value!r} is reserved under /api/v1/; choose another slug.", code="slug_reserved")
 
 

@@ -2,8 +2,9 @@
 
 One asyncio task per process: it reads the config version every ``GATEWAY_CONFIG_POLL_INTERVAL``
 seconds, or at once when notified (Redis pub/sub from any process, or a save in this process), and
-rebuilds the table in a worker thread when the version moved. The swap is one attribute assignment;
-a failed rebuild leaves the old table serving and is reported by ``/health/detailed``.
+rebuilds the table in a worker thread when the version moved. The swap is one assignment to
+``proxy.serving.serving.table``; a failed rebuild leaves the old table serving and is reported by
+``/health/detailed``. ``registry.apps`` starts and stops it through the lifespan hooks.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,9 +19,12 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
+from proxy.redis_clients import async_client
+from proxy.serving import serving
+from proxy.table import RoutingTable
 from registry import services
 from registry.auth_compile import jwks_due
-from registry.routing import RoutingTable, build_table
+from registry.snapshot import build_table
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +34,11 @@ PROCESS_TTL = 15
 
 class ConfigWatcher:
     def __init__(self) -> None:
-        self.table: RoutingTable | None = None
         self.database_version: int | None = None
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.rebuild_failures = 0
         self.redis_subscribed = False
-        self.process_id = f"{socket.gethostname()}:{os.getpid()}"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
@@ -47,8 +47,16 @@ class ConfigWatcher:
         self._redis_client: Any = None
 
     @property
+    def table(self) -> RoutingTable | None:
+        return serving.table
+
+    @property
+    def process_id(self) -> str:
+        return serving.process_id
+
+    @property
     def served_version(self) -> int | None:
-        return self.table.version if self.table is not None else None
+        return serving.version
 
     @property
     def running(self) -> bool:
@@ -119,7 +127,7 @@ class ConfigWatcher:
             self._failed("rebuilding the routing table failed; the previous table keeps serving", exc)
             return
         previous = self.served_version
-        self.table = table
+        serving.table = table
         if settings.GATEWAY_METRICS:
             from registry.metrics import REBUILDS, VERSION_SERVED
 
@@ -146,13 +154,12 @@ class ConfigWatcher:
         log.error("%s: %r", what, exc)
 
     async def _subscribe(self) -> None:
-        import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
         assert self._event is not None
         warned = False
         while True:
-            client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+            client = async_client(timeout=None, connect_timeout=2)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(services.CONFIG_CHANNEL)
@@ -189,10 +196,8 @@ class ConfigWatcher:
         }
 
     def _redis(self) -> Any:
-        import redis.asyncio as aioredis
-
         if self._redis_client is None:
-            self._redis_client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+            self._redis_client = async_client()
         return self._redis_client
 
     async def _announce(self) -> None:

@@ -81,7 +81,7 @@ class AuditEventExport(APIView):
         except ValidationError as exc:
             raise ApiValidationError(exc.messages) from None
         if plan.job is not None:
-            url = reverse("compliance-api:job", args=[plan.job.pk])
+            url = reverse("admin-api:compliance-job", args=[plan.job.pk])
             return Response({"job": plan.job.pk, "status": plan.job.status, "url": url}, status=202,
                             headers={"Location": url})  # fmt: skip
         return stream_export(request._request, search.search_events(plan.params), fmt)

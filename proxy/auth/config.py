@@ -1,4 +1,4 @@
-"""Compiled, immutable authentication config: what ``registry.routing`` builds and the policy reads.
+"""Compiled, immutable authentication config: what ``registry.auth_compile`` builds and the policy reads.
 
 ``Credentials`` is built once per routing table and shared by every route; ``AuthConfig`` is one
 route's settings plus a reference to it.

@@ -109,9 +109,9 @@ class Introspector:
 
     def _client(self) -> Any:
         if self._redis is None:
-            import redis.asyncio as aioredis
+            from proxy.redis_clients import async_client
 
-            self._redis = aioredis.Redis.from_url(self.config.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._redis = async_client(self.config.redis_url, timeout=0.5, connect_timeout=0.5)
         return self._redis
 
     async def close(self) -> None:

@@ -31,7 +31,7 @@ from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
 
 if TYPE_CHECKING:
-    from registry.routing import RouteSpec, Snapshot
+    from proxy.specs import RouteSpec, Snapshot
 
 VERIFIED_CACHE_SIZE = 10_000
 
@@ -128,7 +128,7 @@ class AuthPolicy:
 
 async def refuse_unprotected(exchange: Exchange) -> Response:
     """The chain of a route that has auth settings when no auth policy is in ``GATEWAY_POLICIES``:
-    refused, never served without its authentication (``registry.routing.compile_table``)."""
+    refused, never served without its authentication (``proxy.table.compile_table``)."""
     raise DependencyDown(
         "This route requires authentication, but the gateway has no auth policy configured.",
         reason="auth_unavailable",

@@ -55,4 +55,4 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "initial": overview_rows(),
         "refresh_ms": REFRESH_SECONDS * 1000,
     }
-    return TemplateResponse(request, "proxy/overview.html", context)
+    return TemplateResponse(request, "admin/overview.html", context)

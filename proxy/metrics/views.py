@@ -1,4 +1,4 @@
-"""The metrics endpoints (Django; ``/metrics`` is a reserved prefix, see registry/validators.py).
+"""The metrics endpoints (Django; ``/metrics`` is a reserved prefix, see proxy/reserved.py).
 
 /metrics                Prometheus text format. With GATEWAY_METRICS_TOKEN set: that bearer token or a
                         staff session; without: loopback peers and staff sessions only.

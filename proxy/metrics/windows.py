@@ -3,16 +3,14 @@
 Each process counts its requests in 10-second slots, one fixed-bucket latency histogram (about 26%
 apart, 0.5 ms to 32 s) and an error count per service and slot: an ``add`` is a bisect and two list
 increments. With several workers each one writes its slots to ``perf_<pid>.json`` in the
-multiprocess directory every couple of seconds (``flush_forever``); a reader merges every live
+multiprocess directory every couple of seconds (``proxy.metrics.wiring``); a reader merges every live
 worker's file with its own slots, so the figures cover the whole gateway on this host.
 Percentiles are read from the merged buckets, interpolated inside the bucket that holds them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import contextlib
 import json
 import os
 import time
@@ -91,12 +89,6 @@ class Windows:
                 for key, counts in slots.items():
                     _add_into(into, int(key), counts)
         return merged
-
-    async def flush_forever(self, directory: str, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(OSError):
-                self.write(directory)
 
 
 def _add_into(slots: Slots, slot: int, counts: Iterable[int]) -> None:

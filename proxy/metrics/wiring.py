@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import os
 
 from proxy import lifespan, observe
 from proxy.metrics import multiproc
@@ -11,36 +11,24 @@ from proxy.metrics.recorder import MetricsRecorder
 from proxy.metrics.windows import windows
 
 recorder = MetricsRecorder(windows)
-_task: asyncio.Task[None] | None = None
 
 
-async def _start() -> None:
-    global _task
+def install() -> None:
+    observe.subscribe(recorder)
+    directory = multiproc.directory()
+    if directory is None:
+        return
     from django.conf import settings
 
-    directory = multiproc.directory()
-    if directory is not None and _task is None:
-        interval = settings.GATEWAY_METRICS_FLUSH_SECONDS
-        _task = asyncio.get_running_loop().create_task(windows.flush_forever(directory, interval), name="perf-flush")
-
-
-async def _stop() -> None:
-    global _task
-    if _task is not None:
-        _task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await _task
-        _task = None
-    directory = multiproc.directory()
-    if directory is not None:
-        import os
-
+    async def forget_this_worker() -> None:
         from prometheus_client import multiprocess
 
         # A worker that exits cleanly takes its live gauges (in-flight, served version) with it.
         multiprocess.mark_process_dead(os.getpid(), directory)
 
+    def share() -> None:
+        with contextlib.suppress(OSError):
+            windows.write(directory)
 
-def install() -> None:
-    observe.subscribe(recorder)
-    lifespan.add_hooks(_start, _stop)
+    every = lifespan.every(settings.GATEWAY_METRICS_FLUSH_SECONDS, share)
+    lifespan.add_task("perf-flush", every, after=forget_this_worker)

@@ -1,4 +1,4 @@
-"""``/admin/api/rate-policies/`` (registered on the admin API router in ``registry/api/urls.py``)."""
+"""``/admin/api/rate-policies/`` (``ratelimit/api/urls.py``)."""
 
 from __future__ import annotations
 

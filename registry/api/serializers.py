@@ -1,4 +1,9 @@
-"""Serializers of the admin API: field validators from the models, then the model's own ``clean()``."""
+"""Serializers of the admin API: field validators from the models, then the model's own ``clean()``.
+
+A model's fields come from ``registry.layout``; the fields of feature sections attached to it
+(``registry.sections``) are carried flat beside them, validated by the section's model and saved in
+its row.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from registry import layout
 from registry import validators as v
-from registry.declarative_entries import ROUTE_FIELDS, SERVICE_FIELDS
 from registry.models import JwtIssuer, Route, Service, Target
+from registry.sections import Section, sections_of
 
 
 @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=v.HTTP_METHODS)))
@@ -41,25 +47,83 @@ class MethodsField(serializers.Field):
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
-    """Runs ``Model.clean()`` on the would-be instance and keeps the values it normalises."""
+    """Runs ``Model.clean()`` on the would-be instance and keeps the values it normalises; carries the
+    fields of the model's sections."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for section in sections_of(self.Meta.model):
+            for name, field in _section_fields(section).items():
+                fields[name] = _reading_from(section, field)
+        return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A copy, so a request that fails validation never changes the instance the view holds.
         model: type[Model] = self.Meta.model
         instance = copy.copy(self.instance) if self.instance is not None else model()
         many = {f.name for f in model._meta.many_to_many}
-        for name, value in attrs.items():
+        own = {name: value for name, value in attrs.items() if name not in _section_names(model)}
+        for name, value in own.items():
             if name not in many:  # many-to-many values are set after the save, not on the instance
                 setattr(instance, name, value)
         try:
             instance.clean()
         except DjangoValidationError as exc:
             raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
-        return {name: attrs[name] if name in many else getattr(instance, name) for name in attrs}
+        errors: dict[str, Any] = {}
+        cleaned = {name: attrs[name] if name in many else getattr(instance, name) for name in own}
+        for section in sections_of(model):
+            values = {name: attrs[name] for name in section.fields if name in attrs}
+            row = section.build(instance, values)
+            try:
+                section.validate(row)
+            except DjangoValidationError as exc:
+                errors.update(serializers.as_serializer_error(exc))
+            cleaned.update({name: getattr(row, name) for name in values})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return cleaned
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        by_section = _pop_sections(self.Meta.model, validated_data)
+        instance = super().create(validated_data)
+        _store(instance, by_section)
+        return instance
+
+    def update(self, instance: Any, validated_data: dict[str, Any]) -> Any:
+        by_section = _pop_sections(self.Meta.model, validated_data)
+        instance = super().update(instance, validated_data)
+        _store(instance, by_section)
+        return instance
 
 
-# The breaker app's settings on a service (docs/health-and-breakers.md), as in the YAML format.
-BREAKER_AND_HEALTH_FIELDS = tuple(name for name in SERVICE_FIELDS if name.startswith(("breaker_", "health_check_")))
+def _section_names(model: type[Model]) -> set[str]:
+    return {name for section in sections_of(model) for name in section.fields}
+
+
+def _section_fields(section: Section) -> dict[str, serializers.Field]:
+    class Fields(serializers.ModelSerializer):
+        class Meta:
+            model = section.model
+            fields = section.fields
+
+    return dict(Fields().get_fields())
+
+
+def _reading_from(section: Section, field: serializers.Field) -> serializers.Field:
+    """Read the value from the owner's row (its defaults when it has none)."""
+    field.get_attribute = lambda owner: getattr(section.row(owner), str(field.field_name))  # type: ignore[method-assign,assignment]
+    return field
+
+
+def _pop_sections(model: type[Model], data: dict[str, Any]) -> dict[Section, dict[str, Any]]:
+    return {s: {n: data.pop(n) for n in s.fields if n in data} for s in sections_of(model)}
+
+
+def _store(instance: Model, by_section: dict[Section, dict[str, Any]]) -> None:
+    for section, values in by_section.items():
+        if values:
+            section.store(section.build(instance, values))
 
 
 class ServiceSerializer(ModelCleanSerializer):
@@ -67,23 +131,7 @@ class ServiceSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Service
-        fields = (
-            "id",
-            "name",
-            "slug",
-            "description",
-            "protocol",
-            "base_path",
-            "connect_timeout",
-            "read_timeout",
-            "retries",
-            "lb_algorithm",
-            "preserve_host",
-            "enabled",
-            *BREAKER_AND_HEALTH_FIELDS,
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", *layout.own_fields(Service), "created_at", "updated_at")
         read_only_fields = ("created_at", "updated_at")
 
 
@@ -95,19 +143,7 @@ class TargetSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Target
-        fields = (
-            "id",
-            "service",
-            "host",
-            "port",
-            "address",
-            "weight",
-            "enabled",
-            "breaker_failures",
-            "breaker_open_seconds",
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", *layout.own_fields(Target), "address", "created_at", "updated_at")
         read_only_fields = ("created_at", "updated_at")
 
 
@@ -122,6 +158,5 @@ class RouteSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Route
-        # The YAML format's route fields (registry/declarative_entries.py), plus the API's own.
-        fields = ("id", "service", *ROUTE_FIELDS, "jwt_issuers", "created_at", "updated_at")
+        fields = ("id", *layout.own_fields(Route), "created_at", "updated_at")
         read_only_fields = ("created_at", "updated_at")

@@ -1,27 +1,24 @@
-"""The admin API under /admin/api/: resources, JWT tokens, and the OpenAPI schema and docs (staff only)."""
+"""The admin API's core: JWT tokens, the OpenAPI schema and docs (staff only), and the resources of
+services, targets, routes, consumers, API keys and JWT issuers. ``gateway_project.urls`` mounts it
+under /admin/api/ with every other app's ``api/urls.py``."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAdminUser
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenRefreshView
 
-from ratelimit.api.views import RatePolicyViewSet
 from registry.api import views
 
-app_name = "admin-api"
-
-router = DefaultRouter()
+router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
 router.register("targets", views.TargetViewSet, basename="target")
 router.register("routes", views.RouteViewSet, basename="route")
 router.register("consumers", views.ConsumerViewSet, basename="consumer")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("jwt-issuers", views.JwtIssuerViewSet, basename="jwt-issuer")
-# Feature apps' resources share the one admin API (and its roles and tokens).
-router.register("rate-policies", RatePolicyViewSet, basename="rate-policy")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("token/", views.StaffTokenObtainPairView.as_view(), name="token"),
@@ -33,5 +30,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
         SpectacularSwaggerView.as_view(url_name="admin-api:schema", permission_classes=[IsAdminUser]),
         name="docs",
     ),
-    path("", include(router.urls)),
 ]

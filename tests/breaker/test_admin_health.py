@@ -14,6 +14,7 @@ from breaker import backends
 from breaker.models import BreakerEvent, HealthCheckResult
 from breaker.state import BreakerSettings
 from registry.models import Service, Target
+from registry.sections import save_with_sections
 from tests.breaker.flaky import Flaky
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def target(flaky: Flaky) -> Target:
-    service = Service.objects.create(name="Orders", slug="orders", breaker_enabled=True, health_check_path="/healthz")
+    values = {"name": "Orders", "slug": "orders", "breaker_enabled": True, "health_check_path": "/healthz"}
+    service = save_with_sections(Service(), values, clean=False)
     return Target.objects.create(service=service, host="127.0.0.1", port=flaky.port)
 
 

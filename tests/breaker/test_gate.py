@@ -6,35 +6,30 @@ import pytest
 
 from breaker.backends import MemoryBackend
 from breaker.board import HealthBoard
+from breaker.compile import NAME, Breakers, HealthCheckSpec, ServiceBreakerSpec
 from breaker.policies import BreakerGate
 from breaker.state import Admission, BreakerSettings, Transition
 from proxy.balancer import RoundRobin
 from proxy.errors import CircuitOpen, NoUpstream
-from registry.routing import BreakerSpec, HealthCheckSpec, ServiceSpec, TargetSpec
+from proxy.specs import ServiceSpec, Snapshot, TargetSpec
 
-BREAKER = BreakerSpec(
-    failures=2,
-    failure_ratio=0.0,
-    min_calls=20,
-    window=10.0,
-    failure_statuses=frozenset({502, 503, 504}),
-    open_seconds=30.0,
-    max_open_seconds=60.0,
-    half_open_probes=1,
-    half_open_successes=1,
-    probe_timeout=10.0,
-)
+BREAKER = BreakerSettings(failures=2, open_seconds=30.0, max_open_seconds=60.0, probe_timeout=10.0)
+STATUSES = frozenset({502, 503, 504})
 
 
-def service(n: int = 2, breaker: BreakerSpec | None = BREAKER, health: bool = False) -> ServiceSpec:
+def service(
+    n: int = 2, breaker: BreakerSettings | None = BREAKER, health: bool = False
+) -> tuple[ServiceSpec, Snapshot]:
+    """A service of ``n`` targets, and the snapshot that holds its breaker settings."""
     check = HealthCheckSpec("/healthz", frozenset({200}), 1.0, 7.0, 2, 1) if health else None
-    return ServiceSpec(
+    spec = ServiceSpec(
         id=1, slug="svc", name="Svc", scheme="http", base_path="", connect_timeout=1.0, read_timeout=1.0, retries=1,
         lb_algorithm="round_robin", preserve_host=False,
-        targets=tuple(TargetSpec(id=10 + i, host="127.0.0.1", port=9000 + i, weight=1, breaker=breaker)
-                      for i in range(n)),
-        health_check=check,
+        targets=tuple(TargetSpec(id=10 + i, host="127.0.0.1", port=9000 + i, weight=1) for i in range(n)),
     )  # fmt: skip
+    breakers = {t.id: breaker for t in spec.targets} if breaker is not None else {}
+    config = ServiceBreakerSpec(breakers, STATUSES, check)
+    return spec, Snapshot(1, (spec,), (), extensions={NAME: Breakers({spec.id: config})})
 
 
 class Counting(MemoryBackend):
@@ -52,15 +47,21 @@ class Counting(MemoryBackend):
 
 
 def gate_for(
-    spec: ServiceSpec, backend: MemoryBackend | None = None, down: frozenset[int] = frozenset()
+    made: tuple[ServiceSpec, Snapshot], backend: MemoryBackend | None = None, down: frozenset[int] = frozenset()
 ) -> BreakerGate:
+    spec, snapshot = made
     board = HealthBoard()
     board.down = down
-    return BreakerGate(spec, backend or MemoryBackend(), board)
+    return BreakerGate(spec, snapshot.extensions[NAME].services[spec.id], backend or MemoryBackend(), board)
 
 
 def test_services_with_neither_breaker_nor_health_check_get_no_gate() -> None:
-    assert BreakerGate.for_service(service(breaker=None)) is None
+    assert BreakerGate.for_service(*service(breaker=None)) is None
+
+
+def test_services_without_breaker_settings_get_no_gate() -> None:
+    spec, _ = service()
+    assert BreakerGate.for_service(spec, Snapshot(1, (spec,), ())) is None
 
 
 async def test_a_healthy_request_costs_one_breaker_call_and_a_failure_two() -> None:

@@ -12,12 +12,14 @@ from breaker import services
 from breaker.models import HealthCheckResult, TargetHealth
 from breaker.probes import ProbeResult
 from registry.models import Service, Target
+from registry.sections import save_with_sections
 
 pytestmark = pytest.mark.django_db
 
 
 def make_target(**service_fields: object) -> Target:
-    service = Service.objects.create(name="Svc", slug="svc", health_check_path="/healthz", **service_fields)
+    values = {"name": "Svc", "slug": "svc", "health_check_path": "/healthz", **service_fields}
+    service = save_with_sections(Service(), values, clean=False)
     return Target.objects.create(service=service, host="127.0.0.1", port=9)
 
 

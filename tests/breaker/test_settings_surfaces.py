@@ -11,8 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
+from breaker.compile import NAME
+from breaker.models import ServiceBreaker
 from registry.models import Service, Target
-from registry.routing import load_snapshot
+from registry.snapshot import load_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +44,30 @@ def apply(tmp_path: Path, text: str) -> None:
 
 def test_yaml_settings_reach_the_routing_table_with_target_overrides(tmp_path: Path) -> None:
     apply(tmp_path, YAML)
-    (service,) = load_snapshot().services
-    first, second = service.targets
-    assert first.breaker is not None and second.breaker is not None
-    assert (first.breaker.failures, first.breaker.open_seconds) == (3, 2.5)
-    assert (second.breaker.failures, second.breaker.open_seconds) == (3, 5.0)
-    assert first.breaker.failure_statuses == frozenset(range(500, 600))
-    assert first.breaker.probe_timeout == 5.0 + 60.0 + 1.0
-    assert service.health_check is not None and service.health_check.path == "/healthz"
+    snapshot = load_snapshot()
+    (service,) = snapshot.services
+    config = snapshot.extensions[NAME].services[service.id]
+    first, second = (config.breakers[t.id] for t in service.targets)
+    assert (first.failures, first.open_seconds) == (3, 2.5)
+    assert (second.failures, second.open_seconds) == (3, 5.0)
+    assert config.failure_statuses == frozenset(range(500, 600))
+    assert first.probe_timeout == 5.0 + 60.0 + 1.0
+    assert config.health_check is not None and config.health_check.path == "/healthz"
 
 
 def test_a_service_without_them_compiles_to_nothing(tmp_path: Path) -> None:
     service = Service.objects.create(name="Plain", slug="plain")
     Target.objects.create(service=service, host="10.0.0.1", port=80)
-    (spec,) = load_snapshot().services
-    assert spec.health_check is None and spec.targets[0].breaker is None
+    snapshot = load_snapshot()
+    assert snapshot.extensions[NAME].services == {}
+
+
+def test_a_service_whose_settings_are_the_defaults_stores_no_row() -> None:
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("ops", "ops@example.com", "x"))
+    created = api.post("/admin/api/services/", {"name": "Plain", "slug": "plain"}, format="json")
+    assert created.status_code == 201 and created.json()["breaker_enabled"] is False
+    assert not ServiceBreaker.objects.exists()
 
 
 def test_yaml_refuses_a_bad_status_range(tmp_path: Path) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -13,7 +11,7 @@ from typing import Any
 from compliance.models import AuditEvent
 from compliance.records import new_event_id
 from compliance.stream import StreamConsumer, counter_key
-from tests.support.servers import GatewayProcess, free_port
+from tests.support.servers import GatewayProcess
 
 
 def record(**fields: Any) -> dict[str, Any]:
@@ -79,68 +77,3 @@ def wait_for_records(gateway: AuditedGateway, request_ids: Iterable[str], timeou
         if {e.request_id for e in found} >= wanted or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
-
-
-class TcpProxy:
-    """A TCP forwarder in front of a server (the shared Postgres) that can refuse service for a while:
-    ``pause`` cuts every open connection and refuses new ones, ``resume`` lets them through again."""
-
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self.target = (target_host, target_port)
-        self.port = free_port()
-        self.paused = False
-        self.loop = asyncio.new_event_loop()
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._ready = threading.Event()
-        self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name="tcp-proxy")
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self._server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
-        self._ready.set()
-        self.loop.run_forever()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.paused:
-            writer.transport.abort()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
-        self._writers.difference_update((writer, up_writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.transport.abort()
-
-    def start(self) -> TcpProxy:
-        self._thread.start()
-        self._ready.wait(5)
-        return self
-
-    def _cut(self) -> None:
-        self.paused = True
-        for writer in list(self._writers):
-            writer.transport.abort()
-
-    def pause(self) -> None:
-        self.loop.call_soon_threadsafe(self._cut)
-
-    def resume(self) -> None:
-        self.paused = False
-
-    def stop(self) -> None:
-        self.pause()
-        if self._server is not None:
-            self.loop.call_soon_threadsafe(self._server.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from compliance import chain
-from compliance.models import AuditEvent, RedactionRule
+from compliance.models import AuditEvent, RedactionRule, RouteAudit
 from registry.models import Route, Service
 from registry.services import issue_api_key
 from tests.support.config import ConfigHelper
@@ -52,12 +52,19 @@ def test_an_admin_save_is_recorded_with_the_user_and_the_admin_source(admin_clie
     response = admin_client.post(reverse("admin:registry_route_add"), data)
     assert response.status_code == 302, response.content[:2000]
     route = Route.objects.get(name="orders-new")
-    assert route.phi and route.audit
+    assert RouteAudit.objects.get(route=route).phi
     (event,) = config_events("gateway.route.created")
     assert event.actor == "admin" and event.source == "admin"
     assert event.object_type == "registry.route" and event.object_id == str(route.pk)
     assert event.data["before"] is None and event.data["after"]["path_prefix"] == "/shop"
-    assert event.data["after"]["phi"] is True
+    # The audit settings are the compliance app's section of the route: a record of their own.
+    (settings,) = config_events("gateway.routeaudit.created")
+    assert (settings.actor, settings.object_type, settings.object_id) == (
+        "admin",
+        "compliance.routeaudit",
+        str(route.pk),
+    )
+    assert settings.data["after"]["phi"] is True
 
 
 def test_an_admin_api_update_is_recorded_with_before_and_after() -> None:
@@ -75,7 +82,9 @@ def test_an_admin_api_update_is_recorded_with_before_and_after() -> None:
     assert event.data["changed"] == ["path_prefix"]
     response = api.patch(f"/admin/api/routes/{route.pk}/", {"phi": True}, format="json")
     assert response.status_code == 200 and response.json()["phi"] is True and response.json()["audit"] is True
-    assert config_events("gateway.route.updated")[-1].data["changed"] == ["phi"]
+    assert config_events("gateway.routeaudit.created")[-1].data["after"]["phi"] is True
+    response = api.patch(f"/admin/api/routes/{route.pk}/", {"audit": False}, format="json")
+    assert config_events("gateway.routeaudit.updated")[-1].data["changed"] == ["audit"]
 
 
 def test_gateway_apply_records_its_changes_with_the_given_actor(tmp_path: Path) -> None:
@@ -103,11 +112,12 @@ def test_gateway_apply_records_its_changes_with_the_given_actor(tmp_path: Path) 
         "gateway.service.created",
         "gateway.target.created",
         "gateway.route.created",
+        "gateway.routeaudit.created",
     }
     assert {(e.actor, e.source) for e in events} == {("deploy-bot", "apply")}
-    assert Route.objects.get(name="orders").phi
+    assert RouteAudit.objects.get(route__name="orders").phi
     call_command("gateway_apply", str(path), stdout=io.StringIO())  # no change: nothing recorded
-    assert len(config_events()) == 3
+    assert len(config_events()) == 4
 
 
 def test_a_shell_change_is_recorded_with_the_os_user_and_deletes_keep_the_before(

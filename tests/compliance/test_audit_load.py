@@ -25,8 +25,9 @@ from compliance import chain
 from compliance.models import AuditEvent
 from ratelimit.models import RatePolicy
 from registry.models import Target
-from tests.compliance.audit_support import AuditedGateway, TcpProxy
+from tests.compliance.audit_support import AuditedGateway
 from tests.support.config import ConfigHelper
+from tests.support.fault_proxy import FaultProxy
 from tests.support.servers import ROOT, GatewayProcess, database_url_for_gateways, free_port
 
 pytestmark = [pytest.mark.needs_redis, pytest.mark.needs_postgres, pytest.mark.slow]
@@ -39,7 +40,7 @@ PATHS = {"/ok/x": 200, "/keyed/x": 401, "/nothing/x": 404, "/dead/x": 502, "/lim
 LIMITED = 100
 
 
-def _through(proxy: TcpProxy) -> str:
+def _through(proxy: FaultProxy) -> str:
     parts = urlsplit(database_url_for_gateways())
     netloc = parts.netloc.rsplit("@", 1)
     host = f"127.0.0.1:{proxy.port}"
@@ -47,8 +48,8 @@ def _through(proxy: TcpProxy) -> str:
 
 
 @pytest.fixture
-def pg_proxy() -> Iterator[TcpProxy]:
-    proxy = TcpProxy(int(urlsplit(database_url_for_gateways()).port or 5432)).start()
+def pg_proxy() -> Iterator[FaultProxy]:
+    proxy = FaultProxy(int(urlsplit(database_url_for_gateways()).port or 5432)).start()
     yield proxy
     proxy.stop()
 
@@ -117,7 +118,7 @@ def _wait_for_all(prefix: str, expected: int, timeout: float) -> list[str]:
 
 @pytest.mark.parametrize("outage", [False, True], ids=["steady", "postgres-down-20s"])
 def test_every_answered_request_has_exactly_one_record(
-    transactional_db: None, pg_proxy: TcpProxy, outage: bool
+    transactional_db: None, pg_proxy: FaultProxy, outage: bool
 ) -> None:
     backend = Backend()
     db_url = _through(pg_proxy)

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from compliance import capture, pseudonyms, records
+from compliance.compile import load_audit
 from compliance.models import RedactionRule
-from compliance.redaction import DEFAULT, REDACTED, compile_rules
+from compliance.redaction import REDACTED, compile_rules
 from proxy.auth.config import AuthConfig, Credentials, Identity
 from proxy.observe import Finished
-from registry.routing import RouteSpec, ServiceSpec, Snapshot
+from proxy.specs import RouteSpec, ServiceSpec, Snapshot
 
 SERVICE = ServiceSpec(
     id=1,
@@ -83,9 +84,9 @@ def finished(query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = Non
 
 @pytest.fixture(autouse=True)
 def default_rules() -> Iterator[None]:
-    records.set_rules(DEFAULT)
+    records.set_current(records.AuditSettings())
     yield
-    records.set_rules(DEFAULT)
+    records.set_current(records.AuditSettings())
 
 
 SECRET_HEADERS = [
@@ -154,15 +155,16 @@ def test_event_ids_are_unique_in_a_process() -> None:
 def test_enabled_rules_are_loaded_into_the_routing_snapshot() -> None:
     RedactionRule.objects.create(kind="query", name="ssn")
     RedactionRule.objects.create(kind="header", name="X-Off", enabled=False)
-    rules = capture.load_rules(Snapshot(version=1, services=(), routes=()))
-    assert "ssn" in rules.query and b"x-off" not in rules.headers
-    assert records.current_rules() is rules
+    loaded = load_audit(Snapshot(version=1, services=(), routes=()))
+    assert "ssn" in loaded.rules.query and b"x-off" not in loaded.rules.headers
+    assert records.current_rules() is loaded.rules
 
 
 def test_routes_with_audit_off_are_not_buffered_and_phi_reservations_are_kept() -> None:
     buffer = capture.buffer
     buffer.items.clear()
-    capture.observe_request(finished(route=route(audit=False)))
+    records.set_current(records.AuditSettings(unaudited=frozenset({2})))
+    capture.observe_request(finished(route=route(id=2)))
     assert len(buffer) == 0
     capture.observe_request(finished())
     assert len(buffer) == 1

@@ -10,11 +10,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from compliance import chain
-from compliance.config_audit import acting_as
 from compliance.gdpr import erase_subject
 from compliance.models import AuditEvent, ComplianceJob
 from compliance.pseudonyms import pseudonym
 from compliance.services import export_dir, run_job
+from registry.actors import acting_as
 from registry.models import ApiKey, Consumer
 from registry.services import issue_api_key
 from tests.compliance.officer_support import add, event

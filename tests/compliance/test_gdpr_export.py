@@ -9,11 +9,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from compliance.config_audit import acting_as
 from compliance.gdpr import export_subject
 from compliance.models import AuditEvent, ComplianceJob, LegalHold
 from compliance.pseudonyms import pseudonym
 from compliance.services import export_dir
+from registry.actors import acting_as
 from registry.models import ApiKey, Consumer
 from registry.services import issue_api_key
 from tests.compliance.officer_support import add, event, streamed

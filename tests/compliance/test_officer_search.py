@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 
 from compliance import admin_filters
-from compliance.config_audit import acting_as
 from compliance.gdpr import erase_subject
 from compliance.models import AuditEvent
 from compliance.pseudonyms import pseudonym
+from registry.actors import acting_as
 from registry.models import Consumer
 from tests.compliance.officer_support import add, at, event
 

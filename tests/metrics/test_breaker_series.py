@@ -16,14 +16,14 @@ from breaker.models import TargetHealth
 from breaker.state import OPEN, BreakerState
 from proxy.metrics.views import health_scores
 from registry.models import Service, Target
+from registry.sections import save_with_sections
 from tests.metrics.scrape import parse, value
 
 
 @pytest.fixture
 def shop(transactional_db: None) -> Iterator[Service]:
-    service = Service.objects.create(
-        name="Shop", slug="shop", breaker_enabled=True, health_check_path="/health", health_check_interval=10
-    )
+    values = {"name": "Shop", "slug": "shop", "breaker_enabled": True, "health_check_path": "/health"}
+    service = save_with_sections(Service(), {**values, "health_check_interval": 10}, clean=False)
     up = Target.objects.create(service=service, host="127.0.0.1", port=9001)
     down = Target.objects.create(service=service, host="127.0.0.1", port=9002)
     now = timezone.now()

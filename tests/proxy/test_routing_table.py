@@ -7,16 +7,8 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from registry.routing import (
-    CompiledRoute,
-    MethodMismatch,
-    RouteSpec,
-    RoutingTable,
-    ServiceSpec,
-    Snapshot,
-    TargetSpec,
-    compile_table,
-)
+from proxy.specs import RouteSpec, ServiceSpec, Snapshot, TargetSpec
+from proxy.table import CompiledRoute, MethodMismatch, RoutingTable, compile_table
 
 LIMIT = 1234
 

@@ -9,6 +9,7 @@ import pytest
 from ratelimit.backends import KEY_PREFIX, SHADOW_PREFIX
 from ratelimit.models import RatePolicy
 from registry.models import Consumer, Route, Service
+from tests.support.redis_server import forget_keys
 
 # Gateway processes started by tests inherit this: on a loaded CI machine a Redis answer can take longer
 # than the production default (50 ms), which would turn exact counts into per-process fallback counts.
@@ -18,17 +19,7 @@ os.environ.setdefault("GATEWAY_RATELIMIT_REDIS_TIMEOUT", "1")
 
 @pytest.fixture(scope="session", autouse=True)
 def forget_counters_of_earlier_runs() -> None:
-    """Each run recreates the test database, so policy ids come back; their counters must not."""
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        return
-    import redis
-
-    with redis.Redis.from_url(url) as client:
-        for prefix in (KEY_PREFIX, SHADOW_PREFIX):
-            keys = list(client.scan_iter(match=prefix + "*", count=1000))
-            if keys:
-                client.delete(*keys)
+    forget_keys(KEY_PREFIX, SHADOW_PREFIX)
 
 
 def make_policy(

@@ -112,10 +112,10 @@ async def test_it_recovers_when_the_script_cache_is_flushed_and_when_redis_resta
 
 async def test_a_slow_redis_times_out_every_waiting_caller_and_the_next_call_reconnects() -> None:
     from tests.ratelimit.test_exactness_e2e import redis_port_and_db
-    from tests.support.delay_proxy import DelayProxy
+    from tests.support.fault_proxy import FaultProxy
 
     port, db = redis_port_and_db()
-    proxy = DelayProxy(port, delay=0.0).start()
+    proxy = FaultProxy(port).start()
     backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/{db}", timeout=0.1)
     key = fresh("slow")
     limit = Limit(SLIDING_WINDOW, 10, HOUR)

@@ -14,7 +14,7 @@ import pytest
 from ratelimit.models import RatePolicy
 from tests.ratelimit.conftest import make_policy
 from tests.support.config import ConfigHelper
-from tests.support.delay_proxy import DelayProxy
+from tests.support.fault_proxy import FaultProxy
 from tests.support.servers import BackendThread, GatewayProcess
 
 pytestmark = [pytest.mark.needs_redis, pytest.mark.slow]
@@ -47,7 +47,7 @@ def direct(transactional_db: None, gateway: GatewayProcess) -> Iterator[tuple[Ga
 @pytest.fixture
 def delayed(transactional_db: None, gateway: GatewayProcess) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
     port, db = redis_port_and_db()
-    proxy = DelayProxy(port, delay=0.005).start()  # +10 ms per round trip
+    proxy = FaultProxy(port, delay=0.005).start()  # +10 ms per round trip
     one, two = pair(f"redis://127.0.0.1:{proxy.port}/{db}")
     yield one, two
     one.stop()

@@ -11,13 +11,13 @@ from prometheus_client import REGISTRY
 
 from proxy.auth.config import Identity
 from proxy.exchange import Exchange, Response
+from proxy.specs import RouteSpec, ServiceSpec
 from ratelimit.algorithms import Limit
 from ratelimit.backends import MemoryBackend, RedisBackend
 from ratelimit.compile import PolicySpec
 from ratelimit.errors import RateLimitUnavailable, TooManyRequests
 from ratelimit.fallback import Counters
 from ratelimit.policies import RateLimitPolicy, rule_for
-from registry.routing import RouteSpec, ServiceSpec
 from tests.ratelimit.clock import MovableClock
 from tests.support.servers import free_port
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from realtime.counts import KEY_PREFIX
 from registry.models import Route
 from tests.support.config import ConfigHelper
+from tests.support.redis_server import forget_keys
 from tests.support.servers import GatewayProcess
 from tests.support.ws_backend import WebSocketBackend
 
@@ -22,17 +23,7 @@ def ws_backend() -> Iterator[WebSocketBackend]:
 
 @pytest.fixture(scope="session", autouse=True)
 def forget_live_counts_of_earlier_runs() -> None:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        return
-    import redis
-
-    from realtime.counts import KEY_PREFIX
-
-    with redis.Redis.from_url(url) as client:
-        keys = list(client.scan_iter(match=KEY_PREFIX + "*", count=1000))
-        if keys:
-            client.delete(*keys)
+    forget_keys(KEY_PREFIX)
 
 
 def ws_route(config: ConfigHelper, backend: WebSocketBackend, prefix: str = "/live", **fields: Any) -> Route:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from realtime.config import NAME, load_realtime
+from realtime.compile import NAME, load_realtime
 from realtime.models import Channel
-from registry.routing import build_table, load_snapshot
 from registry.services import current_config_version
+from registry.snapshot import build_table, load_snapshot
 
 
 def rule(pattern: str, roles: str = "") -> Channel:

@@ -13,9 +13,10 @@ from django.utils import timezone
 from proxy.auth.policy import AuthPolicy
 from proxy.errors import DependencyDown
 from proxy.policies import BodyLimitPolicy
+from proxy.table import compile_table
 from registry.models import Consumer, Route, Service
-from registry.routing import compile_table, load_snapshot
 from registry.services import issue_api_key, revoke_api_key
+from registry.snapshot import load_snapshot
 
 pytestmark = pytest.mark.django_db
 

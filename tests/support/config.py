@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry.models import ApiKey, ConfigVersion, Consumer, JwtIssuer, Route, Service, Target
+from registry.sections import save_with_sections
 from registry.services import current_config_version, issue_api_key
 from tests.support.servers import GatewayProcess
 
@@ -19,7 +20,9 @@ class ConfigHelper:
         ConfigVersion.objects.update_or_create(pk=1, defaults={"version": time.time_ns() // 1000})
 
     def service(self, slug: str = "svc", targets: list[Any] = (), **fields: Any) -> Service:  # type: ignore[assignment]
-        service = Service.objects.create(name=fields.pop("name", slug.title()), slug=slug, **fields)
+        """A service; ``fields`` may include the fields of sections (breaker settings)."""
+        values = {"name": fields.pop("name", slug.title()), "slug": slug, **fields}
+        service = save_with_sections(Service(), values, clean=False)
         for target in targets:
             Target.objects.create(service=service, host="127.0.0.1", port=target.port)
         return service
@@ -32,11 +35,13 @@ class ConfigHelper:
         issuers: Sequence[JwtIssuer] = (),
         **fields: Any,
     ) -> Route:
-        route = Route(
-            service=service, name=name or f"{service.slug}{prefix.replace('/', '-')}", path_prefix=prefix, **fields
-        )
-        route.full_clean()
-        route.save()
+        """A route, validated as the admin would; ``fields`` may include the fields of sections."""
+        values = {
+            "service": service,
+            "name": name or f"{service.slug}{prefix.replace('/', '-')}",
+            "path_prefix": prefix,
+        }
+        route = save_with_sections(Route(), {**values, **fields})
         if issuers:
             route.jwt_issuers.set(issuers)
         return route

@@ -1,11 +1,13 @@
-"""A redis-server of the test's own on a free port, which a test may stop and start again (same port).
+"""A redis-server of the test's own on a free port, which a test may stop and start again (same port);
+and ``forget_keys``, for state earlier runs left in the shared Redis.
 
 The shared Redis on 6379 is never stopped or slowed: fault tests use one of these, or put
-``DelayProxy`` in front of it.
+``tests.support.fault_proxy.FaultProxy`` in front of it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -13,6 +15,21 @@ import tempfile
 import time
 
 from tests.support.servers import free_port
+
+
+def forget_keys(*prefixes: str) -> None:
+    """Delete the shared Redis's keys under ``prefixes`` (nothing without ``REDIS_URL``): each run
+    recreates the test database, so ids come back, and what earlier runs kept under them must not."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        for prefix in prefixes:
+            keys = list(client.scan_iter(match=prefix + "*", count=1000))
+            if keys:
+                client.delete(*keys)
 
 
 class RedisServer:

@@ -13,9 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from compliance.config_audit import acting_as
 from compliance.services import redis_client
 from compliance.stream import StreamConsumer
+from registry.actors import acting_as
 
 
 class Command(BaseCommand):

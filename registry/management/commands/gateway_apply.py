@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from compliance.config_audit import acting_as
-from registry.declarative import Change, Verb, apply_config
-from registry.declarative_entries import ConfigError
+from registry.actors import acting_as, os_user
+from registry.declarative import Change, ConfigError, Verb, apply_config
 from registry.services import current_config_version
 
 
@@ -35,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         source, text = _read(options["file"])
         try:
-            with acting_as(options["actor"] or _os_user(), "apply"):
+            with acting_as(options["actor"] or os_user(), "apply"):
                 changes = apply_config(text, prune=options["prune"], dry_run=options["dry_run"])
         except ConfigError as exc:
             for line in exc.lines(source):
@@ -54,13 +52,6 @@ class Command(BaseCommand):
     def _styled(self, change: Change) -> str:
         style = {Verb.CREATE: self.style.SUCCESS, Verb.UPDATE: self.style.WARNING, Verb.DISABLE: self.style.NOTICE}
         return style[change.verb](str(change))
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (a container without a passwd entry)
-        return ""
 
 
 def _read(path: str) -> tuple[str, str]:

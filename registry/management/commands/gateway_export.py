@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry.declarative_export import export_config
+from registry.declarative.export import export_config
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""Health endpoints and problem+json error pages for the paths Django serves.
+"""Health endpoints and problem+json error pages for the paths Django serves (at the top: they read
+every layer).
 
 /health           liveness: the process answers
 /ready            database (and Redis when configured) reachable, routing table loaded
@@ -19,8 +20,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from proxy.errors import problem_body, problem_headers
-from proxy.headers import request_id_or_new
+from proxy.errors import BadRequest, Forbidden, GatewayError, NoRoute, problem_response
+from proxy.redis_clients import sync_client
 from registry.watch import PROCESS_KEY, watcher
 
 _migrations_done = False
@@ -44,14 +45,8 @@ def _database() -> dict[str, Any]:
     return {"vendor": connection.vendor}
 
 
-def _redis_client() -> Any:
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-
-
 def _redis() -> dict[str, Any]:
-    with _redis_client() as client:
+    with sync_client() as client:
         client.ping()
     return {}
 
@@ -81,7 +76,7 @@ def _migrations() -> dict[str, Any]:
 
 
 def _processes() -> list[dict[str, Any]]:
-    with _redis_client() as client:
+    with sync_client() as client:
         keys = sorted(client.scan_iter(match=PROCESS_KEY + "*", count=100))
         values = client.mget(keys) if keys else []
     return [json.loads(v) for v in values if v]
@@ -125,27 +120,17 @@ def detailed(request: HttpRequest) -> JsonResponse:
     return _answer(checks, extra)
 
 
-def _problem(request: HttpRequest, status: int, reason: str, detail: str) -> HttpResponse:
-    request_id = request_id_or_new(request.headers.get("X-Request-ID", "").encode("latin-1", "replace"))
-    body = problem_body(status, reason, detail, request_id, request.path)
-    response = HttpResponse(body, status=status, content_type="application/problem+json")
-    for name, value in problem_headers(reason, request_id, len(body)):
-        if name not in (b"content-type", b"content-length"):
-            response[name.decode()] = value.decode()
-    return response
-
-
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _problem(request, 400, "bad_request", "The request could not be understood.")
+    return problem_response(request, BadRequest("The request could not be understood."))
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _problem(request, 403, "forbidden", "You are not allowed to do this.")
+    return problem_response(request, Forbidden("You are not allowed to do this."))
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _problem(request, 404, "not_found", f"Nothing is served at {request.path}.")
+    return problem_response(request, NoRoute(f"Nothing is served at {request.path}.", reason="not_found"))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _problem(request, 500, "internal_error", "The gateway failed while handling this request.")
+    return problem_response(request, GatewayError("The gateway failed while handling this request."))

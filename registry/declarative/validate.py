@@ -1,7 +1,8 @@
 """Check parsed ``gateway_apply`` entries with the models' own rules, before anything is written.
 
 ``validate_config`` needs only the file: each entry through its model's ``clean_fields()``
-(field validators, choices, ranges, lengths), then uniqueness and route clashes within the file.
+(field validators, choices, ranges, lengths) and its sections' rules, then uniqueness and route
+clashes within the file.
 ``validate_against_database`` adds the rules that depend on rows the file does not mention.
 """
 
@@ -9,29 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models
 
-from registry.declarative_entries import (
-    CONSUMER_FIELDS,
-    ROUTE_FIELDS,
-    SERVICE_FIELDS,
-    TARGET_FIELDS,
-    Config,
-    ConsumerSpec,
-    Entry,
-    Problem,
-    RouteSpec,
-    ServiceSpec,
-    TargetSpec,
-)
-from registry.declarative_parse import field_of
-from registry.models import Consumer, Route, Service, Target
+from registry.declarative.entries import Config, Entry, Problem
+from registry.declarative.parse import field_of
+from registry.models import Route, Service
+from registry.sections import split
 from registry.validators import methods_overlap, route_tie_key
 
-E = TypeVar("E", bound=Entry)
 _CLASH_FIELDS = frozenset({"path_prefix", "host", "api_version", "priority", "methods"})
 
 
@@ -40,11 +27,11 @@ def validate_config(config: Config) -> tuple[Config, list[Problem]]:
     problems: list[Problem] = []
     services = []
     for service in config.services:
-        checked = _checked(Service, service, SERVICE_FIELDS, problems)
-        targets = tuple(_checked(Target, target, TARGET_FIELDS, problems) for target in service.targets)
-        routes = tuple(_checked(Route, route, ROUTE_FIELDS, problems) for route in service.routes)
+        checked = _checked(service, problems)
+        targets = tuple(_checked(target, problems) for target in service.targets)
+        routes = tuple(_checked(route, problems) for route in service.routes)
         services.append(replace(checked, targets=targets, routes=routes))
-    consumers = tuple(_checked(Consumer, consumer, CONSUMER_FIELDS, problems) for consumer in config.consumers)
+    consumers = tuple(_checked(consumer, problems) for consumer in config.consumers)
     config = Config(services=tuple(services), consumers=consumers, manages_consumers=config.manages_consumers)
     problems += _duplicates(config)
     problems += _clashes(all_routes(config), among_themselves=True)
@@ -77,44 +64,57 @@ def validate_against_database(
     return problems
 
 
-def all_routes(config: Config) -> list[RouteSpec]:
+def all_routes(config: Config) -> list[Entry]:
     return [route for service in config.services for route in service.routes]
 
 
-def _checked(model: type[models.Model], entry: E, names: tuple[str, ...], problems: list[Problem]) -> E:
-    """Run the model's ``clean_fields()`` on the entry's values, as the admin and the API do."""
-    values = {name: getattr(entry, name) for name in names}
+def _checked(entry: Entry, problems: list[Problem]) -> Entry:
+    """Run the model's ``clean_fields()`` on the entry's values, and its sections' checks, as the
+    admin and the API do."""
+    model = entry.model
+    values = dict(entry.values)
     if "methods" in values:
         values["methods"] = ",".join(values["methods"])
+    own, by_section = split(model, values)
+    errors: dict[str, list[ValidationError]] = {}
+    instance = model(**own)
     try:
-        instance = model(**values)
         instance.clean_fields(exclude=[*entry.invalid, "service"])
         if isinstance(instance, Route):
             instance.clean_auth()
     except ValidationError as exc:
-        for name, errors in exc.error_dict.items():
-            for error in errors:
-                message = "; ".join(error.messages)
-                if error.code == "invalid_choice":
-                    choices = [str(value) for value, _ in field_of(model, name).choices or []]
-                    message += f" Use one of: {', '.join(choices)}."
-                problems.append(Problem(entry.line_of(name), f"{entry.label} field '{name}': {message}"))
-        return replace(entry, invalid=entry.invalid | set(exc.error_dict))
-    return entry
+        errors.update(exc.error_dict)
+    for section, mine in by_section.items():
+        if entry.invalid & mine.keys():
+            continue
+        try:
+            section.validate(section.build(instance, mine))
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+    if not errors:
+        return entry
+    for name, found in errors.items():
+        for error in found:
+            message = "; ".join(error.messages)
+            if error.code == "invalid_choice":
+                choices = [str(value) for value, _ in field_of(model, name).choices or []]
+                message += f" Use one of: {', '.join(choices)}."
+            problems.append(Problem(entry.line_of(name), f"{entry.label} field '{name}': {message}"))
+    return replace(entry, invalid=entry.invalid | set(errors))
 
 
 def _duplicates(config: Config) -> list[Problem]:
     problems: list[Problem] = []
-    slugs: dict[str, ServiceSpec] = {}
-    names: dict[str, ServiceSpec] = {}
-    route_names: dict[str, RouteSpec] = {}
-    consumer_names: dict[str, ConsumerSpec] = {}
+    slugs: dict[str, Entry] = {}
+    names: dict[str, Entry] = {}
+    route_names: dict[str, Entry] = {}
+    consumer_names: dict[str, Entry] = {}
     for consumer in config.consumers:
         _once(consumer, ("name",), consumer.name, consumer_names, "consumer names are unique", problems)
     for service in config.services:
         _once(service, ("slug",), service.slug, slugs, "slugs identify services", problems)
         _once(service, ("name",), service.name, names, "service names must be unique", problems)
-        addresses: dict[str, TargetSpec] = {}
+        addresses: dict[str, Entry] = {}
         for target in service.targets:
             rule = "list each target of a service once"
             _once(target, ("host", "port"), target.address, addresses, rule, problems)
@@ -125,7 +125,7 @@ def _duplicates(config: Config) -> list[Problem]:
 
 
 def _once(
-    entry: E, fields: tuple[str, ...], value: str, seen: dict[str, E], rule: str, problems: list[Problem]
+    entry: Entry, fields: tuple[str, ...], value: str, seen: dict[str, Entry], rule: str, problems: list[Problem]
 ) -> None:
     if entry.invalid.intersection(fields):
         return
@@ -136,7 +136,7 @@ def _once(
         problems.append(Problem(entry.line_of(fields[0]), message))
 
 
-def _clashes(routes: Iterable[RouteSpec], *, among_themselves: bool, kept: Sequence[Route] = ()) -> list[Problem]:
+def _clashes(routes: Iterable[Entry], *, among_themselves: bool, kept: Sequence[Route] = ()) -> list[Problem]:
     """Enabled routes that tie on host, prefix, version and priority with overlapping methods.
 
     The rule of ``Route.clean()``, applied to the state the file leaves behind rather than to the

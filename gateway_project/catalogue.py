@@ -3,7 +3,8 @@
 Public on purpose: callers discover what the gateway serves. Anonymous callers see enabled services,
 routes and targets only, and no target addresses (internal hosts are nobody else's business);
 staff (signed in to the admin) also see the disabled objects and the addresses.
-A few queries whatever the number of services (plus one Redis pipeline for breaker states).
+A few queries whatever the number of services (plus one Redis pipeline for breaker states). Here,
+at the top, because it reads the registry and the breaker app's health together.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def service_list(request: HttpRequest) -> JsonResponse:
             routes.filter(enabled=True),
             targets.filter(enabled=True),
         )
-    services = services.prefetch_related(Prefetch("routes", queryset=routes), Prefetch("targets", queryset=targets))
+    services = services.select_related("breaker").prefetch_related(
+        Prefetch("routes", queryset=routes), Prefetch("targets", queryset=targets)
+    )
     staff = bool(request.user.is_active and request.user.is_staff)
     found = list(services)
     health = target_health([t for s in found for t in s.targets.all()])

@@ -1,7 +1,11 @@
-"""A TCP proxy on 127.0.0.1 that delays every chunk in both directions: artificial network latency.
+"""A TCP proxy on 127.0.0.1 in front of a server, for faults no real network would produce on demand.
 
-Runs in a thread with its own event loop; ``delay`` may be changed while it runs. The delay is applied
-per chunk in order (a queue per direction), so bytes never overtake each other.
+- ``delay``: every chunk waits this long, in both directions (artificial latency); it may be changed
+  while the proxy runs, and chunks are delivered in order (a queue per direction);
+- ``pause()``: every open connection is cut and new ones are refused, until ``resume()``.
+
+It runs in a thread with its own event loop, so a test can put it in front of the shared Postgres or
+Redis without ever stopping them.
 """
 
 from __future__ import annotations
@@ -14,25 +18,34 @@ from typing import Any
 from tests.support.servers import free_port
 
 
-class DelayProxy:
-    def __init__(self, target_port: int, delay: float) -> None:
-        self.target_port = target_port
+class FaultProxy:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", delay: float = 0.0) -> None:
+        self.target = (target_host, target_port)
         self.delay = delay
+        self.paused = False
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="delay-proxy")
+        self._thread = threading.Thread(target=self._run, daemon=True, name="fault-proxy")
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
-    def start(self) -> DelayProxy:
+    def start(self) -> FaultProxy:
         self._thread.start()
         if not self._ready.wait(10):
-            raise RuntimeError("delay proxy did not start")
+            raise RuntimeError("fault proxy did not start")
         return self
+
+    def pause(self) -> None:
+        self.loop.call_soon_threadsafe(self._cut)
+
+    def resume(self) -> None:
+        self.paused = False
 
     def stop(self) -> None:
         async def shutdown() -> None:
+            self._cut()
             if self._server is not None:
                 self._server.close()
             tasks = list(self._tasks)
@@ -44,6 +57,11 @@ class DelayProxy:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
 
+    def _cut(self) -> None:
+        self.paused = True
+        for writer in list(self._writers):
+            writer.transport.abort()
+
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self._server = self.loop.run_until_complete(asyncio.start_server(self._accept, "127.0.0.1", self.port))
@@ -51,20 +69,28 @@ class DelayProxy:
         self.loop.run_forever()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.paused:
+            writer.transport.abort()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
-            writer.close()
+            writer.transport.abort()
             self._tasks.discard(task)
             return
+        self._writers.update((writer, up_writer))
         try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
         finally:
             for w in (writer, up_writer):
-                w.close()
+                if self.paused:
+                    w.transport.abort()
+                else:
+                    w.close()
+            self._writers.difference_update((writer, up_writer))
             self._tasks.discard(task)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -92,5 +118,5 @@ class DelayProxy:
         except OSError:
             pass
         queue.put_nowait((0.0, b""))
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, RuntimeError):
             await sender

@@ -1,4 +1,5 @@
-"""A route's WebSocket settings: validation, the YAML format, the admin API and the compiled spec."""
+"""A route's WebSocket settings (a section of the route): validation, the YAML format, the admin API
+and the compiled spec."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from realtime.compile import NAME, WebSocketSpec
+from realtime.models import RouteWebSocket
 from registry.models import Route, Service
-from registry.routing import load_snapshot
+from registry.sections import save_with_sections, values_of
+from registry.snapshot import load_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -41,14 +45,19 @@ services:
 
 def route(**fields: object) -> Route:
     service, _ = Service.objects.get_or_create(name="Chat", slug="chat")
-    made = Route(service=service, **{"name": "chat", "path_prefix": "/chat", **fields})
-    made.full_clean()
-    made.save()
-    return made
+    values = {"service": service, "name": "chat", "path_prefix": "/chat", **fields}
+    return save_with_sections(Route(), values)
 
 
-def test_the_ws_and_realtime_prefixes_are_reserved() -> None:
-    for prefix in ("/ws", "/ws/x", "/realtime"):
+def websocket_of(name: str) -> WebSocketSpec | None:
+    snapshot = load_snapshot()
+    route = next(r for r in snapshot.routes if r.name == name)
+    found: WebSocketSpec | None = snapshot.extensions[NAME].websockets.get(route.id)
+    return found
+
+
+def test_the_fanout_and_publish_paths_are_reserved() -> None:
+    for prefix in ("/ws", "/ws/x", "/realtime/publish"):
         with pytest.raises(ValidationError):
             route(path_prefix=prefix)
 
@@ -65,16 +74,14 @@ def test_empty_limits_take_the_settings_defaults_in_the_compiled_spec() -> None:
     route(websocket=True, websocket_max_connections=5)
     Route.objects.create(service=Service.objects.get(), name="plain", path_prefix="/plain")
 
-    specs = {r.name: r for r in load_snapshot().routes}
-
-    ws = specs["chat"].websocket
+    ws = websocket_of("chat")
     assert ws is not None
     assert ws.max_connections == 5
     assert ws.max_message_bytes == settings.GATEWAY_WEBSOCKET_MAX_MESSAGE_BYTES
     assert ws.idle_timeout == settings.GATEWAY_WEBSOCKET_IDLE_TIMEOUT
     assert ws.origins == ()
     assert not ws.token_in_protocol and not ws.token_in_query
-    assert specs["plain"].websocket is None
+    assert websocket_of("plain") is None
 
 
 def test_gateway_apply_and_export_carry_the_websocket_fields(tmp_path: Path) -> None:
@@ -82,9 +89,9 @@ def test_gateway_apply_and_export_carry_the_websocket_fields(tmp_path: Path) -> 
     path.write_text(textwrap.dedent(CONFIG))
     call_command("gateway_apply", str(path), stdout=io.StringIO(), stderr=io.StringIO())
 
-    stored = Route.objects.get(name="chat")
+    stored = RouteWebSocket.objects.get(route__name="chat")
     assert (stored.websocket, stored.websocket_token_in, stored.websocket_max_message_bytes) == (True, "both", 4096)
-    ws = next(r for r in load_snapshot().routes if r.name == "chat").websocket
+    ws = websocket_of("chat")
     assert ws is not None and ws.token_in_protocol and ws.token_in_query and ws.idle_timeout == 30
 
     out = io.StringIO()
@@ -110,4 +117,6 @@ def test_the_admin_api_reads_and_writes_the_websocket_fields() -> None:
     assert created.status_code == 201, created.json()
     assert created.json()["websocket"] is True
     assert created.json()["websocket_idle_timeout"] == 9
-    assert Route.objects.get().websocket_idle_timeout == 9
+    assert values_of(Route.objects.get(), ["websocket_idle_timeout"]) == {"websocket_idle_timeout": 9}
+    refused = api.patch(f"/admin/api/routes/{created.json()['id']}/", {"websocket_token_in": "query"}, format="json")
+    assert refused.status_code == 400 and "websocket_token_in" in refused.json()

@@ -2,14 +2,16 @@
 
 ``apply_config`` runs four steps:
 
-    parse (declarative_parse) -> validate (declarative_validate) -> plan -> write
+    parse (.parse) -> validate (.validate) -> plan -> write
 
 The checks against the database, the plan and the writes share one transaction. Nothing is
 written unless every check passes, and the writes bump the config version once.
 Services are identified by slug, targets by host and port within their service, routes and consumers by name
 (consumers only when the file has a `consumers` key; their API keys are never part of the file).
 Objects in the database but not in the file are disabled (never deleted) when pruning.
-The file format is described in docs/configuration.md; ``declarative_export`` writes it.
+Each kind's keys are its model's fields and those of the feature sections attached to it
+(``registry.layout.plain_fields``). The file format is described in docs/configuration.md;
+``.export`` writes it.
 """
 
 from __future__ import annotations
@@ -23,23 +25,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from registry import validators as v
-from registry.declarative_entries import (
-    CONSUMER_FIELDS,
-    ROUTE_FIELDS,
-    SERVICE_FIELDS,
-    TARGET_FIELDS,
-    Config,
-    ConfigError,
-    ConsumerSpec,
-    Entry,
-    RouteSpec,
-    ServiceSpec,
-    TargetSpec,
-)
-from registry.declarative_parse import parse_config
-from registry.declarative_validate import all_routes, validate_against_database, validate_config
+from registry.declarative.entries import Config, ConfigError, Entry
+from registry.declarative.parse import parse_config
+from registry.declarative.validate import all_routes, validate_against_database, validate_config
+from registry.layout import plain_fields
 from registry.models import ConfigVersion, Consumer, Route, Service, Target
+from registry.sections import save_with_sections, values_of
 from registry.services import one_config_change
+
+__all__ = ["Change", "ConfigError", "Verb", "apply_config"]
 
 Row = Service | Target | Route | Consumer
 
@@ -126,15 +120,14 @@ def plan_changes(config: Config, state: State, *, prune: bool) -> list[Change]:
     changes: list[Change] = []
     for service in config.services:
         slug = service.slug
-        changes += _diff("service", slug, service, state.services.get(slug), SERVICE_FIELDS, "")
+        changes += _diff("service", slug, service, state.services.get(slug), "")
         for target in service.targets:
             row = state.targets.get((slug, target.host, target.port))
-            changes += _diff("target", f"{slug}/{target.address}", target, row, TARGET_FIELDS, slug)
+            changes += _diff("target", f"{slug}/{target.address}", target, row, slug)
         for route in service.routes:
-            changes += _diff("route", route.name, route, state.routes.get(route.name), ROUTE_FIELDS, slug)
+            changes += _diff("route", route.name, route, state.routes.get(route.name), slug)
     for consumer in config.consumers:
-        existing = state.consumers.get(consumer.name)
-        changes += _diff("consumer", consumer.name, consumer, existing, CONSUMER_FIELDS, "")
+        changes += _diff("consumer", consumer.name, consumer, state.consumers.get(consumer.name), "")
     if not prune:
         return changes
     if config.manages_consumers:
@@ -158,16 +151,15 @@ def plan_changes(config: Config, state: State, *, prune: bool) -> list[Change]:
     return changes
 
 
-def _diff(
-    kind: str, label: str, spec: Entry, row: Row | None, names: tuple[str, ...], service_slug: str
-) -> list[Change]:
+def _diff(kind: str, label: str, spec: Entry, row: Row | None, service_slug: str) -> list[Change]:
     if row is None:
         return [Change(Verb.CREATE, kind, label, spec=spec, service_slug=service_slug)]
     fields = []
     if isinstance(row, Route) and row.service.slug != service_slug:
         fields.append(FieldChange("service", row.service.slug, service_slug))
-    for name in names:
-        old, new = getattr(row, name), getattr(spec, name)
+    current = values_of(row, plain_fields(spec.model))
+    for name, old in current.items():
+        new = spec.values[name]
         if name == "methods":
             old = tuple(m for m in old.split(",") if m)
         elif name == "roles":
@@ -222,21 +214,17 @@ def _write(change: Change, services: dict[str, Service]) -> None:
         change.instance.save(update_fields=["enabled", "updated_at"])
     elif change.verb is Verb.UPDATE:
         assert change.instance is not None
-        for field in change.fields:
-            setattr(change.instance, field.name, _stored(field.name, field.new, services))
-        change.instance.save(update_fields=[f.name for f in change.fields] + ["updated_at"])
-    elif isinstance(change.spec, ServiceSpec):
-        service = Service(**{name: getattr(change.spec, name) for name in SERVICE_FIELDS})
-        service.save()
-        services[service.slug] = service
-    elif isinstance(change.spec, TargetSpec):
-        values = {name: getattr(change.spec, name) for name in TARGET_FIELDS}
-        Target(service=services[change.service_slug], **values).save()
-    elif isinstance(change.spec, ConsumerSpec):
-        Consumer.objects.create(**{name: getattr(change.spec, name) for name in CONSUMER_FIELDS})
-    elif isinstance(change.spec, RouteSpec):
-        values = {name: _stored(name, getattr(change.spec, name), services) for name in ROUTE_FIELDS}
-        Route(service=services[change.service_slug], **values).save()
+        values = {field.name: _stored(field.name, field.new, services) for field in change.fields}
+        save_with_sections(change.instance, values, clean=False)
+    else:
+        assert change.spec is not None
+        model = change.spec.model
+        values = {name: _stored(name, value, services) for name, value in change.spec.values.items()}
+        if model in (Target, Route):
+            values["service"] = services[change.service_slug]
+        instance = save_with_sections(model(), values, clean=False)
+        if isinstance(instance, Service):
+            services[instance.slug] = instance
 
 
 def _stored(name: str, value: Any, services: dict[str, Service]) -> Any:

@@ -2,7 +2,8 @@
 
 Only the file's shape is checked here: known keys, value types, required keys, and model defaults
 for omitted keys. What the values mean (choices, ranges, paths, methods, uniqueness) is checked by
-``registry.declarative_validate`` with the models' own validators.
+``registry.declarative.validate`` with the models' own validators. Each kind's keys are
+``registry.layout.plain_fields``: the model's own fields and those of its feature sections.
 """
 
 from __future__ import annotations
@@ -17,20 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from registry import validators as v
-from registry.declarative_entries import (
-    CONSUMER_FIELDS,
-    FORMAT_VERSION,
-    ROUTE_FIELDS,
-    SERVICE_FIELDS,
-    TARGET_FIELDS,
-    Config,
-    ConfigError,
-    ConsumerSpec,
-    Problem,
-    RouteSpec,
-    ServiceSpec,
-    TargetSpec,
-)
+from registry.declarative.entries import FORMAT_VERSION, Config, ConfigError, Entry, Problem
+from registry.layout import plain_fields, section_of
 from registry.models import Consumer, Route, Service, Target
 
 _REQUIRED = {Service: ("name", "slug"), Target: ("host", "port"), Route: ("name", "path_prefix"), Consumer: ("name",)}
@@ -126,21 +115,21 @@ def parse_config(text: str) -> tuple[Config, list[Problem]]:
     return Config(services=services, consumers=consumers, manages_consumers="consumers" in data), problems
 
 
-def _consumer(raw: _Mapping, index: int, problems: list[Problem]) -> ConsumerSpec:
+def _consumer(raw: _Mapping, index: int, problems: list[Problem]) -> Entry:
     name = raw.get("name")
     label = f"consumer {name!r}" if isinstance(name, str) and name else f"consumer #{index}"
-    values, invalid = _fields(raw, Consumer, CONSUMER_FIELDS, (), label, problems)
+    values, invalid = _fields(raw, Consumer, (), label, problems)
     try:
         values["roles"] = ",".join(v.parse_roles(values["roles"]))  # the canonical form, as exported
     except ValidationError:
-        pass  # reported by the model's validator in registry.declarative_validate
-    return ConsumerSpec(label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, **values)
+        pass  # reported by the model's validator in registry.declarative.validate
+    return Entry(Consumer, label, raw.line, raw.key_lines, invalid, values)
 
 
-def _service(raw: _Mapping, index: int, problems: list[Problem]) -> ServiceSpec:
+def _service(raw: _Mapping, index: int, problems: list[Problem]) -> Entry:
     slug = raw.get("slug")
     label = f"service {slug!r}" if isinstance(slug, str) and slug else f"service #{index}"
-    values, invalid = _fields(raw, Service, SERVICE_FIELDS, ("targets", "routes"), label, problems)
+    values, invalid = _fields(raw, Service, ("targets", "routes"), label, problems)
     targets = tuple(
         _target(item, n, label, problems)
         for n, item in enumerate(_list_of_mappings(raw, "targets", label, problems), start=1)
@@ -148,43 +137,41 @@ def _service(raw: _Mapping, index: int, problems: list[Problem]) -> ServiceSpec:
     routes = tuple(
         _route(item, n, label, problems) for n, item in enumerate(_list_of_mappings(raw, "routes", label, problems), 1)
     )
-    return ServiceSpec(
-        label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, targets=targets, routes=routes, **values
-    )
+    return Entry(Service, label, raw.line, raw.key_lines, invalid, values, targets=targets, routes=routes)
 
 
-def _target(raw: _Mapping, index: int, service_label: str, problems: list[Problem]) -> TargetSpec:
+def _target(raw: _Mapping, index: int, service_label: str, problems: list[Problem]) -> Entry:
     host, port = raw.get("host"), raw.get("port")
     label = f"target #{index} of {service_label}"
     if isinstance(host, str) and type(port) is int:
         label = f"target {host}:{port} of {service_label}"
-    values, invalid = _fields(raw, Target, TARGET_FIELDS, (), label, problems)
-    return TargetSpec(label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, **values)
+    values, invalid = _fields(raw, Target, (), label, problems)
+    return Entry(Target, label, raw.line, raw.key_lines, invalid, values)
 
 
-def _route(raw: _Mapping, index: int, service_label: str, problems: list[Problem]) -> RouteSpec:
+def _route(raw: _Mapping, index: int, service_label: str, problems: list[Problem]) -> Entry:
     name = raw.get("name")
     label = f"route {name!r}" if isinstance(name, str) and name else f"route #{index} of {service_label}"
-    values, invalid = _fields(raw, Route, ROUTE_FIELDS, (), label, problems)
+    values, invalid = _fields(raw, Route, (), label, problems)
     values["host"] = values["host"].strip().lower()
     methods: tuple[str, ...] = values["methods"]
     try:
         # The canonical form Route.clean() stores, so that comparing with the database is exact.
         values["methods"] = v.parse_methods(",".join(methods))
     except ValidationError:
-        pass  # reported by the model's validator in registry.declarative_validate
-    return RouteSpec(label=label, line=raw.line, key_lines=raw.key_lines, invalid=invalid, **values)
+        pass  # reported by the model's validator in registry.declarative.validate
+    return Entry(Route, label, raw.line, raw.key_lines, invalid, values)
 
 
 def _fields(
     raw: _Mapping,
     model: type[models.Model],
-    names: tuple[str, ...],
     nested: tuple[str, ...],
     label: str,
     problems: list[Problem],
 ) -> tuple[dict[str, Any], frozenset[str]]:
     """Each field's value from ``raw`` or the model's default; fields with a problem get a placeholder."""
+    names = plain_fields(model)
     _check_keys(raw, label, names + nested, problems)
     values: dict[str, Any] = {}
     invalid: set[str] = set()
@@ -209,7 +196,9 @@ def _fields(
 
 
 def field_of(model: type[models.Model], name: str) -> models.Field[Any, Any]:
-    model_field = model._meta.get_field(name)
+    """The model field of a key: the model's own, or that of a section attached to the model."""
+    section = section_of(model, name)
+    model_field = (section.model if section is not None else model)._meta.get_field(name)
     if not isinstance(model_field, models.Field):
         raise TypeError(f"{model.__name__}.{name} is a relation, not a field")
     return model_field

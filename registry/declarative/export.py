@@ -10,11 +10,13 @@ from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Model, Prefetch, QuerySet
 
 from registry import validators as v
-from registry.declarative_entries import CONSUMER_FIELDS, FORMAT_VERSION, ROUTE_FIELDS, SERVICE_FIELDS, TARGET_FIELDS
+from registry.declarative.entries import FORMAT_VERSION
+from registry.layout import plain_fields
 from registry.models import Consumer, Route, Service, Target
+from registry.sections import sections_of, values_of
 
 HEADER = (
     "# Gateway configuration, written by `manage.py gateway_export`.\n"
@@ -49,9 +51,13 @@ _Dumper.add_representer(_FlowList, _represent_flow_list)
 
 
 def export_config() -> str:
-    services = Service.objects.order_by("pk").prefetch_related(
-        Prefetch("targets", queryset=Target.objects.order_by("pk")),
-        Prefetch("routes", queryset=Route.objects.order_by("pk")),
+    services = (
+        _with_sections(Service)
+        .order_by("pk")
+        .prefetch_related(
+            Prefetch("targets", queryset=_with_sections(Target).order_by("pk")),
+            Prefetch("routes", queryset=_with_sections(Route).order_by("pk")),
+        )
     )
     data: dict[str, Any] = {"version": FORMAT_VERSION, "services": [_service(service) for service in services]}
     consumers = [_consumer(consumer) for consumer in Consumer.objects.order_by("pk")]
@@ -61,15 +67,20 @@ def export_config() -> str:
     return HEADER + body
 
 
+def _with_sections(model: type[Model]) -> QuerySet[Any]:
+    """Each row with its sections' rows, read in the same query."""
+    return model._default_manager.select_related(*(s.related_name for s in sections_of(model)))
+
+
 def _service(service: Service) -> dict[str, Any]:
-    data: dict[str, Any] = {name: getattr(service, name) for name in SERVICE_FIELDS}
-    data["targets"] = [{name: getattr(target, name) for name in TARGET_FIELDS} for target in service.targets.all()]
+    data: dict[str, Any] = values_of(service, plain_fields(Service))
+    data["targets"] = [values_of(target, plain_fields(Target)) for target in service.targets.all()]
     data["routes"] = [_route(route) for route in service.routes.all()]
     return data
 
 
 def _consumer(consumer: Consumer) -> dict[str, Any]:
-    data: dict[str, Any] = {name: getattr(consumer, name) for name in CONSUMER_FIELDS}
+    data: dict[str, Any] = values_of(consumer, plain_fields(Consumer))
     try:
         data["roles"] = ",".join(v.parse_roles(consumer.roles))
     except ValidationError:
@@ -78,7 +89,7 @@ def _consumer(consumer: Consumer) -> dict[str, Any]:
 
 
 def _route(route: Route) -> dict[str, Any]:
-    data: dict[str, Any] = {name: getattr(route, name) for name in ROUTE_FIELDS}
+    data: dict[str, Any] = values_of(route, plain_fields(Route))
     try:
         data["methods"] = _FlowList(v.parse_methods(route.methods))
     except ValidationError:

@@ -1,0 +1,69 @@
+"""The data plane's view of the configuration: frozen specs, built by the control plane's loader.
+
+``registry.snapshot.load_snapshot`` reads the database into one ``Snapshot`` (in a worker thread)
+and ``proxy.table.compile_table`` turns it into the ``RoutingTable`` every request reads. Only what
+the core proxy needs is here; a feature app keeps its own compiled settings in
+``Snapshot.extensions[name]`` (see ``registry.snapshot.register_loader``), keyed by the ids below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.auth.config import AuthConfig, Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    id: int
+    host: str
+    port: int
+    weight: int
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    id: int
+    slug: str
+    name: str
+    scheme: str
+    base_path: str
+    connect_timeout: float
+    read_timeout: float
+    retries: int
+    lb_algorithm: str
+    preserve_host: bool
+    targets: tuple[TargetSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    id: int  # 0 for the dynamic /api/v1/{service} routes
+    name: str
+    service: ServiceSpec
+    prefix: str
+    host: str  # "" any, "api.example.com" exact, "*.example.com" wildcard
+    methods: frozenset[str] | None
+    strip_prefix: bool
+    priority: int
+    api_version: str
+    version_in_path: bool
+    version_in_header: bool
+    max_body_bytes: int
+    auth: AuthConfig | None = None  # None: no authentication step on this route
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int
+    services: tuple[ServiceSpec, ...]
+    routes: tuple[RouteSpec, ...]
+    credentials: Credentials = field(default_factory=Credentials)
+    # What feature apps loaded for their own policies, by loader name.
+    extensions: Mapping[str, Any] = field(default_factory=dict)
