@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from django.core.management import call_command
+from django.db.models import Model
 
 from registry.models import ConfigVersion, Route, Service, Target
+from registry.sections import sections_of
 
 pytestmark = pytest.mark.django_db
 
@@ -83,15 +86,12 @@ NO_AUTH = {
     "api_key_query_param": "",
     "identity_headers": "consumer-id,consumer-name,roles,subject",
     "allow_gateway_users": False,
-    "websocket": False,
-    "websocket_origins": "",
-    "websocket_token_in": "",
-    "websocket_max_message_bytes": None,
-    "websocket_max_connections": None,
-    "websocket_max_connections_per_consumer": None,
-    "websocket_idle_timeout": None,
 }
-AUDIT_DEFAULTS = {"audit": True, "phi": False}
+
+
+def sections(model: type[Model]) -> dict[str, Any]:
+    """The keys feature apps attach to ``model`` (tested with each feature), at their defaults."""
+    return {name: value for section in sections_of(model) for name, value in section.defaults().items()}
 
 
 @pytest.mark.usefixtures("made_in_the_admin")
@@ -112,38 +112,21 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
         "preserve_host": True,
         "enabled": True,
         "description": "Orders and carts.\nOwned by the shop team: yes",
-        "breaker_enabled": False,
-        "breaker_failures": 5,
-        "breaker_failure_ratio": 0.0,
-        "breaker_min_calls": 20,
-        "breaker_window": 10.0,
-        "breaker_failure_statuses": "502,503,504",
-        "breaker_open_seconds": 5.0,
-        "breaker_max_open_seconds": 60.0,
-        "breaker_half_open_probes": 1,
-        "breaker_half_open_successes": 1,
-        "health_check_path": "",
-        "health_check_statuses": "200-399",
-        "health_check_timeout": 2.0,
-        "health_check_interval": 10.0,
-        "health_check_healthy_successes": 2,
-        "health_check_unhealthy_failures": 1,
+        **sections(Service),
         "targets": [
             {
                 "host": "10.0.0.1",
                 "port": 8443,
                 "weight": 100,
                 "enabled": True,
-                "breaker_failures": None,
-                "breaker_open_seconds": None,
+                **sections(Target),
             },
             {
                 "host": "::1",
                 "port": 8443,
                 "weight": 0,
                 "enabled": False,
-                "breaker_failures": None,
-                "breaker_open_seconds": None,
+                **sections(Target),
             },
         ],
         "routes": [
@@ -158,7 +141,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "version_source": "either",
                 "max_body_bytes": None,
                 **NO_AUTH,
-                **AUDIT_DEFAULTS,
+                **sections(Route),
                 "enabled": True,
             },
             {
@@ -172,7 +155,7 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
                 "version_source": "header",
                 "max_body_bytes": 1024,
                 **NO_AUTH,
-                **AUDIT_DEFAULTS,
+                **sections(Route),
                 "enabled": True,
             },
         ],
