@@ -27,7 +27,7 @@ class BreakerConfig(AppConfig):
                     "breaker_failure_statuses",
                     ("breaker_open_seconds", "breaker_max_open_seconds"),
                     ("breaker_half_open_probes", "breaker_half_open_successes"),
-                    "health_check_path",
+                    ("health_check_path", "health_check_method"),
                     "health_check_statuses",
                     ("health_check_timeout", "health_check_interval"),
                     ("health_check_healthy_successes", "health_check_unhealthy_failures"),

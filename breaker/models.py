@@ -62,6 +62,12 @@ class ServiceBreaker(models.Model):
     health_check_path = models.CharField(
         max_length=255, blank=True, validators=[v.validate_health_path], help_text="e.g. /healthz; empty: no checks."
     )
+    health_check_method = models.CharField(
+        max_length=4,
+        choices=[("GET", "GET"), ("HEAD", "HEAD")],
+        default="GET",
+        help_text="HEAD spares a backend whose health page is expensive to render.",
+    )
     health_check_statuses = models.CharField(
         max_length=200, default="200-399", validators=[v.validate_statuses], help_text="Statuses that mean healthy."
     )

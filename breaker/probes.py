@@ -1,4 +1,4 @@
-"""Active health probes: GET each target's health path concurrently with httpx (control plane)."""
+"""Active health probes: GET (or HEAD) each target's health path concurrently with httpx (control plane)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class ProbeTarget:
     url: str
     timeout: float
     statuses: frozenset[int]
+    method: str = "GET"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,9 @@ async def _probe(client: httpx.AsyncClient, target: ProbeTarget) -> ProbeResult:
     try:
         # wait_for bounds the whole probe, including a backend that trickles its answer.
         response = await asyncio.wait_for(
-            client.get(target.url, headers={"User-Agent": "gateway-health-check"}, timeout=target.timeout),
+            client.request(
+                target.method, target.url, headers={"User-Agent": "gateway-health-check"}, timeout=target.timeout
+            ),
             target.timeout,
         )
     except (httpx.HTTPError, TimeoutError, OSError) as exc:

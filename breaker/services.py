@@ -49,6 +49,7 @@ def _probe_target(target: Target) -> ProbeTarget:
     return ProbeTarget(
         target_id=target.pk,
         url=f"{service.protocol}://{target.address}{check.health_check_path}",
+        method=check.health_check_method,
         timeout=check.health_check_timeout,
         statuses=parse_statuses(check.health_check_statuses),
     )

@@ -19,6 +19,7 @@ class Flaky:
         self.health_status = 200
         self.requests = 0  # proxied requests only, not health probes
         self.probes = 0
+        self.probe_methods: list[str] = []
         self._released = asyncio.Event()
         self.server = BackendThread(name, app=self._app(), port=port)
 
@@ -39,6 +40,7 @@ class Flaky:
     def _app(self) -> web.Application:
         async def health(request: web.Request) -> web.Response:
             self.probes += 1
+            self.probe_methods.append(request.method)
             return web.json_response({"backend": self.name}, status=self.health_status)
 
         async def handle(request: web.Request) -> web.StreamResponse:
