@@ -21,6 +21,7 @@ from django.utils import timezone
 from compliance import chain, exports, records, search
 from compliance.models import AuditEvent, AuditVerification, ComplianceJob
 from compliance.stream import StreamConsumer
+from proxy.redis_clients import sync_client
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +213,8 @@ def verify_chain(source: str, from_seq: int | None = None, to_seq: int | None = 
 
 
 def redis_client() -> Any:
-    import redis
-
-    return redis.Redis.from_url(settings.GATEWAY_AUDIT_REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+    # The stream consumer blocks on XREADGROUP for up to a few seconds: a longer call timeout.
+    return sync_client(settings.GATEWAY_AUDIT_REDIS_URL, timeout=5, connect_timeout=2)
 
 
 def flush_audit_stream(max_seconds: float = 50.0, consumer: str | None = None) -> int:
