@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /static on Django's side of the gateway (proxied paths never reach Django's middleware).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,7 +136,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where `manage.py collectstatic` writes (the image does it at build time): outside GATEWAY_VAR_DIR,
+# which containers mount as scratch space.
+STATIC_ROOT = Path(env_str("GATEWAY_STATIC_ROOT") or BASE_DIR / "staticfiles").resolve()
+# WhiteNoise serves them: after collectstatic, compressed with hashed names and cached for a year;
+# before (make run, the tests), straight from the apps with the plain names.
+STATIC_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "gateway_project.static.StaticStorage"},
+}
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 
 # --- Admin API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
