@@ -102,6 +102,19 @@ _db.setdefault("CONN_HEALTH_CHECKS", True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"})
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Bounded waits on a database that does not answer (down, or packets dropped with no reset):
+    # a connection attempt gives up after GATEWAY_DB_CONNECT_TIMEOUT, and data the server does not
+    # acknowledge within GATEWAY_DB_SOCKET_TIMEOUT drops the connection (libpq's tcp_user_timeout,
+    # with keepalives for an idle one). A request then gets 503 (gateway_project/views.py).
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault("connect_timeout", env_int("GATEWAY_DB_CONNECT_TIMEOUT", 3, minimum=2))
+    _socket_ms = int(env_float("GATEWAY_DB_SOCKET_TIMEOUT", 5.0, minimum=0.5) * 1000)
+    _db["OPTIONS"].setdefault("tcp_user_timeout", _socket_ms)
+    _db["OPTIONS"].update({"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 2, "keepalives_count": 3})
+    _statement_ms = int(env_float("GATEWAY_DB_STATEMENT_TIMEOUT", 0.0, minimum=0.0) * 1000)
+    if _statement_ms:
+        _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_ms}")
 # Tests use a file, not SQLite's in-memory database, so gateway processes started by a test share it.
 _db.setdefault("TEST", {})
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -174,6 +187,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Each check of /ready, /health/startup and /health/detailed gives up after this many seconds.
+GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, minimum=0.1)
 
 # --- Data plane ---------------------------------------------------------------------------------
 # Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
