@@ -24,16 +24,18 @@ django_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from gateway_project import shutdown  # noqa: E402
+from proxy import lifespan  # noqa: E402
 from proxy.app import GatewayApp  # noqa: E402
-from proxy.lifespan import lifespan  # noqa: E402
 from realtime.router import WebSocketRouter  # noqa: E402
 
+lifespan.add_hooks(shutdown.install, None)  # after every app's hooks: uvicorn's handler is set by then
 gateway = GatewayApp(django_app)  # /static: WhiteNoise, in Django's middleware
 
 application = ProtocolTypeRouter(
     {
         "http": gateway,
         "websocket": WebSocketRouter(gateway),
-        "lifespan": lifespan,
+        "lifespan": lifespan.lifespan,
     }
 )

@@ -11,7 +11,9 @@ Use this (or the same flags on the uvicorn command line) rather than a bare ``uv
 - no Server/Date headers of uvicorn's own (the backend's are passed through);
 - with several workers, a fresh prometheus-client multiprocess directory (``GATEWAY_VAR_DIR/metrics``,
   or ``PROMETHEUS_MULTIPROC_DIR``), exported before the workers start so each one's series are
-  summed in ``/metrics`` (docs/observability.md).
+  summed in ``/metrics`` (docs/observability.md);
+- ``timeout_graceful_shutdown`` = ``GATEWAY_SHUTDOWN_GRACE``, the deadline the graceful shutdown on
+  SIGTERM works to (gateway_project/shutdown.py).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def main() -> None:
 
     prepare()
     prepare_metrics(args.workers)
+    from gateway_project.env import env_float
     from gateway_project.logs import default_format, uvicorn_log_config
 
     fmt = os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() or default_format(
@@ -128,7 +131,7 @@ def main() -> None:
         workers=args.workers,
         log_level=args.log_level,
         log_config=uvicorn_log_config(fmt, args.log_level),
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=int(env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)),
         **UVICORN_OPTIONS,  # type: ignore[arg-type]
     )
 

@@ -189,6 +189,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Graceful shutdown on SIGTERM (gateway_project/shutdown.py): seconds /ready answers 503 while requests
+# are still taken, then seconds the requests in flight get to finish.
+GATEWAY_SHUTDOWN_DELAY = env_float("GATEWAY_SHUTDOWN_DELAY", 2.0, minimum=0.0)
+GATEWAY_SHUTDOWN_GRACE = env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)
 # Each check of /ready, /health/startup and /health/detailed gives up after this many seconds.
 GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, minimum=0.1)
 

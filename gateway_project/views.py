@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 
 from proxy.errors import BadRequest, DependencyDown, Forbidden, GatewayError, NoRoute, problem_response
 from proxy.redis_clients import sync_client
+from proxy.serving import serving
 from registry.watch import PROCESS_KEY, watcher
 
 _migrations_done = False
@@ -108,6 +109,8 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def ready(request: HttpRequest) -> JsonResponse:
+    if serving.draining:
+        return JsonResponse({"status": "draining", "checks": {}}, status=503)
     checks = {"database": _timed(_database)}
     if settings.REDIS_URL:
         checks["redis"] = _timed(_redis)
