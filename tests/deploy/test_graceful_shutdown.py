@@ -32,7 +32,8 @@ class Served(GatewayProcess):
 
 @pytest.fixture
 def served() -> Iterator[Served]:
-    gateway = Served({"GATEWAY_SHUTDOWN_DELAY": str(DELAY), "GATEWAY_SHUTDOWN_GRACE": str(GRACE)}).start()
+    gateway = Served({"GATEWAY_SHUTDOWN_DELAY": str(DELAY), "GATEWAY_SHUTDOWN_GRACE": str(GRACE)})
+    gateway.start()
     yield gateway
     gateway.stop()
 
