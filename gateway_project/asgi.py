@@ -1,6 +1,6 @@
 """ASGI entry point: the gateway's data plane in front of Django.
 
-    http      -> proxy.app.GatewayApp -> (paths Django owns) -> static files / Django
+    http      -> proxy.app.GatewayApp -> (paths Django owns) -> Django (WhiteNoise serves /static)
     websocket -> realtime.router.WebSocketRouter -> /ws/{client_id} fan-out, or a route's backend
     lifespan  -> proxy.lifespan (every app's start and stop hooks and background tasks)
 
@@ -23,18 +23,19 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from gateway_project import shutdown  # noqa: E402
+from proxy import lifespan  # noqa: E402
 from proxy.app import GatewayApp  # noqa: E402
-from proxy.lifespan import lifespan  # noqa: E402
 from realtime.router import WebSocketRouter  # noqa: E402
 
-gateway = GatewayApp(ASGIStaticFilesHandler(django_app))
+lifespan.add_hooks(shutdown.install, None)  # after every app's hooks: uvicorn's handler is set by then
+gateway = GatewayApp(django_app)  # /static: WhiteNoise, in Django's middleware
 
 application = ProtocolTypeRouter(
     {
         "http": gateway,
         "websocket": WebSocketRouter(gateway),
-        "lifespan": lifespan,
+        "lifespan": lifespan.lifespan,
     }
 )

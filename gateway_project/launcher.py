@@ -12,17 +12,36 @@ import argparse
 import atexit
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 DEMO_BACKEND_PORT = 8001
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+        return sock.connect_ex((host if host not in ("0.0.0.0", "::") else "127.0.0.1", port)) != 0
+
+
+def _stop_at_exit(child: subprocess.Popen[bytes]) -> None:
+    def stop() -> None:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+    atexit.register(stop)
+
+
+def _exit_on_sigterm(sig: int, frame: Any) -> None:
+    # SIGTERM (kill, systemd) ends the launcher like Ctrl-C does, through atexit: every child it
+    # started is stopped with it. uvicorn hands the signal back here once it has shut down.
+    raise SystemExit(128 + sig)
 
 
 def _admin_login(var_dir: Path) -> tuple[str, str | None]:
@@ -53,7 +72,7 @@ def sweeper_argv() -> list[str]:
 
 def start_sweeper() -> subprocess.Popen[bytes]:
     worker = subprocess.Popen(sweeper_argv())
-    atexit.register(worker.terminate)
+    _stop_at_exit(worker)
     return worker
 
 
@@ -65,7 +84,7 @@ def start_audit_worker() -> subprocess.Popen[bytes] | None:
     if not settings.GATEWAY_AUDIT_REDIS_URL:
         return None
     worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "audit_worker"])
-    atexit.register(worker.terminate)
+    _stop_at_exit(worker)
     return worker
 
 
@@ -74,6 +93,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
+    if not _port_free(args.port, args.host):
+        raise SystemExit(
+            f"port {args.port} is taken (another `make run`?): stop it, or start on another port: make run PORT=8010"
+        )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     from gateway_project import bootstrap, serve
@@ -98,7 +122,7 @@ def main() -> None:
             [sys.executable, "-m", "gateway_project.demo_backend", "--port", str(DEMO_BACKEND_PORT)],
             stdout=subprocess.DEVNULL,
         )
-        atexit.register(backend.terminate)
+        _stop_at_exit(backend)
     else:
         print(f"port {DEMO_BACKEND_PORT} is taken; assuming the demo backend already runs there")
     start_sweeper()

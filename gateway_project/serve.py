@@ -11,7 +11,9 @@ Use this (or the same flags on the uvicorn command line) rather than a bare ``uv
 - no Server/Date headers of uvicorn's own (the backend's are passed through);
 - with several workers, a fresh prometheus-client multiprocess directory (``GATEWAY_VAR_DIR/metrics``,
   or ``PROMETHEUS_MULTIPROC_DIR``), exported before the workers start so each one's series are
-  summed in ``/metrics`` (docs/observability.md).
+  summed in ``/metrics`` (docs/observability.md);
+- ``timeout_graceful_shutdown`` = ``GATEWAY_SHUTDOWN_GRACE``, the deadline the graceful shutdown on
+  SIGTERM works to (gateway_project/shutdown.py).
 """
 
 from __future__ import annotations
@@ -63,20 +65,60 @@ def prepare_metrics(workers: int) -> None:
         prepare_directory(explicit or VAR_DIR / "metrics")
 
 
+# What each process keeps to itself without Redis: with several workers, each of these silently breaks.
+PER_PROCESS_STATE = (
+    "rate limits are counted per worker (a limit of 3 per minute admits 3 per worker)",
+    "circuit breakers open per worker",
+    "WebSocket channel fan-out reaches only the subscribers of the worker that received the publish",
+    "configuration changes reach the other workers by polling only",
+)
+
+
+def refuse_per_process_state(workers: int) -> str | None:
+    """Why ``workers`` processes must not start without Redis, or None when they may."""
+    from gateway_project.env import env_bool
+
+    if workers <= 1 or os.environ.get("REDIS_URL") or env_bool("GATEWAY_ALLOW_PER_PROCESS_STATE", False):
+        return None
+    lines = "\n".join(f"  - {item}" for item in PER_PROCESS_STATE)
+    return (
+        f"serve: --workers {workers} without REDIS_URL: each worker would keep its own state, so\n{lines}\n"
+        "Set REDIS_URL (the production setup), run one worker, or set GATEWAY_ALLOW_PER_PROCESS_STATE=1 "
+        "to accept this."
+    )
+
+
 def main() -> None:
     import uvicorn
 
-    parser = argparse.ArgumentParser(description="Serve the gateway.")
-    parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "1")))
-    parser.add_argument("--log-level", default=os.environ.get("GATEWAY_LOG_LEVEL", "info").lower())
+    parser = argparse.ArgumentParser(
+        description="Serve the gateway with uvicorn and the gateway's protocol classes (docs/edge.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="port to bind")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("GATEWAY_WORKERS", "1")),
+        help="worker processes (more than one needs REDIS_URL for shared state)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("GATEWAY_LOG_LEVEL", "info").lower(),
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's and the gateway's log level",
+    )
     args = parser.parse_args()
+    refusal = refuse_per_process_state(args.workers)
+    if refusal:
+        raise SystemExit(refusal)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     from gateway_project.bootstrap import prepare
 
     prepare()
     prepare_metrics(args.workers)
+    from gateway_project.env import env_float
     from gateway_project.logs import default_format, uvicorn_log_config
 
     fmt = os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() or default_format(
@@ -89,7 +131,7 @@ def main() -> None:
         workers=args.workers,
         log_level=args.log_level,
         log_config=uvicorn_log_config(fmt, args.log_level),
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=int(env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)),
         **UVICORN_OPTIONS,  # type: ignore[arg-type]
     )
 

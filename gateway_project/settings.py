@@ -40,6 +40,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    # First, so its `runserver` (daphne, with the gateway's start hooks) wins over staticfiles'.
+    "proxy",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -52,7 +54,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "registry",
-    "proxy",
     "breaker",
     "compliance",
     "realtime",
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /static on Django's side of the gateway (proxied paths never reach Django's middleware).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -100,6 +103,19 @@ _db.setdefault("CONN_HEALTH_CHECKS", True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"})
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Bounded waits on a database that does not answer (down, or packets dropped with no reset):
+    # a connection attempt gives up after GATEWAY_DB_CONNECT_TIMEOUT, and data the server does not
+    # acknowledge within GATEWAY_DB_SOCKET_TIMEOUT drops the connection (libpq's tcp_user_timeout,
+    # with keepalives for an idle one). A request then gets 503 (gateway_project/views.py).
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault("connect_timeout", env_int("GATEWAY_DB_CONNECT_TIMEOUT", 3, minimum=2))
+    _socket_ms = int(env_float("GATEWAY_DB_SOCKET_TIMEOUT", 5.0, minimum=0.5) * 1000)
+    _db["OPTIONS"].setdefault("tcp_user_timeout", _socket_ms)
+    _db["OPTIONS"].update({"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 2, "keepalives_count": 3})
+    _statement_ms = int(env_float("GATEWAY_DB_STATEMENT_TIMEOUT", 0.0, minimum=0.0) * 1000)
+    if _statement_ms:
+        _db["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_ms}")
 # Tests use a file, not SQLite's in-memory database, so gateway processes started by a test share it.
 _db.setdefault("TEST", {})
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -134,7 +150,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where `manage.py collectstatic` writes (the image does it at build time): outside GATEWAY_VAR_DIR,
+# which containers mount as scratch space.
+STATIC_ROOT = Path(env_str("GATEWAY_STATIC_ROOT") or BASE_DIR / "staticfiles").resolve()
+# WhiteNoise serves them: after collectstatic, compressed with hashed names and cached for a year;
+# before (make run, the tests), straight from the apps with the plain names.
+STATIC_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "gateway_project.static.StaticStorage"},
+}
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 
 # --- Admin API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -162,6 +188,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Graceful shutdown on SIGTERM (gateway_project/shutdown.py): seconds /ready answers 503 while requests
+# are still taken, then seconds the requests in flight get to finish.
+GATEWAY_SHUTDOWN_DELAY = env_float("GATEWAY_SHUTDOWN_DELAY", 2.0, minimum=0.0)
+GATEWAY_SHUTDOWN_GRACE = env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)
+# Each check of /ready, /health/startup and /health/detailed gives up after this many seconds.
+GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, minimum=0.1)
 
 # --- Data plane ---------------------------------------------------------------------------------
 # Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients

@@ -10,27 +10,39 @@ every layer).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as CheckTimeout
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, close_old_connections, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from proxy.errors import BadRequest, Forbidden, GatewayError, NoRoute, problem_response
+from proxy.errors import BadRequest, DependencyDown, Forbidden, GatewayError, NoRoute, problem_response
 from proxy.redis_clients import sync_client
+from proxy.serving import serving
 from registry.watch import PROCESS_KEY, watcher
 
 _migrations_done = False
 
 
+# Checks run here, each with a deadline, so a dependency that hangs (a database whose packets are
+# dropped) turns into a failed check within GATEWAY_HEALTH_CHECK_TIMEOUT rather than a stuck probe.
+_checks = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health-check")
+
+
 def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
+    timeout = settings.GATEWAY_HEALTH_CHECK_TIMEOUT
     try:
-        result = {"status": "ok", **check()}
+        result = {"status": "ok", **_checks.submit(check).result(timeout)}
+    except CheckTimeout:
+        result = {"status": "fail", "error": f"no answer within {timeout:g} s"}
     except Exception as exc:
         result = {"status": "fail", "error": type(exc).__name__ + (f": {exc}" if str(exc) else "")}
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
@@ -38,6 +50,7 @@ def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def _database() -> dict[str, Any]:
+    close_old_connections()  # this checker thread's own connection, dropped once broken or old
     connection = connections[DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -66,6 +79,7 @@ def _served_version() -> dict[str, Any]:
 
 def _migrations() -> dict[str, Any]:
     global _migrations_done
+    close_old_connections()
     if not _migrations_done:
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -95,6 +109,8 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def ready(request: HttpRequest) -> JsonResponse:
+    if serving.draining:
+        return JsonResponse({"status": "draining", "checks": {}}, status=503)
     checks = {"database": _timed(_database)}
     if settings.REDIS_URL:
         checks["redis"] = _timed(_redis)
@@ -133,4 +149,13 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Called while the exception is being handled: a database that does not answer is the
+    # dependency's failure, not ours, and a retry may well succeed.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        error = DependencyDown(
+            "The configuration database is not answering; retry in a moment.",
+            reason="database_unavailable",
+            headers=[(b"retry-after", b"5")],
+        )
+        return problem_response(request, error)
     return problem_response(request, GatewayError("The gateway failed while handling this request."))

@@ -22,6 +22,7 @@ from proxy.errors import (
     GatewayError,
     MethodNotAllowed,
     NoRoute,
+    ShuttingDown,
     UpstreamBroken,
     problem,
 )
@@ -96,6 +97,13 @@ class GatewayApp:
         except ClientGone:
             return
         except asyncio.CancelledError:
+            if exchange.shed:  # a graceful shutdown's deadline: answer now rather than be cut
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                retry = [(b"retry-after", b"1")]
+                stopping = ShuttingDown("The gateway is restarting; retry the request.", headers=retry)
+                stopping.close_connection = True
+                await self._send_error(send, stopping, exchange.request_id, path, exchange)
+                return
             if not exchange.client_left:
                 raise
             # The client left: the upstream request was abandoned on purpose, nobody to answer.

@@ -25,6 +25,18 @@ def watch(exchange: Exchange) -> None:
         exchange.watcher = asyncio.get_running_loop().create_task(_watch(exchange))
 
 
+def shed() -> int:
+    """A graceful shutdown's deadline is near: requests whose answer has not begun are stopped, and
+    get a clean 503 ``shutting_down`` instead of a cut connection. Returns how many."""
+    count = 0
+    for exchange in list(inflight):
+        if exchange.status == 0 and not exchange.finished and exchange.task is not None:
+            exchange.shed = True
+            exchange.task.cancel()
+            count += 1
+    return count
+
+
 def forget(exchange: Exchange) -> None:
     inflight.discard(exchange)
     exchange.finished = True

@@ -13,6 +13,7 @@
     ├── NoUpstream (503 no_healthy_upstream)
     ├── CircuitOpen (503 circuit_open)
     ├── DependencyDown (503 auth_unavailable)
+    ├── ShuttingDown (503 shutting_down)
     └── UpstreamTimeout (504 upstream_timeout)
 
 Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
@@ -106,6 +107,13 @@ class DependencyDown(GatewayError):
 
     status = 503
     reason = "dependency_down"
+
+
+class ShuttingDown(GatewayError):
+    """The process is stopping and this request's answer had not started: retry it elsewhere."""
+
+    status = 503
+    reason = "shutting_down"
 
 
 class UpstreamTimeout(GatewayError):

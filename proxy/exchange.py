@@ -67,6 +67,7 @@ class Exchange:
     watcher: asyncio.Task[None] | None = None
     finished: bool = False
     client_left: bool = False
+    shed: bool = False  # stopped by a graceful shutdown's deadline before its answer began (503)
     # What observers (proxy/observe.py: metrics, audit, access log) learn when the request ends.
     identity: Identity | None = None  # set by the auth policy
     status: int = 0  # the status sent to the client (0: none sent)

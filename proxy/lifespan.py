@@ -123,6 +123,22 @@ async def stop() -> None:
             log.exception("a shutdown hook failed")
 
 
+class StartedOnFirstUse:
+    """For a server without the lifespan protocol (daphne, under ``manage.py runserver``): the start
+    hooks run once, before the first connection is handled."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._started: asyncio.Future[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            if self._started is None:
+                self._started = asyncio.ensure_future(start())
+            await asyncio.shield(self._started)
+        await self.app(scope, receive, send)
+
+
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while True:
         message = await receive()

@@ -19,6 +19,9 @@ class Serving:
     def __init__(self) -> None:
         self.table: RoutingTable | None = None
         self.process_id = f"{socket.gethostname()}:{os.getpid()}"
+        # Set when a graceful shutdown begins: /ready answers 503 so load balancers stop sending
+        # new requests while the ones in flight finish (gateway_project.serve).
+        self.draining = False
 
     @property
     def version(self) -> int | None:

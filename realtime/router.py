@@ -57,7 +57,9 @@ class WebSocketRouter:
         try:
             if is_reserved(path):
                 raise NoRoute(f"No WebSocket is served at {path}.")
-            exchange = self.gateway.exchange_for({**scope, "method": "GET"}, receive, started)
+            # A WebSocket scope may leave out http_version (ASGI: "1.1" then); daphne does.
+            head = {**scope, "method": "GET", "http_version": scope.get("http_version", "1.1")}
+            exchange = self.gateway.exchange_for(head, receive, started)
             chain = exchange.route.entries.get("websocket")
             if chain is None:
                 raise WebSocketNotAllowed("This route does not accept WebSocket upgrades.")

@@ -2,7 +2,9 @@
 
 - ``delay``: every chunk waits this long, in both directions (artificial latency); it may be changed
   while the proxy runs, and chunks are delivered in order (a queue per direction);
-- ``pause()``: every open connection is cut and new ones are refused, until ``resume()``.
+- ``pause()``: every open connection is cut and new ones are refused, until ``resume()``;
+- ``blackhole()``: nothing gets through any more and nothing is answered, on open connections and new
+  ones, without a reset: a host whose packets are dropped (until ``resume()``).
 
 It runs in a thread with its own event loop, so a test can put it in front of the shared Postgres or
 Redis without ever stopping them.
@@ -23,6 +25,7 @@ class FaultProxy:
         self.target = (target_host, target_port)
         self.delay = delay
         self.paused = False
+        self.blackholed = False
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -40,8 +43,12 @@ class FaultProxy:
     def pause(self) -> None:
         self.loop.call_soon_threadsafe(self._cut)
 
+    def blackhole(self) -> None:
+        self.blackholed = True
+
     def resume(self) -> None:
         self.paused = False
+        self.blackholed = False
 
     def stop(self) -> None:
         async def shutdown() -> None:
@@ -72,6 +79,9 @@ class FaultProxy:
         if self.paused:
             writer.transport.abort()
             return
+        if self.blackholed:
+            await self._swallow(reader, writer)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -93,6 +103,20 @@ class FaultProxy:
             self._writers.difference_update((writer, up_writer))
             self._tasks.discard(task)
 
+    async def _swallow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A connection made while blackholed: read and drop everything, answer nothing."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while await reader.read(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+            self._tasks.discard(task)
+
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
@@ -104,6 +128,8 @@ class FaultProxy:
                 wait = due - self.loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if self.blackholed:
+                    continue  # dropped on the floor: no answer, no reset
                 writer.write(chunk)
                 await writer.drain()
             with contextlib.suppress(OSError):
