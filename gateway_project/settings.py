@@ -108,8 +108,22 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
+# (proxy/redis_clients.py) and of Django's cache; the request path's Redis calls have bounds of their own.
+GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-redis: Django's own cache (sessions, throttles, anything the control plane caches). The
+    # gateway's response cache is the cache app's, on its own keys (docs/caching.md).
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": GATEWAY_REDIS_TIMEOUT,
+                "SOCKET_TIMEOUT": GATEWAY_REDIS_TIMEOUT,
+            },
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -164,9 +178,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Data plane ---------------------------------------------------------------------------------
-# Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
-# (proxy/redis_clients.py); the request path's Redis calls have bounds of their own below.
-GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
 # Client-supplied X-Forwarded-* headers are believed only from these peers (CIDRs).
 GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 # Global cap on request bodies; a route may set a lower or higher one.
@@ -355,7 +366,7 @@ if GATEWAY_METRICS:
     if _engine in ("postgresql", "sqlite3"):
         DATABASES["default"]["ENGINE"] = f"django_prometheus.db.backends.{_engine}"
     CACHES["default"]["BACKEND"] = {
-        "django.core.cache.backends.redis.RedisCache": "gateway_project.cache.RedisCache",
+        "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
         "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
     }[CACHES["default"]["BACKEND"]]
 PROMETHEUS_EXPORT_MIGRATIONS = False
