@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "compliance",
     "realtime",
     "ratelimit",
+    "cache",
 ]
 
 MIDDLEWARE = [
@@ -203,7 +204,7 @@ GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 GATEWAY_POLICIES = env_list(
     "GATEWAY_POLICIES",
     "compliance.policies.AuditPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
-    "ratelimit.policies.RateLimitPolicy",
+    "ratelimit.policies.RateLimitPolicy,cache.policies.CachePolicy",
 )
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
@@ -286,6 +287,28 @@ GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, 
 # Sign-in attempts (admin login and /admin/api/token/ together) per client address and period; 0: no limit.
 GATEWAY_LOGIN_RATE_LIMIT = env_int("GATEWAY_LOGIN_RATE_LIMIT", 10, minimum=0)
 GATEWAY_LOGIN_RATE_PERIOD = env_int("GATEWAY_LOGIN_RATE_PERIOD", 60, minimum=1)
+
+# --- Response cache (cache app, docs/caching.md) ---------------------------------------------------
+# Where entries live, shared by every process; empty (no REDIS_URL): each process's memory.
+GATEWAY_CACHE_REDIS_URL = env_str("GATEWAY_CACHE_REDIS_URL") or REDIS_URL
+# The longest a lookup waits for Redis; past it (or on any Redis error) the request is a BYPASS.
+GATEWAY_CACHE_REDIS_TIMEOUT = env_float("GATEWAY_CACHE_REDIS_TIMEOUT", 0.05, minimum=0.001)
+# After Redis failed, how long cached routes skip it (BYPASS) before trying again.
+GATEWAY_CACHE_REDIS_RETRY_SECONDS = env_float("GATEWAY_CACHE_REDIS_RETRY_SECONDS", 1.0, minimum=0.05)
+# The in-memory store's size (bytes of bodies and headers, roughly), least recently used entries go first.
+GATEWAY_CACHE_MEMORY_BYTES = env_int("GATEWAY_CACHE_MEMORY_BYTES", 64 * 1024 * 1024, minimum=1024)
+# Concurrent misses for one key: the longest the others wait for the first one's answer before asking
+# the backend themselves; and how long a fill lock in Redis outlives a process that died holding it.
+GATEWAY_CACHE_WAIT_SECONDS = env_float("GATEWAY_CACHE_WAIT_SECONDS", 5.0, minimum=0.0)
+GATEWAY_CACHE_LOCK_SECONDS = env_float("GATEWAY_CACHE_LOCK_SECONDS", 10.0, minimum=0.1)
+# After an answer that may not be stored, requests for its key skip the lock (no queueing) this long.
+GATEWAY_CACHE_PASS_SECONDS = env_float("GATEWAY_CACHE_PASS_SECONDS", 5.0, minimum=0.001)
+# Expired entries with an ETag or Last-Modified are kept this long for revalidation (If-None-Match).
+GATEWAY_CACHE_KEEP_STALE_SECONDS = env_float("GATEWAY_CACHE_KEEP_STALE_SECONDS", 300.0, minimum=0.0)
+# Bodies of at least this many bytes are stored zlib-compressed in Redis (unless already encoded); 0: never.
+GATEWAY_CACHE_COMPRESS_ABOVE = env_int("GATEWAY_CACHE_COMPRESS_ABOVE", 4096, minimum=0)
+# Backend response headers that carry purge tags (space- or comma-separated); clients never see them.
+GATEWAY_CACHE_TAG_HEADERS = env_list("GATEWAY_CACHE_TAG_HEADERS", "Surrogate-Key,Cache-Tag")
 
 # Traffic audit (docs/compliance.md): records per process held in memory before the drainer sends them.
 GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum=100)
