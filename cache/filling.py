@@ -55,7 +55,7 @@ flights: dict[str, Flight] = {}
 
 
 class Fill:
-    def __init__(self, store: MemoryStore | RedisStore, key: str, token: bytes, flight: Flight) -> None:
+    def __init__(self, store: MemoryStore | RedisStore, key: str, token: bytes, flight: Flight | None) -> None:
         self.store, self.key, self.token, self.flight = store, key, token, flight
         self.locked = False
         self.finished = False
@@ -64,9 +64,10 @@ class Fill:
         if self.finished:
             return False
         self.finished = True
-        if flights.get(self.key) is self.flight:
-            del flights[self.key]
-        self.flight.land(entry)
+        if self.flight is not None:
+            if flights.get(self.key) is self.flight:
+                del flights[self.key]
+            self.flight.land(entry)
         return True
 
     def share(self, entry: Entry | None) -> None:

@@ -36,6 +36,7 @@ class Origin:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.fail = False
+        self.stopped = False
         self.version = 1
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.handle)
@@ -44,6 +45,11 @@ class Origin:
     @property
     def port(self) -> int:
         return self.thread.port
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.thread.stop()
 
     def count(self, path: str) -> int:
         return self.counts[path]
@@ -85,7 +91,7 @@ def origin() -> Iterator[Origin]:
     server = Origin()
     server.thread.start()
     yield server
-    server.thread.stop()
+    server.stop()
 
 
 def cached_route(config: ConfigHelper, origin: Origin, prefix: str, **fields: Any) -> Route:
