@@ -242,19 +242,21 @@ class CachePolicy:
                 return self._serve(exchange, asked, stale, STALE, now, fwd, b"detail=stale-if-error", count=count)
         if count:
             self.counted[word].inc()
-        without_tag_headers(response)
         if not store:
             fill.abandon()
+            without_tag_headers(response)
             return mark_response(response, word, cache_status(fwd or b"fwd=request"))
         try:
             verdict = judge(response, asked, self.spec, request_time, now)
         except NotStorable as why:
+            without_tag_headers(response)
             reason = str(why)
             if reason == "request-no-store":
                 fill.abandon()
             else:
                 fill.not_storable()
             return mark_response(response, word, cache_status(fwd, b"detail=" + reason.encode()))
+        without_tag_headers(response)  # read by judge(); the entry keeps them as its tags
         limit = self.spec.max_bytes
         if response.stream is None:
             if len(response.body) > limit:
