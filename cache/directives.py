@@ -185,7 +185,7 @@ def usable(
     remaining = f.lifetime - age
     if remaining > rules.min_fresh:
         return FRESH
-    if f.must_revalidate:
+    if remaining > 0 or f.must_revalidate:  # still fresh, but not for as long as the client wants
         return STALE
     if rules.max_stale is not None and (rules.max_stale < 0 or -remaining <= rules.max_stale):
         return FRESH  # the client accepts it this stale
