@@ -71,7 +71,11 @@ def from_entry(
     conditional matches."""
     age = int(entry.age(now))
     rid = (b"x-request-id", exchange.request_id.encode())
-    if (if_none_match or if_modified_since) and entry.status == 200 and _not_modified(entry, if_none_match, if_modified_since):
+    if (
+        (if_none_match or if_modified_since)
+        and entry.status == 200
+        and _not_modified(entry, if_none_match, if_modified_since)
+    ):
         headers = [(n, v) for n, v in entry.headers if n in NOT_MODIFIED_FIELDS]
         headers.append(rid)
         headers.extend(marks(word, status, age))

@@ -173,9 +173,7 @@ def check_storable(cc: Directives, personal: bool, credentials_allowed: bool, se
         raise NotStorable("vary-star")
 
 
-def usable(
-    age: float, f: Freshness, rules: RequestRules, has_validators: bool
-) -> int:
+def usable(age: float, f: Freshness, rules: RequestRules, has_validators: bool) -> int:
     """FRESH: serve it. STALE_OK: serve it and revalidate in the background (stale-while-revalidate).
     STALE: revalidate (or fetch again) before answering."""
     if f.no_cache or rules.no_cache:

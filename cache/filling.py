@@ -38,11 +38,12 @@ class Flight:
     def __init__(self) -> None:
         self.future: asyncio.Future[Entry | None] | None = None  # made when a second request arrives
 
-    async def wait(self, timeout: float) -> Entry | None:
+    async def wait(self, seconds: float) -> Entry | None:
         if self.future is None:
             self.future = asyncio.get_running_loop().create_future()
         try:
-            return await asyncio.wait_for(asyncio.shield(self.future), timeout)
+            async with asyncio.timeout(seconds):
+                return await asyncio.shield(self.future)
         except TimeoutError:
             return None
 
@@ -131,9 +132,7 @@ def judge(response: Response, asked: Asked, spec: CacheSpec, request_time: float
             tags.extend(t.decode("latin-1") for t in _TAG_SPLIT.split(value) if t)
     directives = parse_cache_control(cc) if cc else {}
     check_storable(directives, asked.personal, spec.credentials, sets_cookie, vary)
-    fresh = freshness(
-        directives, date, expires, age, request_time, response_time, spec.ttl, spec.stale_if_error
-    )
+    fresh = freshness(directives, date, expires, age, request_time, response_time, spec.ttl, spec.stale_if_error)
     useful = fresh.lifetime > fresh.initial_age or etag or modified or fresh.stale_if_error
     if not useful:
         raise NotStorable("no-freshness")
@@ -143,9 +142,7 @@ def judge(response: Response, asked: Asked, spec: CacheSpec, request_time: float
 
 def make_entry(exchange: Exchange, response: Response, body: bytes, verdict: Verdict, stored_at: float) -> Entry:
     headers: Headers = [
-        (n, v)
-        for n, v in response.headers
-        if n not in _DROPPED and (n != b"set-cookie" or verdict.keep_cookies)
+        (n, v) for n, v in response.headers if n not in _DROPPED and (n != b"set-cookie" or verdict.keep_cookies)
     ]
     if response.status not in (204, 304):
         headers.append((b"content-length", b"%d" % len(body)))

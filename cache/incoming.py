@@ -10,12 +10,13 @@ entries are keyed by a hash of those credentials, so nobody else is ever served 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cache import keys
 from cache.compile import CacheSpec
 from cache.directives import NO_RULES, RequestRules, parse_request
-from proxy.exchange import Exchange, Headers
+from proxy.exchange import Exchange
 
 # The client's conditionals the cache answers itself (from an entry) rather than forwarding.
 ANSWERED_CONDITIONALS = frozenset({b"if-none-match", b"if-modified-since"})
@@ -33,7 +34,7 @@ class Asked:
     bypass: str = ""  # why the cache is not used for this request ("" : it is)
 
 
-def header(headers: Headers, name: bytes) -> bytes:
+def header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
     """All values of ``name``, joined as one field value."""
     values = [v for n, v in headers if n == name]
     return values[0] if len(values) == 1 else b", ".join(values)
@@ -82,10 +83,12 @@ def read(exchange: Exchange, spec: CacheSpec, authenticated: bool) -> Asked:
     query = exchange.query
     if query:
         query = keys.normalized_query(query, spec.ignore_query, spec.ignore_query_prefixes)
-    asked.key = keys.entry_key(spec.route_key, exchange.path, query, exchange.host, keys.variant(parts) if parts else "")
+    asked.key = keys.entry_key(
+        spec.route_key, exchange.path, query, exchange.host, keys.variant(parts) if parts else ""
+    )
     return asked
 
 
-def vary_matches(exchange: Exchange, stored: Headers) -> bool:
+def vary_matches(exchange: Exchange, stored: Sequence[tuple[bytes, bytes]]) -> bool:
     """The request has the same values as the one an entry was stored for, for each header its Vary named."""
     return all(header(exchange.headers, name) == value for name, value in stored)

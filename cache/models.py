@@ -144,10 +144,16 @@ class CachePurge(models.Model):
     route_key = models.CharField(max_length=30, blank=True, help_text="r<route id>; empty: every route.")
     route_name = models.CharField(max_length=100, blank=True, help_text="The route's name at the time.")
     prefix = models.CharField(
-        max_length=1000, blank=True, validators=[v.validate_plain_path], help_text="A request path prefix, e.g. /products/."
+        max_length=1000,
+        blank=True,
+        validators=[v.validate_plain_path],
+        help_text="A request path prefix, e.g. /products/.",
     )
     tag = models.CharField(
-        max_length=200, blank=True, validators=[validate_tag], help_text="From the backend's Surrogate-Key or Cache-Tag."
+        max_length=200,
+        blank=True,
+        validators=[validate_tag],
+        help_text="From the backend's Surrogate-Key or Cache-Tag.",
     )
     reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.REQUESTED)
     removed = models.IntegerField(

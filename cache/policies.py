@@ -29,7 +29,19 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from cache.answers import BYPASS, EXPIRED, HIT, MISS, REVALIDATED, STALE, STATUSES, cache_status, from_entry, mark_response, marks
+from cache.answers import (
+    BYPASS,
+    EXPIRED,
+    HIT,
+    MISS,
+    REVALIDATED,
+    STALE,
+    STATUSES,
+    cache_status,
+    from_entry,
+    mark_response,
+    marks,
+)
 from cache.compile import NAME, CacheSpec, CacheTable
 from cache.directives import ERROR_STATUSES, FRESH, STALE_OK, NotStorable, may_serve_stale_on_error, usable
 from cache.entries import Entry
@@ -166,7 +178,7 @@ class CachePolicy:
                 if newer and (entry.stored_at >= started - 1.0 or self._fits(entry, asked, now)):
                     fill.share(entry)
                     return self._serve(exchange, asked, entry, HIT, now, b"hit", b"collapsed")
-            if fill.locked or not isinstance(entry, Entry) and entry is not None:  # ours now, or a PASS
+            if fill.locked or (not isinstance(entry, Entry) and entry is not None):  # ours now, or a PASS
                 break
         return await self._fetch(exchange, call_next, asked, fill, stale, b"" if stale else b"fwd=uri-miss")
 
@@ -218,7 +230,11 @@ class CachePolicy:
             response = await call_next(exchange)
         except GatewayError as error:
             now = time.time()
-            if stale is not None and error.status >= 502 and may_serve_stale_on_error(stale.age(now), stale.freshness, asked.rules):
+            if (
+                stale is not None
+                and error.status >= 502
+                and may_serve_stale_on_error(stale.age(now), stale.freshness, asked.rules)
+            ):
                 fill.share(None)
                 fwd_status = b"fwd=stale; fwd-status=%d" % error.status
                 return self._serve(
@@ -266,7 +282,15 @@ class CachePolicy:
             fill.store_entry(entry, store_ttl(entry, now))
             self.stored_bytes.inc(len(entry.body))
             if asked.if_none_match or asked.if_modified_since:
-                return from_entry(exchange, entry, word, cache_status(fwd, b"stored"), now, asked.if_none_match, asked.if_modified_since)
+                return from_entry(
+                    exchange,
+                    entry,
+                    word,
+                    cache_status(fwd, b"stored"),
+                    now,
+                    asked.if_none_match,
+                    asked.if_modified_since,
+                )
             return mark_response(response, word, cache_status(fwd, b"stored"))
         declared = next((v for n, v in response.headers if n == b"content-length"), b"")
         if declared.isdigit() and int(declared) > limit:
@@ -324,9 +348,7 @@ class CachePolicy:
 
     def _revalidate_later(self, exchange: Exchange, call_next: Handler, asked: Asked, fill: Fill, stale: Entry) -> None:
         """stale-while-revalidate: this request is answered stale; a copy of it refreshes the entry."""
-        copy = replace(
-            exchange, headers=list(exchange.headers), receive=_no_body, task=None, watcher=None, extra={}
-        )
+        copy = replace(exchange, headers=list(exchange.headers), receive=_no_body, task=None, watcher=None, extra={})
         quiet = replace(asked, if_none_match=b"", if_modified_since=b"")
         task = asyncio.get_running_loop().create_task(self._refresh(copy, call_next, quiet, fill, stale))
         _background.add(task)

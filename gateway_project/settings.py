@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -115,7 +116,7 @@ GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
 if REDIS_URL:
     # django-redis: Django's own cache (sessions, throttles, anything the control plane caches). The
     # gateway's response cache is the cache app's, on its own keys (docs/caching.md).
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
@@ -391,7 +392,7 @@ if GATEWAY_METRICS:
     CACHES["default"]["BACKEND"] = {
         "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
         "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
-    }[CACHES["default"]["BACKEND"]]
+    }[str(CACHES["default"]["BACKEND"])]
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from cache.entries import Entry
-
 from cache.directives import (
     FRESH,
     STALE,
     STALE_OK,
+    Freshness,
     NotStorable,
     check_storable,
     etag_matches,
@@ -19,12 +18,13 @@ from cache.directives import (
     parse_request,
     usable,
 )
+from cache.entries import Entry
 
 NOW = 1_800_000_000.0
 DATE = b"Fri, 15 Jan 2027 08:00:00 GMT"  # 1_800_000_000
 
 
-def fresh(cc: bytes = b"", expires: bytes = b"", age: bytes = b"", ttl: float = 60.0, sie: float = 0.0):  # type: ignore[no-untyped-def]
+def fresh(cc: bytes = b"", expires: bytes = b"", age: bytes = b"", ttl: float = 60.0, sie: float = 0.0) -> Freshness:
     return freshness(parse_cache_control(cc), DATE, expires, age, NOW, NOW, ttl, sie)
 
 

@@ -22,8 +22,8 @@ def test_a_second_request_is_a_hit_with_age_and_cache_status_and_no_backend_call
     assert first.header("x-cache-status") == "MISS" and first.header("age") == "0"
     assert first.header("cache-status") == "gateway; fwd=uri-miss; stored"
     assert second.header("x-cache-status") == "HIT" and second.body == first.body
-    assert second.header("cache-status").startswith("gateway; hit; ttl=5")
-    assert int(second.header("age")) >= 1
+    assert (second.header("cache-status") or "").startswith("gateway; hit; ttl=5")
+    assert int(second.header("age") or "0") >= 1
     assert second.header("x-request-id") == "mine-1"  # the request's own id, not the stored one
     assert origin.count("/a") == 1
 
@@ -81,7 +81,7 @@ def test_a_route_caching_per_credential_keeps_each_callers_answer_to_that_caller
     assert "alice" in alice[1].body.decode() and "bob" in bob[1].body.decode()
     assert alice[1].header("set-cookie") and bob[1].header("set-cookie")
     # Nobody's key, so a private or cookie-setting answer is never stored for it.
-    assert anonymous.header("x-cache-status") == "MISS" and "detail=private" in anonymous.header("cache-status")
+    assert anonymous.header("x-cache-status") == "MISS" and "detail=private" in (anonymous.header("cache-status") or "")
 
 
 def test_an_authenticated_route_caches_per_consumer_unless_shared(
@@ -117,7 +117,7 @@ def test_vary_keeps_variants_apart(config: ConfigHelper, gateway: GatewayProcess
         assert "'fr'" in fr2.body.decode() and "'en'" in en2.body.decode()  # never the other language
         assert fr.header("x-cache-status") == "MISS" and fr2.header("x-cache-status") == "HIT"
         assert en2.header("x-cache-status") == second_english, prefix
-    assert get(gateway, "/sem-vary/star?cc=max-age%3D60&vary=%2A").header("cache-status").endswith("vary-star")
+    assert (get(gateway, "/sem-vary/star?cc=max-age%3D60&vary=%2A").header("cache-status") or "").endswith("vary-star")
 
 
 def test_an_expired_entry_is_fetched_again(config: ConfigHelper, gateway: GatewayProcess, origin: Origin) -> None:
@@ -167,7 +167,7 @@ def test_stale_if_error_answers_stale_while_the_backend_fails_or_is_down(
     origin.fail = True  # 503 from the backend
     stale = get(gateway, allowed)
     assert stale.status == 200 and stale.body == good.body and stale.header("x-cache-status") == "STALE"
-    assert stale.header("cache-status").startswith("gateway; fwd=stale; fwd-status=503; detail=stale-if-error")
+    assert (stale.header("cache-status") or "").startswith("gateway; fwd=stale; fwd-status=503; detail=stale-if-error")
     failed = get(gateway, strict)  # no stale-if-error (nor a validator): gone at expiry, the backend's 503
     assert failed.status == 503 and failed.header("x-cache-status") == "MISS"
     origin.stop()  # now nothing listens: the gateway's own 502

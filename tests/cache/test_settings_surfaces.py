@@ -54,7 +54,11 @@ def test_yaml_settings_reach_the_routing_table_and_only_cached_routes_get_the_st
     snapshot = load_snapshot()
     products, basket = sorted(snapshot.routes, key=lambda r: r.name, reverse=True)
     spec = snapshot.extensions[NAME].routes[products.id]
-    assert (spec.ttl, spec.vary, spec.statuses) == (120.0, (b"accept-language",), frozenset(range(200, 300)) - {206})  # partial: never
+    assert (spec.ttl, spec.vary, spec.statuses) == (
+        120.0,
+        (b"accept-language",),
+        frozenset(range(200, 300)) - {206},
+    )  # partial: never
     assert spec.ignore_query == frozenset({b"fbclid"}) and spec.ignore_query_prefixes == (b"utm_",)
     assert spec.methods == frozenset({"GET", "HEAD"}) and spec.route_key == f"r{products.id}"
     assert CachePolicy.for_route(products, snapshot) is not None
