@@ -59,6 +59,7 @@ class Fill:
     def __init__(self, store: MemoryStore | RedisStore, key: str, token: bytes, flight: Flight | None) -> None:
         self.store, self.key, self.token, self.flight = store, key, token, flight
         self.locked = False
+        self.passed = False  # the lookup found a PASS marker: it still holds, no need to write it again
         self.finished = False
 
     def _end(self, entry: Entry | None) -> bool:
@@ -81,7 +82,7 @@ class Fill:
             self.store.put(self.key, entry, ttl, self.token)
 
     def not_storable(self) -> None:
-        if self._end(None):
+        if self._end(None) and not self.passed:
             self.store.put(self.key, PASS, settings.GATEWAY_CACHE_PASS_SECONDS, self.token)
 
     def abandon(self) -> None:

@@ -24,8 +24,7 @@ import itertools
 import logging
 import os
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -34,7 +33,6 @@ from cache.answers import (
     EXPIRED,
     HIT,
     MISS,
-    REVALIDATED,
     STALE,
     STATUSES,
     cache_status,
@@ -49,6 +47,7 @@ from cache.errors import NotCached
 from cache.filling import Fill, Flight, flights, judge, make_entry, store_ttl, tee, without_tag_headers
 from cache.incoming import ANSWERED_CONDITIONALS, Asked, read, vary_matches
 from cache.metrics import RESPONSES, SERVED_BYTES, STORED_BYTES
+from cache.revalidation import Revalidation
 from cache.stores import LOCK_ALWAYS, LOCK_IF_STALE, NO_LOCK, MemoryStore, RedisStore, get_store
 from proxy.errors import GatewayError
 from proxy.exchange import Exchange, Response
@@ -61,14 +60,9 @@ log = logging.getLogger(__name__)
 
 _tokens = itertools.count()
 _PROCESS = os.urandom(6).hex().encode()
-_background: set[asyncio.Task[Any]] = set()
 
 
-async def _no_body() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-class CachePolicy:
+class CachePolicy(Revalidation):
     name = "cache"
 
     def __init__(self, spec: CacheSpec, route: RouteSpec, store: MemoryStore | RedisStore) -> None:
@@ -132,6 +126,7 @@ class CachePolicy:
         if mode == NO_LOCK:
             fill.locked = False  # HEAD: serves what is there, fills nothing
         if not isinstance(entry, Entry):  # a miss, or a PASS marker (fetch without waiting on a lock)
+            fill.passed = entry is not None
             if asked.rules.only_if_cached:
                 raise NotCached("No stored answer, and the request asked for one only (only-if-cached).")
             if entry is None and not fill.locked and mode != NO_LOCK and isinstance(self.store, RedisStore):
@@ -309,64 +304,6 @@ class CachePolicy:
             self.stored_bytes.inc(len(body))
 
         return mark_response(tee(response, limit, stored), word, cache_status(fwd))
-
-    def _refreshed(
-        self,
-        exchange: Exchange,
-        asked: Asked,
-        fill: Fill,
-        stale: Entry,
-        response: Response,
-        request_time: float,
-        now: float,
-        count: bool,
-    ) -> Response:
-        """A 304 to the cache's conditional request: the stored answer, with the 304's fields and a new lifetime."""
-        updates = tuple((n, v) for n, v in response.headers if n not in (b"x-request-id", b"content-length", b"age"))
-        merged = Response(stale.status, list(stale.refreshed(updates, stale.freshness, now).headers))
-        merged.headers.extend((n, v) for n, v in response.headers if n == b"age")
-        try:
-            verdict = judge(merged, asked, self.spec, request_time, now)
-        except NotStorable:
-            fill.share(None)
-            return self._serve(exchange, asked, stale, REVALIDATED, now, b"fwd=stale", b"fwd-status=304", count=count)
-        entry = stale.refreshed(updates, verdict.freshness, now)
-        fill.store_entry(entry, store_ttl(entry, now))
-        if not count:
-            return response
-        self.counted[REVALIDATED].inc()
-        self.served_bytes.inc(len(entry.body))
-        return from_entry(
-            exchange,
-            entry,
-            REVALIDATED,
-            cache_status(b"fwd=stale", b"fwd-status=304", b"stored"),
-            now,
-            asked.if_none_match,
-            asked.if_modified_since,
-        )
-
-    def _revalidate_later(self, exchange: Exchange, call_next: Handler, asked: Asked, fill: Fill, stale: Entry) -> None:
-        """stale-while-revalidate: this request is answered stale; a copy of it refreshes the entry."""
-        copy = replace(exchange, headers=list(exchange.headers), receive=_no_body, task=None, watcher=None, extra={})
-        quiet = replace(asked, if_none_match=b"", if_modified_since=b"")
-        task = asyncio.get_running_loop().create_task(self._refresh(copy, call_next, quiet, fill, stale))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    async def _refresh(self, exchange: Exchange, call_next: Handler, asked: Asked, fill: Fill, stale: Entry) -> None:
-        try:
-            response = await self._fetch(exchange, call_next, asked, fill, stale, b"", count=False)
-            if response.stream is not None:
-                try:
-                    async for _ in response.stream:
-                        pass
-                finally:
-                    if response.close is not None:
-                        response.close()
-        except Exception as exc:  # the client was answered already; the next request tries again
-            fill.abandon()
-            log.info("background revalidation of %s failed: %r", fill.key, exc)
 
 
 def _discard(response: Response) -> None:
