@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cache import keys
-from cache.models import CachePurge, RouteCache, split_list
+from cache.models import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_METHODS,
+    DEFAULT_STATUSES,
+    DEFAULT_TTL,
+    CachePurge,
+    RouteCache,
+    split_list,
+)
 from cache.stores import MemoryStore, get_store
 from proxy.specs import Snapshot
 from registry.validators import parse_methods, parse_statuses
@@ -44,16 +52,16 @@ def spec_of(row: RouteCache) -> CacheSpec:
     ignored = [name.encode() for name in split_list(row.cache_ignore_query)]
     return CacheSpec(
         route_key=keys.route_key(row.route_id),
-        ttl=float(row.cache_ttl),
-        max_bytes=row.cache_max_object_bytes,
-        methods=frozenset(parse_methods(row.cache_methods)),
-        statuses=parse_statuses(row.cache_statuses) - {206},  # partial answers are never stored
+        ttl=float(DEFAULT_TTL if row.cache_ttl is None else row.cache_ttl),
+        max_bytes=row.cache_max_object_bytes or DEFAULT_MAX_BYTES,
+        methods=frozenset(parse_methods(row.cache_methods or DEFAULT_METHODS)),
+        statuses=parse_statuses(row.cache_statuses or DEFAULT_STATUSES) - {206},  # partial answers: never
         vary=tuple(dict.fromkeys(name.lower().encode() for name in split_list(row.cache_vary_headers))),
         ignore_query=frozenset(n for n in ignored if not n.endswith(b"*")),
         ignore_query_prefixes=tuple(n[:-1] for n in ignored if n.endswith(b"*")),
         shared=row.cache_shared,
         credentials=row.cache_credentials,
-        stale_if_error=float(row.cache_stale_if_error),
+        stale_if_error=float(row.cache_stale_if_error or 0),
     )
 
 

@@ -19,6 +19,9 @@ from registry import validators as v
 from registry.models import Route
 
 CACHEABLE_METHODS = ("GET", "HEAD")
+DEFAULT_TTL = 60
+DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_METHODS = "GET,HEAD"
 DEFAULT_STATUSES = "200,203,204,300,301,404,410"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9-]+$")
 _PARAM_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]]+\*?$")
@@ -32,7 +35,7 @@ def split_list(value: str) -> list[str]:
 def validate_cache_methods(value: str) -> None:
     methods = v.parse_methods(value)
     wrong = [m for m in methods if m not in CACHEABLE_METHODS]
-    if wrong or not methods:
+    if wrong:
         raise ValidationError("Cacheable methods are GET and HEAD (HEAD is answered from GET's entry).")
 
 
@@ -60,27 +63,35 @@ class RouteCache(models.Model):
     cache_enabled = models.BooleanField(
         "cache responses", default=False, help_text="Answer GET/HEAD from the response cache (docs/caching.md)."
     )
+    # Empty fields mean the defaults below (as in a form posted without them): a route's row only
+    # holds what differs.
     cache_ttl = models.PositiveIntegerField(
         "default TTL",
-        default=60,
-        help_text="Seconds an answer stays fresh when the backend gives no Cache-Control max-age or Expires; "
-        "0: store only what the backend says may be.",
+        null=True,
+        blank=True,
+        help_text=f"Seconds an answer stays fresh when the backend gives no Cache-Control max-age or Expires; "
+        f"0: store only what the backend says may be; empty: {DEFAULT_TTL}.",
     )
     cache_max_object_bytes = models.PositiveIntegerField(
         "largest object",
-        default=1024 * 1024,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Bytes; larger bodies stream through uncached.",
+        help_text=f"Bytes; larger bodies stream through uncached; empty: {DEFAULT_MAX_BYTES}.",
     )
     cache_methods = models.CharField(
-        "cacheable methods", max_length=20, default="GET,HEAD", validators=[validate_cache_methods]
+        "cacheable methods",
+        max_length=20,
+        blank=True,
+        validators=[validate_cache_methods],
+        help_text=f"Empty: {DEFAULT_METHODS} (HEAD is answered from GET's entry).",
     )
     cache_statuses = models.CharField(
         "cacheable statuses",
         max_length=200,
-        default=DEFAULT_STATUSES,
+        blank=True,
         validators=[v.validate_statuses],
-        help_text="Backend statuses that may be stored, e.g. 200,404 or 200-299.",
+        help_text=f"Backend statuses that may be stored, e.g. 200,404 or 200-299; empty: {DEFAULT_STATUSES}.",
     )
     cache_vary_headers = models.CharField(
         "vary on",
@@ -111,9 +122,10 @@ class RouteCache(models.Model):
     )
     cache_stale_if_error = models.PositiveIntegerField(
         "stale if error",
-        default=0,
+        null=True,
+        blank=True,
         help_text="Seconds past expiry an entry may answer when the backend fails (5xx, timeout, open breaker) "
-        "and gives no stale-if-error of its own; 0: only what the backend allows.",
+        "and gives no stale-if-error of its own; empty or 0: only what the backend allows.",
     )
 
     class Meta:
