@@ -23,6 +23,7 @@ TARGET_METRICS_SHARE = 0.90
 APIKEY, JWT, BREAKER = f"{GATEWAY1}: API-key auth", f"{GATEWAY1}: JWT RS256 auth", f"{GATEWAY1}: circuit breaker"
 RATELIMIT, RATELIMIT3 = f"{GATEWAY1}: 1 rate limit (Redis)", f"{GATEWAY1}: 3 rate limits (Redis) + API key"
 AUDIT = f"{GATEWAY1}: route with auditing on"
+CACHE_HIT, CACHE_MISS = f"{GATEWAY1}: response cache, hits (Redis)", f"{GATEWAY1}: response cache, misses (Redis)"
 NOISY_CPUS = 0.25  # CPUs used by other processes during a wrk run above which the row is flagged
 NOISY_LAG_MS = 1.0  # the fixed-rate generator's own p99 schedule lag above which its run is flagged
 
@@ -37,6 +38,7 @@ class Policy:
     target: float  # least share of the no-policy row's req/s
     auth: bool  # answers 401 without a credential
     note: str
+    most_added_cpu_us: float | None = None  # CPU µs per request it may add to the no-policy row's
 
 
 POLICIES = (
@@ -66,6 +68,23 @@ POLICIES = (
         0.80,
         False,
         "every request recorded: observer, bounded buffer, batches to the audit stream in the bench's own Redis",
+    ),
+    Policy(
+        "cache_hit",
+        CACHE_HIT,
+        "cache-hit route",
+        1.50,
+        False,
+        "every answer from the response cache in the bench's own Redis (one round trip, no backend call)",
+    ),
+    Policy(
+        "cache_miss",
+        CACHE_MISS,
+        "cache-miss route",
+        0.75,
+        False,
+        "cached route whose answers are never stored (TTL 0, no Cache-Control): a lookup, then the backend",
+        most_added_cpu_us=30.0,
     ),
 )
 
@@ -251,6 +270,14 @@ def targets(report: Report) -> list[str]:
             out.append(f"{_verdict(share >= policy.target, gw.noisy or row.noisy)}: {what}: {share:.0%}")
         else:
             out.append(f"FAIL: {what}: not measured")
+        if policy.most_added_cpu_us is not None:
+            what = f"{policy.what} adds ≤ {policy.most_added_cpu_us:.0f} µs CPU/request to the no-policy route's"
+            if gw and row and gw.cpu_us is not None and row.cpu_us is not None:
+                added = row.cpu_us - gw.cpu_us
+                ok = added <= policy.most_added_cpu_us
+                out.append(f"{_verdict(ok, gw.noisy or row.noisy)}: {what}: {added:+.0f} µs")
+            else:
+                out.append(f"FAIL: {what}: not measured")
     return out
 
 

@@ -144,11 +144,11 @@ def start_asgi_proxy(procs: Processes, tmp: Path, app: str, upstream_port: int) 
 def gateway_env(tmp: Path, redis_url: str = "") -> dict[str, str]:
     """The embedded default (no Redis) on a fresh SQLite file: the bench never touches var/ or shared stores.
 
-    Only the rate-limit counters and the audit stream use Redis (the bench's own redis-server,
+    Only the rate-limit counters, the audit stream and the response cache use Redis (the bench's own redis-server,
     ``redis_url``), so those rows measure the production paths while every other row stays as it was.
     Without it the audited route writes the SQLite chain itself (docs/compliance.md).
     """
-    shared = ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL", "GATEWAY_AUDIT_REDIS_URL")
+    shared = ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL", "GATEWAY_AUDIT_REDIS_URL", "GATEWAY_CACHE_REDIS_URL")
     env = {
         **{k: v for k, v in os.environ.items() if k not in shared},
         "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
@@ -158,6 +158,7 @@ def gateway_env(tmp: Path, redis_url: str = "") -> dict[str, str]:
     if redis_url:
         env["GATEWAY_RATELIMIT_REDIS_URL"] = redis_url
         env["GATEWAY_AUDIT_REDIS_URL"] = redis_url
+        env["GATEWAY_CACHE_REDIS_URL"] = redis_url
     return env
 
 

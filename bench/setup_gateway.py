@@ -20,7 +20,11 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
 - ``/audit`` (service ``bench``): ``audit`` on, every request recorded; the gateway sends the records
   to the audit stream in the bench's own redis-server (``GATEWAY_AUDIT_REDIS_URL``, set by
   bench/servers.py), the production path; no audit worker runs, so the bench measures the gateway's
-  share only.
+  share only;
+- ``/cache-hit`` (service ``bench``): the response cache on, in the bench's own redis-server
+  (``GATEWAY_CACHE_REDIS_URL``), TTL an hour: after the first request every answer is a hit;
+- ``/cache-miss`` (service ``bench``): the response cache on with TTL 0, and the upstream sends no
+  Cache-Control, so no answer is ever stored: each request is a lookup, then the backend.
 
 The rate policies fail closed, so a Redis that does not answer shows as 503s instead of a fast, unlimited row.
 
@@ -149,6 +153,15 @@ def _audited(service: Any) -> dict[str, str]:
     return {"path": "/audit"}
 
 
+def _cached(service: Any, name: str, ttl: int) -> dict[str, str]:
+    from registry.models import Route
+
+    if not os.environ.get("GATEWAY_CACHE_REDIS_URL"):
+        raise RuntimeError("no redis-server for the cache rows (GATEWAY_CACHE_REDIS_URL is not set)")
+    _route(Route(service=service, name=f"bench-{name}", path_prefix=f"/{name}"), cache_enabled=True, cache_ttl=ttl)
+    return {"path": f"/{name}"}
+
+
 def _route(route: Any, audit: bool = False, **settings: Any) -> Any:
     from registry.models import Route
     from registry.sections import save_with_sections
@@ -187,6 +200,8 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
         "ratelimit": _soft(lambda: _ratelimit(service)),
         "ratelimit3": _soft(lambda: _ratelimit3(service)),
         "audit": _soft(lambda: _audited(service)),
+        "cache_hit": _soft(lambda: _cached(service, "cache-hit", 3600)),
+        "cache_miss": _soft(lambda: _cached(service, "cache-miss", 0)),
     }
     if ws_port:
         policies["websocket"] = _soft(lambda: _websocket(ws_port))

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "compliance",
     "realtime",
     "ratelimit",
+    "cache",
 ]
 
 MIDDLEWARE = [
@@ -124,8 +126,22 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
+# (proxy/redis_clients.py) and of Django's cache; the request path's Redis calls have bounds of their own.
+GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-redis: Django's own cache (sessions, throttles, anything the control plane caches). The
+    # gateway's response cache is the cache app's, on its own keys (docs/caching.md).
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": GATEWAY_REDIS_TIMEOUT,
+                "SOCKET_TIMEOUT": GATEWAY_REDIS_TIMEOUT,
+            },
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -197,9 +213,6 @@ GATEWAY_SHUTDOWN_GRACE = env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)
 GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, minimum=0.1)
 
 # --- Data plane ---------------------------------------------------------------------------------
-# Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
-# (proxy/redis_clients.py); the request path's Redis calls have bounds of their own below.
-GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
 # Client-supplied X-Forwarded-* headers are believed only from these peers (CIDRs).
 GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 # Global cap on request bodies; a route may set a lower or higher one.
@@ -225,7 +238,7 @@ GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 GATEWAY_POLICIES = env_list(
     "GATEWAY_POLICIES",
     "compliance.policies.AuditPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
-    "ratelimit.policies.RateLimitPolicy",
+    "ratelimit.policies.RateLimitPolicy,cache.policies.CachePolicy",
 )
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
@@ -309,6 +322,28 @@ GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, 
 GATEWAY_LOGIN_RATE_LIMIT = env_int("GATEWAY_LOGIN_RATE_LIMIT", 10, minimum=0)
 GATEWAY_LOGIN_RATE_PERIOD = env_int("GATEWAY_LOGIN_RATE_PERIOD", 60, minimum=1)
 
+# --- Response cache (cache app, docs/caching.md) ---------------------------------------------------
+# Where entries live, shared by every process; empty (no REDIS_URL): each process's memory.
+GATEWAY_CACHE_REDIS_URL = env_str("GATEWAY_CACHE_REDIS_URL") or REDIS_URL
+# The longest a lookup waits for Redis; past it (or on any Redis error) the request is a BYPASS.
+GATEWAY_CACHE_REDIS_TIMEOUT = env_float("GATEWAY_CACHE_REDIS_TIMEOUT", 0.05, minimum=0.001)
+# After Redis failed, how long cached routes skip it (BYPASS) before trying again.
+GATEWAY_CACHE_REDIS_RETRY_SECONDS = env_float("GATEWAY_CACHE_REDIS_RETRY_SECONDS", 1.0, minimum=0.05)
+# The in-memory store's size (bytes of bodies and headers, roughly), least recently used entries go first.
+GATEWAY_CACHE_MEMORY_BYTES = env_int("GATEWAY_CACHE_MEMORY_BYTES", 64 * 1024 * 1024, minimum=1024)
+# Concurrent misses for one key: the longest the others wait for the first one's answer before asking
+# the backend themselves; and how long a fill lock in Redis outlives a process that died holding it.
+GATEWAY_CACHE_WAIT_SECONDS = env_float("GATEWAY_CACHE_WAIT_SECONDS", 5.0, minimum=0.0)
+GATEWAY_CACHE_LOCK_SECONDS = env_float("GATEWAY_CACHE_LOCK_SECONDS", 10.0, minimum=0.1)
+# After an answer that may not be stored, requests for its key skip the lock (no queueing) this long.
+GATEWAY_CACHE_PASS_SECONDS = env_float("GATEWAY_CACHE_PASS_SECONDS", 5.0, minimum=0.001)
+# Expired entries with an ETag or Last-Modified are kept this long for revalidation (If-None-Match).
+GATEWAY_CACHE_KEEP_STALE_SECONDS = env_float("GATEWAY_CACHE_KEEP_STALE_SECONDS", 300.0, minimum=0.0)
+# Bodies of at least this many bytes are stored zlib-compressed in Redis (unless already encoded); 0: never.
+GATEWAY_CACHE_COMPRESS_ABOVE = env_int("GATEWAY_CACHE_COMPRESS_ABOVE", 4096, minimum=0)
+# Backend response headers that carry purge tags (space- or comma-separated); clients never see them.
+GATEWAY_CACHE_TAG_HEADERS = env_list("GATEWAY_CACHE_TAG_HEADERS", "Surrogate-Key,Cache-Tag")
+
 # Traffic audit (docs/compliance.md): records per process held in memory before the drainer sends them.
 GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum=100)
 # Records per batch sent to the Redis stream (or written to the database in the embedded default).
@@ -388,9 +423,9 @@ if GATEWAY_METRICS:
     if _engine in ("postgresql", "sqlite3"):
         DATABASES["default"]["ENGINE"] = f"django_prometheus.db.backends.{_engine}"
     CACHES["default"]["BACKEND"] = {
-        "django.core.cache.backends.redis.RedisCache": "gateway_project.cache.RedisCache",
+        "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
         "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
-    }[CACHES["default"]["BACKEND"]]
+    }[str(CACHES["default"]["BACKEND"])]
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()

@@ -20,6 +20,7 @@ def overview_rows() -> dict[str, Any]:
     figures = performance_figures()
     scores = health_scores(figures)
     states = sources.service_states()
+    columns = sources.overview_columns()
     rows = []
     for slug in sorted((set(figures) | set(states)) - {"-"}):
         recent = figures.get(slug, {}).get("1m", {})
@@ -36,10 +37,16 @@ def overview_rows() -> dict[str, Any]:
                 "targets": f"{state.targets_available}/{state.targets_total}" if state else "",
                 "breakers_open": state.breakers_open if state else 0,
                 "score": scores["services"].get(slug, {}).get("score"),
+                "extra": [values.get(slug) for _, values in columns],
             }
         )
     unrouted = figures.get("-", {}).get("1m", {})
-    return {"overall": scores["overall"], "services": rows, "unrouted_rps": unrouted.get("rps", 0.0)}
+    return {
+        "overall": scores["overall"],
+        "columns": [title for title, _ in columns],  # feature apps' own (proxy.metrics.sources)
+        "services": rows,
+        "unrouted_rps": unrouted.get("rps", 0.0),
+    }
 
 
 @_restricted

@@ -5,6 +5,9 @@
   database: read once per scrape, not once per worker).
 - ``add_service_states(fn)``: ``fn()`` returns ``{service slug: ServiceState}`` for the health score
   and the admin overview.
+- ``add_overview_column(OverviewColumn(title, fn))``: one more column of the admin overview, ``fn()``
+  returning ``{service slug: value}`` (a service it leaves out shows "-"), such as the response
+  cache's hit ratio.
 
 Register both from an ``AppConfig.ready``.
 """
@@ -28,8 +31,15 @@ class ServiceState:
     health: str  # healthy, degraded, unhealthy, stale, unknown
 
 
+@dataclass(frozen=True, slots=True)
+class OverviewColumn:
+    title: str
+    values: Callable[[], dict[str, Any]]  # by service slug
+
+
 collectors: list[Any] = []
 _state_sources: list[Callable[[], dict[str, ServiceState]]] = []
+_columns: list[OverviewColumn] = []
 
 
 def add_collector(collector: Any) -> None:
@@ -49,4 +59,22 @@ def service_states() -> dict[str, ServiceState]:
             found.update(source())
         except Exception:
             log.exception("a service state source failed")
+    return found
+
+
+def add_overview_column(column: OverviewColumn) -> None:
+    if column not in _columns:
+        _columns.append(column)
+
+
+def overview_columns() -> list[tuple[str, dict[str, Any]]]:
+    """Each added column's title and values; a failing source shows as an empty column."""
+    found = []
+    for column in _columns:
+        try:
+            values = column.values()
+        except Exception:
+            log.exception("overview column %r failed", column.title)
+            values = {}
+        found.append((column.title, values))
     return found

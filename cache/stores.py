@@ -1,0 +1,281 @@
+"""Where entries live: this process's memory (the embedded default), or Redis shared by every process.
+
+Both answer ``lookup(key, lock, token, now) -> (entry | PASS | None, holds_lock)``, or None when the
+store cannot answer (the request is then a BYPASS, never an error). With Redis the read, and the
+fill lock a miss or a stale entry needs (so concurrent misses in other processes wait instead of
+calling the backend too), take one EVALSHA on the pipelined connection: one round trip per lookup.
+Writes (``put``, ``unlock``) are sent without waiting for their answer. The memory store has no
+lock of its own (one process: the policy's in-process flights suffice) and takes purges from any
+thread (the admin's, or the table rebuild's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from cache import keys
+from cache.entries import PASS, Entry, Undecodable, decode, encode
+from proxy.pipelined_redis import ScriptClient, bulk
+
+log = logging.getLogger(__name__)
+
+NO_LOCK, LOCK_IF_STALE, LOCK_ALWAYS = 0, 1, 2
+WARN_EVERY = 60.0
+Found = Entry | bytes | None
+
+LUA = """
+local op = ARGV[1]
+if op == 'get' then
+  local v = redis.call('GET', KEYS[1])
+  local mode = ARGV[2]
+  if mode == '0' then return {v, 0} end
+  if v and mode == '1' then
+    if string.sub(v, 1, 4) == 'PASS' then return {v, 0} end
+    local fresh = tonumber(string.sub(v, 5, 17))
+    if fresh and fresh > tonumber(ARGV[4]) then return {v, 0} end
+  end
+  if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[5]) then return {v, 1} end
+  return {v, 0}
+elseif op == 'put' then
+  local ttl = tonumber(ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+  for i = 3, #KEYS do
+    redis.call('SADD', KEYS[i], KEYS[1])
+    if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+  end
+  if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+  return 1
+elseif op == 'unlock' then
+  if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
+  return 1
+end
+return redis.error_reply('unknown cache op')
+"""
+
+
+class Store(Protocol):
+    shared: bool
+
+    async def lookup(self, key: str, lock: int, token: bytes, now: float) -> tuple[Found, bool] | None: ...
+
+    def put(self, key: str, entry: Entry | bytes, ttl: float, token: bytes) -> None: ...
+
+    def unlock(self, key: str, token: bytes) -> None: ...
+
+
+class MemoryStore:
+    """An LRU of decoded entries, bounded by an estimate of their bytes."""
+
+    shared = False
+
+    def __init__(self, max_bytes: int, clock: Any = time.time) -> None:
+        self.max_bytes = max_bytes
+        self.clock = clock
+        self.items: collections.OrderedDict[str, tuple[Entry | bytes, float, int]] = collections.OrderedDict()
+        self.by_tag: dict[str, set[str]] = {}
+        self.bytes = 0
+        self.lock = threading.Lock()  # purges come from other threads
+        self.purged_through = -1  # the last CachePurge row applied (cache.compile); -1: none read yet
+
+    async def lookup(self, key: str, lock: int, token: bytes, now: float) -> tuple[Found, bool] | None:
+        with self.lock:
+            item = self.items.get(key)
+            if item is None:
+                return None, True
+            if item[1] <= now:
+                self._drop(key)
+                return None, True
+            self.items.move_to_end(key)
+        return item[0], True
+
+    def put(self, key: str, entry: Entry | bytes, ttl: float, token: bytes) -> None:
+        size = entry.size if isinstance(entry, Entry) else len(key) + 64
+        if size > self.max_bytes:
+            return
+        with self.lock:
+            if key in self.items:
+                self._drop(key)
+            self.items[key] = (entry, self.clock() + ttl, size)
+            self.bytes += size
+            if isinstance(entry, Entry):
+                for tag in entry.tags:
+                    self.by_tag.setdefault(tag, set()).add(key)
+            while self.bytes > self.max_bytes:
+                self._drop(next(iter(self.items)))
+
+    def unlock(self, key: str, token: bytes) -> None:
+        pass
+
+    def _drop(self, key: str) -> None:
+        entry, _, size = self.items.pop(key)
+        self.bytes -= size
+        if isinstance(entry, Entry):
+            for tag in entry.tags:
+                found = self.by_tag.get(tag)
+                if found is not None:
+                    found.discard(key)
+                    if not found:
+                        del self.by_tag[tag]
+
+    def purge(self, route: str = "", prefix: str = "", tag: str = "") -> int:
+        """Drop the entries of ``route`` (a route key; empty: every route) under ``prefix``, or with ``tag``."""
+        with self.lock:
+            if tag:
+                doomed: Iterable[str] = list(self.by_tag.get(tag, ()))
+            else:
+                doomed = [k for k in self.items if _matches(k, route, prefix)]
+            count = 0
+            for key in doomed:
+                if key in self.items:
+                    self._drop(key)
+                    count += 1
+            return count
+
+
+def _matches(key: str, route: str, prefix: str) -> bool:
+    owner, path = keys.path_of(key)
+    return (not route or owner == route) and path.startswith(prefix)
+
+
+class RedisStore:
+    """Entries in Redis. When Redis fails or is slow, lookups answer None (BYPASS) at once for
+    ``retry_seconds`` instead of waiting on it per request; then the next request tries again."""
+
+    shared = True
+
+    def __init__(self, url: str, timeout: float, retry_seconds: float, lock_ms: int, compress_above: int) -> None:
+        self.client = ScriptClient(url, LUA, timeout, connect_timeout=max(timeout, 1.0))
+        self.retry_seconds = retry_seconds
+        self.compress_above = compress_above
+        self.lock_ms = b"%d" % lock_ms
+        self.down_until = 0.0
+        self.failing = False
+        self.warned_at = -WARN_EVERY
+        self.pending: set[asyncio.Task[Any]] = set()
+
+    @property
+    def degraded(self) -> bool:
+        return self.failing and time.monotonic() < self.down_until
+
+    async def lookup(self, key: str, lock: int, token: bytes, now: float) -> tuple[Found, bool] | None:
+        if self.failing and time.monotonic() < self.down_until:
+            return None
+        k = key.encode("latin-1")
+        tail = b"".join(
+            (
+                b"$1\r\n2\r\n",
+                bulk(k),
+                bulk(keys.lock_key(key).encode("latin-1")),
+                b"$3\r\nget\r\n",
+                b"$1\r\n%d\r\n" % lock,
+                bulk(token),
+                bulk(b"%d" % int(now * 1000)),
+                bulk(self.lock_ms),
+            )
+        )
+        try:
+            value, locked = await self.client.evalsha(8, tail)
+        except Exception as exc:  # ConnectionError, TimeoutError, a reply error: never a 500 over Redis
+            self._failed(exc)
+            return None
+        if self.failing:
+            self.failing = False
+            log.info("the response cache's Redis answers again; caching resumed")
+        if value is None or value.startswith(PASS):
+            return value, bool(locked)
+        try:
+            return decode(value), bool(locked)
+        except Undecodable:
+            return None, bool(locked)
+
+    def put(self, key: str, entry: Entry | bytes, ttl: float, token: bytes) -> None:
+        value = entry if isinstance(entry, bytes) else encode(entry, self.compress_above)
+        tags = entry.tags if isinstance(entry, Entry) else ()
+        k = key.encode("latin-1")
+        parts = [bulk(b"%d" % (2 + len(tags))), bulk(k), bulk(keys.lock_key(key).encode("latin-1"))]
+        parts += [bulk(keys.tag_key(t).encode("latin-1", "replace")) for t in tags]
+        parts += [b"$3\r\nput\r\n", bulk(value), bulk(b"%d" % max(1, int(ttl * 1000))), bulk(token)]
+        self._send(len(parts), b"".join(parts))
+
+    def unlock(self, key: str, token: bytes) -> None:
+        tail = b"$1\r\n1\r\n" + bulk(keys.lock_key(key).encode("latin-1")) + b"$6\r\nunlock\r\n" + bulk(token)
+        self._send(4, tail)
+
+    def _send(self, count: int, tail: bytes) -> None:
+        if self.degraded:
+            return
+        task = asyncio.ensure_future(self.client.evalsha(count, tail))
+        self.pending.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[Any]) -> None:
+        self.pending.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.failing = True
+        self.down_until = now + self.retry_seconds
+        if now - self.warned_at >= WARN_EVERY:
+            self.warned_at = now
+            log.warning(
+                "response cache: Redis unavailable (%s: %s); cached routes answer BYPASS from their backends, "
+                "and Redis is tried again every %.1f s",
+                type(exc).__name__,
+                exc,
+                self.retry_seconds,
+            )
+
+    async def connect(self) -> None:
+        await self.client.connect()
+
+    async def close(self) -> None:
+        if self.pending:
+            await asyncio.wait(list(self.pending), timeout=1.0)
+        await self.client.close()
+
+
+_store: MemoryStore | RedisStore | None = None
+
+
+def get_store() -> MemoryStore | RedisStore:
+    """This process's store: Redis when ``GATEWAY_CACHE_REDIS_URL`` (default ``REDIS_URL``) is set."""
+    global _store
+    if _store is None:
+        from django.conf import settings
+
+        url = settings.GATEWAY_CACHE_REDIS_URL
+        if url:
+            _store = RedisStore(
+                url,
+                settings.GATEWAY_CACHE_REDIS_TIMEOUT,
+                settings.GATEWAY_CACHE_REDIS_RETRY_SECONDS,
+                int(settings.GATEWAY_CACHE_LOCK_SECONDS * 1000),
+                settings.GATEWAY_CACHE_COMPRESS_ABOVE,
+            )
+        else:
+            _store = MemoryStore(settings.GATEWAY_CACHE_MEMORY_BYTES)
+    return _store
+
+
+async def start() -> None:
+    store = get_store()
+    if isinstance(store, RedisStore):
+        try:  # connect now, so the first requests do not pay for it
+            await store.connect()
+        except Exception as exc:
+            store._failed(exc)
+
+
+async def stop() -> None:
+    global _store
+    if isinstance(_store, RedisStore):
+        await _store.close()
+        _store = None
