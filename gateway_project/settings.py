@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "gateway_project.static.StaticStorage"},
 }
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+if not STATIC_COLLECTED:  # nothing collected yet is expected then, not worth a warning per process
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # --- Admin API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
