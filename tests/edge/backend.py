@@ -50,7 +50,7 @@ def make_edge_app(name: str = "edge-backend") -> web.Application:
                 "backend": name,
                 "method": request.method,
                 "path": request.raw_path.split("?", 1)[0],
-                "query": request.query_string,
+                "query": request.raw_path.partition("?")[2],  # as sent, still percent-encoded
                 "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.raw_headers],
             }
         )
@@ -58,6 +58,7 @@ def make_edge_app(name: str = "edge-backend") -> web.Application:
     app = web.Application()
     app.router.add_get("/count", count)
     app.router.add_get("/redirect", redirect)
+    app.router.add_get("/base/redirect", redirect)
     app.router.add_get("/noisy", noisy)
     app.router.add_get("/own-cors", own_cors)
     app.router.add_route("*", "/{tail:.*}", echo)
