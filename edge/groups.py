@@ -48,13 +48,15 @@ def request_add_field() -> Any:
 
 
 def switch(label: str, help_text: str, *, inherit: bool = True, default: str = Switch.INHERIT) -> Any:
+    # Inherit is "" (blank), as in other sections: a form or file that leaves the field out inherits.
     choices = Switch.choices if inherit else Switch.choices[1:]
-    return models.CharField(label, max_length=8, choices=choices, default=default, help_text=help_text)
+    return models.CharField(label, max_length=8, blank=inherit, choices=choices, default=default, help_text=help_text)
 
 
 def security_mode(*, inherit: bool = True) -> Any:
     return models.CharField(
         max_length=12,
+        blank=inherit,
         choices=SecurityMode.choices if inherit else SecurityMode.choices[1:],
         default=SecurityMode.INHERIT if inherit else SecurityMode.OFF,
         help_text="Recommended: HSTS, nosniff, DENY framing, no referrer, a locked-down CSP and Permissions-Policy, "

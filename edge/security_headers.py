@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 
 from edge import headers as h
 
-INHERIT, OFF, RECOMMENDED, CUSTOM = "inherit", "off", "recommended", "custom"
+INHERIT, OFF, RECOMMENDED, CUSTOM = "", "off", "recommended", "custom"  # "": as the next level up
 ONE_YEAR = 31_536_000
 PROFILE = {
     "x-content-type-options": "nosniff",
