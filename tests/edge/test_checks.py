@@ -7,7 +7,11 @@ from django.test import override_settings
 
 from edge.checks import AUTH, CONSUMER_IP_LISTS, CORS, IP_LISTS, REQUEST, RESPONSE, check_edge_policies
 
-AUDIT, BODY, RATE = "compliance.policies.AuditPolicy", "proxy.policies.BodyLimitPolicy", "ratelimit.policies.RateLimitPolicy"
+AUDIT, BODY, RATE = (
+    "compliance.policies.AuditPolicy",
+    "proxy.policies.BodyLimitPolicy",
+    "ratelimit.policies.RateLimitPolicy",
+)
 
 
 def ids() -> list[str]:

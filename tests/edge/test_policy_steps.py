@@ -55,8 +55,9 @@ def test_a_route_using_everything_has_each_step_in_the_documented_order(service:
     )
     ConsumerEdge.objects.create(consumer=Consumer.objects.create(name="c"), ip_allow="10.0.0.0/8")
 
-    assert steps("full", edge_only=False) == ["edge_response", "ip_lists", "cors", "body_limit", "auth", "consumer_ip_lists",
-                             "request_transform"]  # fmt: skip
+    assert steps("full", edge_only=False) == [
+        "edge_response", "ip_lists", "cors", "body_limit", "auth", "consumer_ip_lists", "request_transform",
+    ]  # fmt: skip
 
 
 def test_a_route_with_cors_matches_options_though_its_methods_do_not_list_it(service: Service) -> None:

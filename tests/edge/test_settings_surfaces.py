@@ -110,7 +110,9 @@ def test_the_route_api_object_carries_the_edge_fields_flat_and_validates_them() 
     assert created.status_code == 201, created.json()
     assert created.json()["cors_origins"] == "https://a.example" and created.json()["security_headers"] == ""
     bad = api.patch(
-        f"/admin/api/routes/{created.json()['id']}/", {"cors_credentials": True, "cors_origins": "*", "ip_allow": "nope"}, format="json"
+        f"/admin/api/routes/{created.json()['id']}/",
+        {"cors_credentials": True, "cors_origins": "*", "ip_allow": "nope"},
+        format="json",
     )
     assert bad.status_code == 400
     assert "ip_allow" in bad.json()

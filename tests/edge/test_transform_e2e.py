@@ -159,7 +159,9 @@ def test_a_consumers_request_headers_apply_after_the_routes(
     gold, plain = config.consumer("gold"), config.consumer("plain")
     _, gold_key = config.api_key(gold)
     _, plain_key = config.api_key(plain)
-    ConsumerEdge.objects.create(consumer=gold, request_headers_set="X-Plan: gold", request_headers_add="X-Vip: {consumer_name}")
+    ConsumerEdge.objects.create(
+        consumer=gold, request_headers_set="X-Plan: gold", request_headers_add="X-Vip: {consumer_name}"
+    )
     config.sync()
 
     gold_seen = get(gateway, "/orders/x", {"Authorization": f"Bearer {gold_key}"}).echoed_headers()
