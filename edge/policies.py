@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 # Headers of the gateway's problem answers that no transformation may duplicate.
 PROBLEM_HEADERS = frozenset({b"content-type", b"content-length", b"x-gateway-error", b"x-request-id", b"cache-control"})
 VERDICTS = 10_000  # addresses remembered per IP list step
+# A backend's own CORS answer, replaced by the gateway's on a route with CORS on.
+BACKEND_CORS = frozenset(
+    b"access-control-" + n
+    for n in (b"allow-origin", b"allow-credentials", b"allow-methods", b"allow-headers", b"expose-headers", b"max-age")
+)
 _TOKENS_RE = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:[ \t]*,[ \t]*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*")
 
 Values = tuple[tuple[bytes, Template], ...]
@@ -44,6 +49,12 @@ Values = tuple[tuple[bytes, Template], ...]
 
 def _templates(ops: tuple[c.Op, ...], route: RouteSpec) -> Values:
     return tuple((name.encode(), Template.for_route(parts, route)) for name, parts in ops)
+
+
+def _split(values: Values) -> tuple[Headers, Values]:
+    """Values known at compile time, sent as they are, and those rendered per request."""
+    static = [(name, t.static) for name, t in values if t.static is not None]
+    return static, tuple((name, t) for name, t in values if t.static is None)
 
 
 def _render(values: Values, exchange: Exchange) -> Headers:
@@ -62,10 +73,11 @@ class ResponseHeadersPolicy:
         self, drop: frozenset[bytes], values: Values, https_only: Headers, location: LocationRewrite | None
     ) -> None:
         self.drop = drop
-        self.values = values
+        self.static, self.dynamic = _split(values)
+        self.touches = bool(drop or values)
         self.https_only = https_only
         self.location = location
-        self.error_values = tuple((n, t) for n, t in values if n not in PROBLEM_HEADERS)
+        self.error_static, self.error_dynamic = _split(tuple((n, t) for n, t in values if n not in PROBLEM_HEADERS))
 
     @classmethod
     def for_route(cls, route: RouteSpec, snapshot: Snapshot) -> ResponseHeadersPolicy | None:
@@ -95,9 +107,12 @@ class ResponseHeadersPolicy:
             response = await call_next(exchange)
         except GatewayError as error:
             # A new list: a policy may raise with a list it keeps (its WWW-Authenticate challenges).
-            error.headers = [*error.headers, *_render(self.error_values, exchange), *self._https(exchange)]
+            added = (
+                self.error_static + _render(self.error_dynamic, exchange) if self.error_dynamic else self.error_static
+            )
+            error.headers = [*error.headers, *added, *self._https(exchange)]
             raise
-        if self.drop or self.values:
+        if self.touches:
             response.headers = self._transformed(response.headers, exchange)
         elif self.location is not None:
             response.headers = self.location.apply(response.headers, exchange)
@@ -108,8 +123,11 @@ class ResponseHeadersPolicy:
         out = [(n, v) for n, v in headers if n not in drop]
         if self.location is not None:
             out = self.location.apply(out, exchange)
-        out += _render(self.values, exchange)
-        out += self._https(exchange)
+        out += self.static
+        if self.dynamic:
+            out += _render(self.dynamic, exchange)
+        if self.https_only and exchange.scheme == "https":
+            out += self.https_only
         return out
 
     def _https(self, exchange: Exchange) -> Headers:
@@ -214,17 +232,15 @@ class CorsPolicy:
         return cls(spec, route) if spec is not None else None
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
-        origin = method = request_headers = None
+        origin = None
         for name, value in exchange.headers:
             if name == b"origin":
                 origin = value
-            elif name == b"access-control-request-method":
-                method = value
-            elif name == b"access-control-request-headers":
-                request_headers = value
+                break
         if exchange.method == "OPTIONS":
-            if origin is not None and method is not None:
-                return self._preflight(exchange, origin, request_headers)
+            preflight = self._preflight(exchange, origin) if origin is not None else None
+            if preflight is not None:
+                return preflight
             if self.route_methods is not None and "OPTIONS" not in self.route_methods:
                 allow = ", ".join(sorted(self.route_methods)).encode()
                 raise MethodNotAllowed("OPTIONS is not allowed here.", headers=[(b"allow", allow)])
@@ -234,7 +250,10 @@ class CorsPolicy:
         except GatewayError as error:
             error.headers = [*error.headers, *added]
             raise
-        response.headers = [(n, v) for n, v in response.headers if not n.startswith(b"access-control-")] + added
+        headers = response.headers
+        if any(n in BACKEND_CORS for n, _ in headers):
+            headers = [(n, v) for n, v in headers if n not in BACKEND_CORS]
+        response.headers = headers + added
         return response
 
     def _allowed_origin(self, origin: bytes | None) -> bytes | None:
@@ -251,7 +270,16 @@ class CorsPolicy:
             return vary
         return [(b"access-control-allow-origin", allowed), *self.extra, *vary]
 
-    def _preflight(self, exchange: Exchange, origin: bytes, request_headers: bytes | None) -> Response:
+    def _preflight(self, exchange: Exchange, origin: bytes) -> Response | None:
+        """The answer to a preflight (None: not one, an OPTIONS request of its own)."""
+        method = request_headers = None
+        for name, value in exchange.headers:
+            if name == b"access-control-request-method":
+                method = value
+            elif name == b"access-control-request-headers":
+                request_headers = value
+        if method is None:
+            return None
         headers: Headers = [
             (b"vary", b"origin, access-control-request-method, access-control-request-headers"),
             (b"x-request-id", exchange.request_id.encode()),
@@ -277,8 +305,10 @@ class RequestTransformPolicy:
         self.remove = frozenset(n.encode() for n in spec.request_remove)
         self.renames = {old.encode(): new.encode() for old, new in spec.request_rename}
         self.replaced = frozenset(n.encode() for n, _ in spec.request_set)
-        self.values = _templates(spec.request_set, route) + _templates(spec.request_add, route)
-        self.headers = bool(self.remove or self.renames or self.values)
+        values = _templates(spec.request_set, route) + _templates(spec.request_add, route)
+        self.static, self.dynamic = _split(values)
+        self.headers = bool(self.remove or self.renames or values)
+        self.dropped = self.remove | self.replaced  # without renames, one membership test per header
         self.query_remove = frozenset(n.encode() for n in spec.query_remove)
         self.query_add = _templates(spec.query_add, route)
         self.rewrite: PathRewrite | None = spec.path_rewrite
@@ -307,15 +337,22 @@ class RequestTransformPolicy:
         return await call_next(exchange)
 
     def _headers(self, exchange: Exchange) -> Headers:
-        remove, renames, replaced = self.remove, self.renames, self.replaced
-        out = []
-        for name, value in exchange.headers:
-            if name in remove:
-                continue
-            name = renames.get(name, name)
-            if name not in replaced:
-                out.append((name, value))
-        return out + _render(self.values, exchange)
+        if not self.renames:
+            dropped = self.dropped
+            out = [(n, v) for n, v in exchange.headers if n not in dropped]
+        else:
+            remove, renames, replaced = self.remove, self.renames, self.replaced
+            out = []
+            for name, value in exchange.headers:
+                if name in remove:
+                    continue
+                name = renames.get(name, name)
+                if name not in replaced:
+                    out.append((name, value))
+        out += self.static
+        if self.dynamic:
+            out += _render(self.dynamic, exchange)
+        return out
 
     def _consumer(self, exchange: Exchange, consumer_id: str) -> None:
         compiled = self._per_consumer.get(consumer_id)
