@@ -29,7 +29,7 @@ from bench.wrk import run_wrk
 
 ROUNDS = int(os.environ.get("AB_ROUNDS", "4"))
 DURATION = float(os.environ.get("AB_DURATION", "5"))
-ALL_ROUTES = "ratelimit,ratelimit3,audit,api_key,jwt,breaker"
+ALL_ROUTES = "ratelimit,ratelimit3,audit,api_key,jwt,breaker,edge"
 ROUTES = tuple(r for r in os.environ.get("AB_ROUTES", ALL_ROUTES).split(",") if r)
 
 
@@ -68,7 +68,9 @@ def main() -> None:
                 config = configs.get(name, {})
                 if "path" not in config:
                     continue
-                headers = {"Authorization": config["authorization"]} if config.get("authorization") else {}
+                headers = dict(config.get("headers", {}))
+                if config.get("authorization"):
+                    headers["Authorization"] = config["authorization"]
                 rps, used = _run(procs, wrk, on, config["path"], headers)
                 shares[name].append(rps / base)
                 cpu[name].append(used)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -115,13 +116,13 @@ class Bench:
         return result, cpu_us, max(0.0, busy - ours) / wall
 
     def measure_policy(
-        self, policy: rp.Policy, gateway: servers.Server | None, down: str, configs: dict[str, dict[str, str]]
+        self, policy: rp.Policy, gateway: servers.Server | None, down: str, configs: dict[str, dict[str, Any]]
     ) -> None:
         """One policy row on the running 1-worker gateway: its route checked first (200, and 401 without a
         credential on auth routes), then measured like the others; the gateway keeps running."""
         config = configs.get(policy.key) or {"error": "bench/setup_gateway.py reported nothing for it"}
         path, auth = config.get("path", "/"), config.get("authorization")
-        headers = {"Authorization": auth} if auth else {}
+        headers = {**config.get("headers", {}), **({"Authorization": auth} if auth else {})}
 
         def start() -> servers.Server:
             if gateway is None:

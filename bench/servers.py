@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.processes import Processes, free_port, http_get, wait_http
 from bench.tools import which
@@ -187,7 +188,7 @@ def start_redis(procs: Processes, tmp: Path) -> Server:
 
 def prepare_gateway(
     procs: Processes, tmp: Path, upstream_port: int, ws_port: int = 0, redis_url: str = ""
-) -> dict[str, dict[str, str]]:
+) -> dict[str, dict[str, Any]]:
     """Migrate a fresh SQLite database and create the bench services, targets and routes.
 
     Returns bench/setup_gateway.py's JSON (per policy row, its path and credential, or an error), or {}.

@@ -17,6 +17,10 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
   the bench's own redis-server), with a limit it never reaches;
 - ``/ratelimit3`` (service ``bench``): ``auth_mode=api_key`` and three rate policies (global, per consumer,
   per IP) decided in one Redis call;
+- ``/edge`` (service ``bench``): the edge policies together: CORS for ``https://bench.example`` (the
+  row sends that Origin), the recommended security-header profile, a 50-entry IP allow list that
+  includes 127.0.0.1, and three header transformations (a request header set with a template, one
+  added, a response header added);
 - ``/audit`` (service ``bench``): ``audit`` on, every request recorded; the gateway sends the records
   to the audit stream in the bench's own redis-server (``GATEWAY_AUDIT_REDIS_URL``, set by
   bench/servers.py), the production path; no audit worker runs, so the bench measures the gateway's
@@ -29,8 +33,8 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
 The rate policies fail closed, so a Redis that does not answer shows as 503s instead of a fast, unlimited row.
 
 The last line of the output is JSON for bench/run.py: ``{"api_key": {...}, "jwt": {...}, "breaker": {...}, ...}``,
-each ``{"path": ..., "authorization": ...}`` (no authorization for the breaker) or ``{"error": ...}``: a
-policy that could not be configured fails its row only.
+each ``{"path": ..., "authorization": ..., "headers": {...}}`` (authorization and headers only where the row
+sends them) or ``{"error": ...}``: a policy that could not be configured fails its row only.
 """
 
 from __future__ import annotations
@@ -146,6 +150,26 @@ def _ratelimit3(service: Any) -> dict[str, str]:
     return {"path": "/ratelimit3", "authorization": f"Bearer {issued.key}"}
 
 
+EDGE_ORIGIN = "https://bench.example"
+
+
+def _edge(service: Any) -> dict[str, Any]:
+    from registry.models import Route
+
+    allow = [f"198.51.{i}.0/24" for i in range(49)] + ["127.0.0.1"]
+    _route(
+        Route(service=service, name="bench-edge", path_prefix="/edge"),
+        cors="on",
+        cors_origins=EDGE_ORIGIN,
+        security_headers="recommended",
+        ip_allow="\n".join(allow),
+        request_headers_set="X-Client: {client_address}",
+        request_headers_add="X-Gateway-Route: {route}",
+        response_headers_add="X-Served-By: gateway",
+    )
+    return {"path": "/edge", "headers": {"Origin": EDGE_ORIGIN}}
+
+
 def _audited(service: Any) -> dict[str, str]:
     from registry.models import Route
 
@@ -171,7 +195,7 @@ def _route(route: Any, audit: bool = False, **settings: Any) -> Any:
     return save_with_sections(route, {"audit": audit, **settings})
 
 
-def _soft(make: Callable[[], dict[str, str]]) -> dict[str, str]:
+def _soft(make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         return make()
     except Exception as exc:
@@ -193,12 +217,13 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
     Target.objects.update_or_create(service=service, host="127.0.0.1", defaults={"port": upstream_port})
     _route(Route(service=service, name="bench", path_prefix="/", strip_prefix=True))
     print(f"bench service -> 127.0.0.1:{upstream_port}, route / (no policies)", file=sys.stderr)
-    policies = {
+    policies: dict[str, dict[str, Any]] = {
         "api_key": _soft(lambda: _api_key(service)),
         "jwt": _soft(lambda: _jwt(service)),
         "breaker": _soft(lambda: _breaker(upstream_port)),
         "ratelimit": _soft(lambda: _ratelimit(service)),
         "ratelimit3": _soft(lambda: _ratelimit3(service)),
+        "edge": _soft(lambda: _edge(service)),
         "audit": _soft(lambda: _audited(service)),
         "cache_hit": _soft(lambda: _cached(service, "cache-hit", 3600)),
         "cache_miss": _soft(lambda: _cached(service, "cache-miss", 0)),

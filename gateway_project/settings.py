@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "realtime",
     "ratelimit",
     "cache",
+    "edge",
 ]
 
 MIDDLEWARE = [
@@ -237,11 +238,15 @@ GATEWAY_UPSTREAM_POOL_SIZE = env_int("GATEWAY_UPSTREAM_POOL_SIZE", 1000, minimum
 GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minimum=0.0)
 # Name this gateway gives itself in Via headers.
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
-# The policy chain, outermost first. Each entry builds a step for a route or returns None.
+# The policy chain, outermost first. Each entry builds a step for a route or returns None. The edge
+# policies' places (docs/edge-policies.md): response headers outside everything that refuses, IP
+# lists and CORS preflights before authentication, request transformations last.
 GATEWAY_POLICIES = env_list(
     "GATEWAY_POLICIES",
-    "compliance.policies.AuditPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
-    "ratelimit.policies.RateLimitPolicy,cache.policies.CachePolicy",
+    "compliance.policies.AuditPolicy,edge.policies.ResponseHeadersPolicy,edge.policies.IpListPolicy,"
+    "edge.policies.CorsPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
+    "edge.policies.ConsumerIpListPolicy,ratelimit.policies.RateLimitPolicy,edge.policies.RequestTransformPolicy,"
+    "cache.policies.CachePolicy",
 )
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------

@@ -6,6 +6,10 @@ outermost first; each entry is a dotted path to a class with
 ``for_route(route, snapshot) -> policy | None``, so a route only pays for the policies it actually
 uses. ``snapshot`` is the whole compiled configuration: a feature app finds the data it loaded for
 itself in ``snapshot.extensions[name]`` (see ``registry.snapshot.register_loader``).
+
+A policy that answers some methods itself names them in ``extra_methods`` (a frozenset): the route
+then matches them even when its own method list does not (CORS preflights, ``OPTIONS``, on a
+``GET``-only route), and the policy refuses what it does not answer (405).
 """
 
 from __future__ import annotations

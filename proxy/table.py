@@ -49,10 +49,16 @@ class CompiledRoute:
     policies: tuple[Policy, ...]
     handle: Handler
     entries: Mapping[str, Handler] = field(default_factory=dict)
+    # The methods the route matches: its own, plus those its policies answer themselves (a CORS
+    # policy answers OPTIONS preflights on a GET-only route); None: any method.
+    methods: frozenset[str] | None = field(init=False)
     prefix_slash: str = field(init=False)
     version_segment: str = field(init=False)
 
     def __post_init__(self) -> None:
+        extra = frozenset(m for p in self.policies for m in getattr(p, "extra_methods", ()))
+        own = self.spec.methods
+        self.methods = own | extra if own is not None and extra else own
         self.prefix_slash = "/" if self.spec.prefix == "/" else self.spec.prefix + "/"
         self.version_segment = f"/{self.spec.api_version}" if self.spec.api_version else ""
 
@@ -144,8 +150,9 @@ class _SegmentIndex:
                 if versioned is None:
                     continue
                 rest = versioned
-            if spec.methods is not None and method not in spec.methods:
-                mismatch.extend(spec.methods)
+            methods = route.methods
+            if methods is not None and method not in methods:
+                mismatch.extend(methods)
                 continue
             return route, _upstream_path(spec, path, rest)
         return None

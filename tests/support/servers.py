@@ -99,7 +99,8 @@ def database_url_for_gateways() -> str:
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str] | None = None, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str] | None = None, workers: int = 1, host: str = "127.0.0.1") -> None:
+        self.host = host  # "::1" for a gateway its clients reach over IPv6
         self.port = free_port()
         self.workers = workers
         self.env = {
@@ -123,7 +124,8 @@ class GatewayProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def argv(self) -> list[str]:
         return [
@@ -132,7 +134,7 @@ class GatewayProcess:
             "uvicorn",
             "gateway_project.asgi:application",
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--workers",

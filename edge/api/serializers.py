@@ -1,0 +1,32 @@
+"""Admin API serializers: the models' own validators and ``clean()`` (``ModelCleanSerializer``)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from edge.models import ConsumerEdge, EdgeDefaults
+from registry.api.serializers import ModelCleanSerializer
+from registry.models import Consumer
+
+
+class EdgeDefaultsSerializer(ModelCleanSerializer):
+    """The edge settings of every route whose service and route inherit them."""
+
+    class Meta:
+        model = EdgeDefaults
+        exclude = ("id",)
+        read_only_fields = ("updated_at",)
+
+
+class ConsumerEdgeSerializer(ModelCleanSerializer):
+    """A consumer's own IP lists and request headers, applied after authentication on every route."""
+
+    consumer = serializers.SlugRelatedField(slug_field="name", queryset=Consumer.objects.all())
+
+    class Meta:
+        model = ConsumerEdge
+        fields = (
+            "consumer", "enabled", "ip_allow", "ip_deny", "request_headers_remove", "request_headers_set",
+            "request_headers_add", "updated_at",
+        )  # fmt: skip
+        read_only_fields = ("updated_at",)
