@@ -286,6 +286,9 @@ GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, m
 GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 1_000_000, minimum=1)
 # Record the client IP as a keyed pseudonym instead of the address.
 GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
+# Redact SSNs, dates (of birth) and email addresses from the paths and query values of PHI routes'
+# records (compliance.redaction.DEFAULT_PHI_PATTERNS), besides the officers' own rules.
+GATEWAY_AUDIT_PHI_DEFAULT_RULES = env_bool("GATEWAY_AUDIT_PHI_DEFAULT_RULES", True)
 # Request headers in records: "redacted" (names and values, secrets and rule-listed ones redacted),
 # "names" (names only, every value redacted) or "none".
 GATEWAY_AUDIT_HEADERS = env_str("GATEWAY_AUDIT_HEADERS", "redacted").strip().lower()
