@@ -9,6 +9,7 @@ segment, then longest prefix, version, priority and method.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,12 @@ from typing import Any
 from django.conf import settings
 
 from proxy.auth.policy import refuse_unprotected
+from proxy.paths import RequestPath, key_of, read_path
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
 from proxy.specs import RouteSpec, ServiceSpec, Snapshot
 from proxy.upstream import ServiceUpstream, forward, load_gate_factory
+
+log = logging.getLogger(__name__)
 
 DYNAMIC_PREFIX = "/api/v1/"
 DYNAMIC_PRIORITY = -1_000_000
@@ -49,16 +53,20 @@ class CompiledRoute:
     policies: tuple[Policy, ...]
     handle: Handler
     entries: Mapping[str, Handler] = field(default_factory=dict)
+    key: str = field(init=False)  # the prefix as a path key (proxy.paths): what requests are matched on
+    segments: int = field(init=False)
     prefix_slash: str = field(init=False)
     version_segment: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.prefix_slash = "/" if self.spec.prefix == "/" else self.spec.prefix + "/"
-        self.version_segment = f"/{self.spec.api_version}" if self.spec.api_version else ""
+        self.key = key_of(self.spec.prefix)
+        self.segments = 0 if self.key == "/" else self.key.count("/")
+        self.prefix_slash = "/" if self.key == "/" else self.key + "/"
+        self.version_segment = f"/{self.spec.api_version.lower()}" if self.spec.api_version else ""
 
     def sort_key(self) -> tuple[int, int, int, str]:
         spec = self.spec
-        return (-len(spec.prefix), -bool(spec.api_version), -spec.priority, spec.name)
+        return (-len(self.key), -bool(spec.api_version), -spec.priority, spec.name)
 
 
 class MethodMismatch:
@@ -97,10 +105,13 @@ class RoutingTable:
         self._any = _SegmentIndex(anyhost)
 
     def match(
-        self, host: str, path: str, method: str, version: str | None
+        self, host: str, path: str | RequestPath, method: str, version: str | None
     ) -> tuple[CompiledRoute, str] | MethodMismatch | None:
-        """Return the route and the path to send upstream, a ``MethodMismatch``, or None."""
-        first = _first_segment(path)
+        """Return the route and the path to send upstream, a ``MethodMismatch``, or None. A path
+        that cannot be read one way only raises ``BadRequest`` (``proxy.paths``)."""
+        if isinstance(path, str):
+            path = read_path(path)
+        first = _first_segment(path.key)
         mismatch: list[str] = []
         index = self._exact.get(host)
         if index is not None:
@@ -123,43 +134,46 @@ class _SegmentIndex:
 
     def __init__(self, routes: Iterable[CompiledRoute]) -> None:
         routes = list(routes)
-        roots = [r for r in routes if r.spec.prefix == "/"]
+        roots = [r for r in routes if r.key == "/"]
         by_segment: dict[str, list[CompiledRoute]] = {}
         for route in routes:
-            if route.spec.prefix != "/":
-                by_segment.setdefault(_first_segment(route.spec.prefix), []).append(route)
+            if route.key != "/":
+                by_segment.setdefault(_first_segment(route.key), []).append(route)
         self.by_segment = {seg: tuple(sorted(rs + roots, key=CompiledRoute.sort_key)) for seg, rs in by_segment.items()}
         self.roots = tuple(sorted(roots, key=CompiledRoute.sort_key))
 
     def find(
-        self, first: str, path: str, method: str, version: str | None, mismatch: list[str]
+        self, first: str, path: RequestPath, method: str, version: str | None, mismatch: list[str]
     ) -> tuple[CompiledRoute, str] | None:
+        key = path.key
         for route in self.by_segment.get(first, self.roots):
             spec = route.spec
-            if not (path == spec.prefix or path.startswith(route.prefix_slash)):
+            if not (key == route.key or key.startswith(route.prefix_slash)):
                 continue
-            rest = path[len(spec.prefix) :] if spec.prefix != "/" else path
+            segments, length = route.segments, (len(route.key) if route.segments else 0)
             if spec.api_version:
-                versioned = _match_version(route, rest, version)
-                if versioned is None:
+                in_path = _match_version(route, key[length:], version)
+                if in_path is None:
                     continue
-                rest = versioned
+                if in_path:
+                    segments, length = segments + 1, length + len(route.version_segment)
             if spec.methods is not None and method not in spec.methods:
                 mismatch.extend(spec.methods)
                 continue
-            return route, _upstream_path(spec, path, rest)
+            return route, _upstream_path(spec, path.raw, path.raw_after(segments, length))
         return None
 
 
-def _match_version(route: CompiledRoute, rest: str, version: str | None) -> str | None:
-    """The path after the prefix (minus the version segment when it came from the path), or None."""
+def _match_version(route: CompiledRoute, rest: str, version: str | None) -> bool | None:
+    """True when the version is the path segment after the prefix, False when it came from the
+    header, None when the request is not for this route's version."""
     spec = route.spec
     if spec.version_in_path:
         seg = route.version_segment
         if rest == seg or rest.startswith(seg + "/"):
-            return rest[len(seg) :]
+            return True
     if spec.version_in_header and version == spec.api_version:
-        return rest
+        return False
     return None
 
 
@@ -213,6 +227,12 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
         specs.extend(dynamic_routes(snapshot.services))
     compiled = []
     for spec in specs:
+        try:
+            key_of(spec.prefix)
+        except ValueError as exc:
+            # Written past the validators (straight into the database): no request could match it.
+            log.error("route %r is left out of the table: its prefix %r cannot match (%s)", spec.name, spec.prefix, exc)
+            continue
         policies = policies_for(spec, snapshot, factories)
         # A route with auth settings whose chain lost the auth policy (GATEWAY_POLICIES) fails closed.
         unprotected = spec.auth is not None and not any(p.name == "auth" for p in policies)

@@ -7,6 +7,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from proxy.paths import key_of
 from proxy.reserved import is_reserved, reserved_prefixes, reserved_segments
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -36,6 +37,14 @@ def validate_path_prefix(value: str) -> None:
         )
     if value != "/" and value.endswith("/"):
         raise ValidationError("Leave out the trailing slash; a prefix matches the path below it.", code="path_slash")
+    if ";" in value:
+        raise ValidationError(
+            "Leave out ';' parameters: requests are matched without them (docs/proxying.md).", code="path_params"
+        )
+    try:
+        key_of(value)
+    except ValueError as exc:
+        raise ValidationError(f"No request could match this prefix: {exc}", code="path_unreadable") from None
     if is_reserved(value):
         raise ValidationError(
             f"{value} is served by the gateway itself ({', '.join(reserved_prefixes())}); choose another prefix.",
@@ -116,8 +125,13 @@ def validate_slug_not_reserved(value: str) -> None:
 
 
 def route_tie_key(path_prefix: str, host: str, api_version: str, priority: int) -> tuple[str, str, str, int]:
-    """Two enabled routes with the same key must not share a method, or neither would win."""
-    return (path_prefix, host, api_version, priority)
+    """Two enabled routes with the same key must not share a method, or neither would win. Prefixes
+    are compared as requests are matched (``proxy.paths``): ``/Orders`` and ``/orders`` are one."""
+    try:
+        prefix = key_of(path_prefix)
+    except ValueError:
+        prefix = path_prefix
+    return (prefix, host, api_version.lower(), priority)
 
 
 def methods_overlap(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> bool:
