@@ -88,6 +88,7 @@ def auth_for(route: Route, credentials: Credentials, by_issuer: dict[int, tuple[
         identity_headers=v.parse_identity_headers(route.identity_headers),
         jwt_keys=jwt_keys,
         credentials=credentials,
+        forward_authorization=route.forward_authorization,
     )
 
 
@@ -107,6 +108,8 @@ def _issuer_keys(issuer: JwtIssuer) -> tuple[JwtKey, ...]:
             kid,
             issuer.leeway,
             issuer.roles_claim,
+            v.parse_token_types(issuer.accepted_types),
+            issuer.allow_untyped,
         )
 
     try:

@@ -171,6 +171,11 @@ class Route(models.Model):
     allow_gateway_users = models.BooleanField(
         default=False, help_text="Accept this gateway's admin API tokens (users linked to a consumer)."
     )
+    forward_authorization = models.BooleanField(
+        default=False,
+        help_text="Pass the client's Authorization header (a verified token) to the backend. Off: it is dropped "
+        "and the identity headers name the caller. API keys are never passed on.",
+    )
     jwt_issuers = models.ManyToManyField(
         "registry.JwtIssuer", blank=True, related_name="routes", help_text="Empty: every enabled issuer."
     )

@@ -200,6 +200,28 @@ def validate_roles(value: str) -> None:
     parse_roles(value)
 
 
+_TOKEN_TYPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$")
+
+
+def parse_token_types(value: str) -> frozenset[str]:
+    """``"JWT, at+jwt"`` -> ``{"jwt", "at+jwt"}``: JOSE ``typ`` values as compared (RFC 7515 4.1.9:
+    case-insensitive, ``application/`` left out)."""
+    types = set()
+    for item in (value or "").split(","):
+        item = item.strip().lower().removeprefix("application/")
+        if not item:
+            continue
+        if not _TOKEN_TYPE_RE.match(item):
+            raise ValidationError(f"{item!r} is not a media type such as JWT or at+jwt.")
+        types.add(item)
+    return frozenset(types)
+
+
+def validate_token_types(value: str) -> None:
+    if not parse_token_types(value):
+        raise ValidationError("Name at least one accepted typ, such as JWT or at+jwt.")
+
+
 def parse_identity_headers(value: str) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(i.strip().lower() for i in (value or "").split(",") if i.strip()))
     unknown = [i for i in items if i not in IDENTITY_HEADERS]
