@@ -179,7 +179,8 @@ GATEWAY_MAX_HEADER_BYTES = env_int("GATEWAY_MAX_HEADER_BYTES", 32 * 1024, minimu
 GATEWAY_MAX_HEADER_COUNT = env_int("GATEWAY_MAX_HEADER_COUNT", 100, minimum=8)
 # How often each process checks the config version when no Redis notification arrives.
 GATEWAY_CONFIG_POLL_INTERVAL = env_float("GATEWAY_CONFIG_POLL_INTERVAL", 1.0, minimum=0.05)
-# ALL /api/v1/{service}/{path} forwards to any enabled service by slug.
+# ANY /api/v1/{service}/{path} for the services that opted in (their "dynamic route" setting);
+# false turns every dynamic route off whatever the services say.
 GATEWAY_DYNAMIC_SERVICE_ROUTES = env_bool("GATEWAY_DYNAMIC_SERVICE_ROUTES", True)
 # Headers that carry an API version for routes that match by header.
 GATEWAY_VERSION_HEADERS = [h.lower() for h in env_list("GATEWAY_VERSION_HEADERS", "Accept-Version,API-Version")]

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from proxy.auth.config import AuthConfig
 from proxy.auth.policy import refuse_unprotected
 from proxy.paths import RequestPath, key_of, read_path
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
@@ -81,6 +82,8 @@ class RoutingTable:
         self, snapshot: Snapshot, routes: Sequence[CompiledRoute], upstreams: dict[str, ServiceUpstream]
     ) -> None:
         self.version = snapshot.version
+        # What the control plane wants operators to know about this table (/health/detailed).
+        self.warnings = snapshot.warnings
         # For data-plane code outside a route's chain (the WebSocket fan-out endpoint).
         self.credentials = snapshot.credentials
         self.extensions: Mapping[str, Any] = snapshot.extensions
@@ -193,25 +196,24 @@ def _first_segment(path: str) -> str:
 # --- Compiling ----------------------------------------------------------------------------------
 
 
-def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:
-    """``ALL /api/v1/{service}/{path}``: one synthetic route per enabled service."""
-    return [
-        RouteSpec(
-            id=0,
-            name=f"dynamic:{svc.slug}",
-            service=svc,
-            prefix=DYNAMIC_PREFIX + svc.slug,
-            host="",
-            methods=None,
-            strip_prefix=True,
-            priority=DYNAMIC_PRIORITY,
-            api_version="",
-            version_in_path=False,
-            version_in_header=False,
-            max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
-        )
-        for svc in services
-    ]
+def dynamic_route(service: ServiceSpec, auth: AuthConfig | None) -> RouteSpec:
+    """``ANY /api/v1/{service}/{path}`` for a service that opted in, with the authentication the
+    control plane chose for it (``registry.dynamic``); the registry puts it in ``Snapshot.dynamic``."""
+    return RouteSpec(
+        id=0,
+        name=f"dynamic:{service.slug}",
+        service=service,
+        prefix=DYNAMIC_PREFIX + service.slug,
+        host="",
+        methods=None,
+        strip_prefix=True,
+        priority=DYNAMIC_PRIORITY,
+        api_version="",
+        version_in_path=False,
+        version_in_header=False,
+        max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        auth=auth,
+    )
 
 
 def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None = None) -> RoutingTable:
@@ -224,7 +226,7 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
     }
     specs = list(snapshot.routes)
     if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
-        specs.extend(dynamic_routes(snapshot.services))
+        specs.extend(snapshot.dynamic)
     compiled = []
     for spec in specs:
         try:

@@ -242,5 +242,6 @@ class ConfigVersion(models.Model):
 
 
 from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402
+from registry.dynamic_models import ServiceDynamicRoute  # noqa: E402
 
-__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "Target"]
+__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "ServiceDynamicRoute", "Target"]
