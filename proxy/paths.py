@@ -24,15 +24,16 @@ from urllib.parse import unquote_to_bytes
 
 from proxy.errors import BadRequest
 
-# Anything that sends a path down the slow walk; the common path has none of these.
-_SUSPECT = re.compile(r"[%;\\\x00-\x20\x7f]|//|\.(?:/|$)|[^\x00-\x7f]")
+# Characters that send a path down the slow walk (with "//", "./" and a trailing "."); the common
+# path has none. A character class: alternatives in one pattern cost twice as much per request.
+_SUSPECT = re.compile(r"[%;\\\x00-\x20\x7f-\uffff]")
 _RAW_REFUSED = re.compile(r"[\\\x00-\x20\x7f]")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DECODED_REFUSED = re.compile(r"[/\\\x00-\x1f\x7f]")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs three times as much to build, per request
 class RequestPath:
     raw: str  # as sent (latin-1 text of the raw bytes)
     key: str  # what routes are matched against
@@ -51,7 +52,7 @@ def read_path(raw: str) -> RequestPath:
     """The path's matching key, or ``BadRequest`` (400 ``invalid_path``)."""
     if not raw.startswith("/"):
         raise BadRequest("The request target must be a path starting with '/'.", reason="invalid_path")
-    if _SUSPECT.search(raw) is None:
+    if _SUSPECT.search(raw) is None and "//" not in raw and "./" not in raw and raw[-1] != ".":
         return RequestPath(raw, raw.lower(), None)
     if _RAW_REFUSED.search(raw):
         raise BadRequest("The path holds a control byte, a space or a backslash.", reason="invalid_path")
