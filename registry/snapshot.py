@@ -91,7 +91,8 @@ def load_snapshot() -> Snapshot:
             )
         )
     dynamic, warnings = [], []
-    for row in ServiceDynamicRoute.objects.filter(dynamic_route=True, service_id__in=services).order_by("pk"):
+    opted_in = ServiceDynamicRoute.objects.filter(dynamic_route=True, service_id__in=services).order_by("pk")
+    for row in opted_in if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES else ():
         service = services[row.service_id]
         decision = decide(row, service.name, service.slug, demands.get(service.id, {}))
         if decision.warning:

@@ -186,3 +186,10 @@ def test_the_yaml_format_takes_the_dynamic_route_settings(tmp_path: Any) -> None
 
     assert spec.auth.mode == "jwt" and spec.auth.forward_authorization and warnings == ()
     assert Route.objects.get(name="private").forward_authorization
+
+
+def test_the_switch_turns_every_dynamic_route_and_its_warnings_off(settings: Any) -> None:
+    set_dynamic(shop(), dynamic_auth_mode="none", dynamic_weaker_auth=True)
+    settings.GATEWAY_DYNAMIC_SERVICE_ROUTES = False
+
+    assert served() == (None, ())
