@@ -9,8 +9,9 @@ matches every variant of a path as that path, and refuses what it cannot read on
   0x7F), raw or percent-encoded; an encoded ``/`` or ``\\`` (``%2F``, ``%5C``) and a raw ``\\``;
   a malformed escape (``%zz``); ``.`` and ``..`` segments, encoded or not, and segments of dots and
   spaces only;
-- ignored for matching: ASCII case, ``;parameters`` of a segment, empty segments (``//``), trailing
-  dots and spaces of a segment; other escapes are decoded (``%70rivate`` is ``private``).
+- ignored for matching: ASCII case, ``;parameters`` of a segment (after a raw ``;`` or ``%3B``),
+  empty segments (``//``), trailing dots and spaces of a segment; other escapes are decoded
+  (``%70rivate`` is ``private``).
 
 The key only decides the route. The backend receives the path as the client sent it (minus the
 route's prefix, cut after the same number of segments).
@@ -61,7 +62,9 @@ def read_path(raw: str) -> RequestPath:
     start = 1
     for segment in raw[1:].split("/"):
         end = start + len(segment)
-        name = _decode(segment.partition(";")[0])
+        # The whole segment is checked, parameters included; a ';' decoded from %3B starts them too
+        # (a backend that decodes before it cuts parameters reads it so).
+        name = _decode(segment).partition(";")[0]
         if name in (".", ".."):
             raise BadRequest("Paths with '.' or '..' segments are refused.", reason="invalid_path")
         trimmed = name.rstrip(". ")

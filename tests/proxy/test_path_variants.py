@@ -32,6 +32,8 @@ VARIANTS = [
     "/api/v1/svc-a/%70rivate",
     "/api/v1/svc-a/priv%61te",
     "/api/v1/svc-a/PRIV%41TE",
+    "/api/v1/svc-a/private%3bx",
+    "/api/v1/svc-a/private%3B/x",
 ]
 
 # Paths that have no single reading: 400 before any route is looked at.
@@ -61,6 +63,9 @@ REFUSED = [
     "/api/v1/svc-a/%zzprivate",
     "/api/v1/svc-a/private%",
     "/api/v1/svc-a/private%4",
+    "/api/v1/svc-a/private;x=%00",
+    "/api/v1/svc-a/private;x=%2F",
+    "/api/v1/svc-a/private;%zz",
     "api/v1/svc-a/private",
     "*",
 ]
@@ -88,9 +93,9 @@ def test_a_path_with_no_single_reading_is_refused_with_400(path: str) -> None:
     assert refused.value.status == 400 and refused.value.reason == "invalid_path"
 
 
-def test_an_encoded_semicolon_is_part_of_the_segment_not_a_parameter() -> None:
-    assert read_path("/a/private%3bx").key == "/a/private;x"
-    assert hit(protected_table(), "/api/v1/svc-a/private%3bx") == "open"
+def test_an_encoded_semicolon_starts_parameters_like_a_raw_one() -> None:
+    assert read_path("/a/private%3bx").key == "/a/private"
+    assert read_path("/a/private;%3b/b").key == "/a/private/b"
 
 
 def test_the_backend_gets_the_path_as_sent_cut_after_the_prefix_segments() -> None:
