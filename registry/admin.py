@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -286,7 +287,7 @@ class ServiceAdmin(ConfigAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        if request.method == "GET":
+        if request.method == "GET" and settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
             service = self.get_object(request, object_id)
             warning = dynamic.status(service).warning if service is not None else ""
             if warning:
@@ -295,9 +296,11 @@ class ServiceAdmin(ConfigAdmin):
 
     @admin.display(description="in force")
     def dynamic_route_in_force(self, obj: Service) -> str:
+        if not settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
+            return "Not served: GATEWAY_DYNAMIC_SERVICE_ROUTES turns every dynamic route off."
         decision = dynamic.status(obj)
         if decision.demand is None:
-            return decision.warning or "Not served: /api/v1/{slug}/ answers 404."
+            return decision.warning or f"Not served: /api/v1/{obj.slug}/ answers 404."
         text = f"/api/v1/{obj.slug}/{{path}} asks for {decision.demand.describe()}."
         return f"{text} Warning: {decision.warning}" if decision.warning else text
 

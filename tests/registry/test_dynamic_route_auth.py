@@ -193,3 +193,13 @@ def test_the_switch_turns_every_dynamic_route_and_its_warnings_off(settings: Any
     settings.GATEWAY_DYNAMIC_SERVICE_ROUTES = False
 
     assert served() == (None, ())
+
+
+def test_with_the_switch_off_the_admin_page_says_so_and_warns_of_nothing(admin_client: Client, settings: Any) -> None:
+    service = set_dynamic(shop(), dynamic_auth_mode="none", dynamic_weaker_auth=True)
+    settings.GATEWAY_DYNAMIC_SERVICE_ROUTES = False
+
+    text = admin_client.get(f"/admin/registry/service/{service.pk}/change/").content.decode()
+
+    assert "GATEWAY_DYNAMIC_SERVICE_ROUTES turns every dynamic route off" in text
+    assert 'class="warning"' not in text
