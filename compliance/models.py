@@ -15,7 +15,10 @@ UPDATE and DELETE on events outside an explicit maintenance transaction (erasure
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from registry.auth_models import Consumer
@@ -128,13 +131,27 @@ class RouteAudit(models.Model):
 
 
 class RedactionRule(models.Model):
+    """What traffic records never keep (``compliance.redaction``), beyond the credentials that are
+    always redacted."""
+
     class Kind(models.TextChoices):
         HEADER = "header", "Request header"
         QUERY = "query", "Query parameter"
         JSON_PATH = "json_path", "JSON path (in recorded JSON data)"
+        PATH_SEGMENT = "path_segment", "Path segment matching a pattern"
+        QUERY_VALUE = "query_value", "Query value matching a pattern"
+
+    PATTERN_KINDS = (Kind.PATH_SEGMENT, Kind.QUERY_VALUE)
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    name = models.CharField(max_length=200, help_text="Header name, query parameter or JSON path ($.a.b).")
+    name = models.CharField(
+        max_length=200,
+        help_text="Header name, query parameter, JSON path ($.a.b), or a regular expression searched in each "
+        "URL-decoded path segment or query value (the whole segment or value is redacted).",
+    )
+    phi_only = models.BooleanField(
+        "PHI routes only", default=False, help_text="Apply to the records of PHI routes only."
+    )
     enabled = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
 
@@ -143,6 +160,16 @@ class RedactionRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind in self.PATTERN_KINDS:
+            try:
+                pattern = re.compile(self.name)
+            except re.error as exc:
+                raise ValidationError({"name": f"Not a regular expression: {exc}."}) from None
+            if pattern.search(""):
+                raise ValidationError({"name": "This pattern matches everything (even an empty value)."})
 
 
 class RetentionRule(models.Model):

@@ -1,9 +1,10 @@
 """``AuditPolicy``: PHI routes fail closed when the audit trail cannot accept their record.
 
-It is only attached to PHI routes (every other route is recorded by the observer with no policy
-step), and must come first in ``GATEWAY_POLICIES`` so the refusal happens before anything else.
-Before serving, it checks the durable path is healthy (``Drainer.healthy``) and reserves the
-request's slot in the buffer, so the record of a served PHI request is never dropped.
+It is only attached to PHI routes, and to the dynamic route of a service that has one (every
+other route is recorded by the observer with no policy step), and must come first in
+``GATEWAY_POLICIES`` so the refusal happens before anything else. Before serving, it checks the
+durable path is healthy (``Drainer.healthy``) and reserves the request's slot in the buffer, so the
+record of a served PHI request is never dropped.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class AuditPolicy:
 
     @classmethod
     def for_route(cls, route: RouteSpec, snapshot: Snapshot) -> AuditPolicy | None:
-        return cls() if route.id in snapshot.extensions.get(NAME, AuditSettings()).phi else None
+        return cls() if snapshot.extensions.get(NAME, AuditSettings()).is_phi(route) else None
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         if not capture.drainer.healthy() or not capture.buffer.reserve():

@@ -1,6 +1,7 @@
 """Turn an observer's ``Finished`` into a plain audit record (a dict of ``AuditEvent`` fields).
 
-Nothing from bodies; the query string and headers only after redaction (``compliance.redaction``).
+Nothing from bodies; the path, the query string and the headers only after redaction
+(``compliance.redaction``).
 Each record gets an ``event_id`` unique across the gateway (a random per-process prefix and a
 counter), so redelivery from the durable queue is recognised and never stored twice.
 """
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from compliance import pseudonyms
-from compliance.redaction import DEFAULT, RedactionRules, redact_headers, redact_json, redact_query
+from compliance.redaction import DEFAULT, RedactionRules, redact_headers, redact_json, redact_path, redact_query
 from proxy.observe import WEBSOCKET, Finished
+from proxy.specs import RouteSpec
 
 _state: dict[str, Any] = {"pid": None, "prefix": "", "counter": itertools.count(1)}
 
@@ -27,6 +29,11 @@ class AuditSettings:
     rules: RedactionRules = DEFAULT
     unaudited: frozenset[int] = field(default_factory=frozenset)  # route ids with audit off (never PHI)
     phi: frozenset[int] = field(default_factory=frozenset)  # route ids that carry PHI
+    # Services with a PHI route: their dynamic /api/v1/{slug} route reaches the same backend paths.
+    phi_services: frozenset[int] = field(default_factory=frozenset)
+
+    def is_phi(self, route: RouteSpec) -> bool:
+        return route.id in self.phi if route.id else route.service.id in self.phi_services
 
 
 _current: list[AuditSettings] = [AuditSettings()]
@@ -80,6 +87,8 @@ def record_of(finished: Finished, *, header_mode: str = "redacted", pseudonymize
         data.update(finished.details)
     if rules.json_paths and data:
         data = redact_json(data, rules)
+    phi = route is not None and audit.is_phi(route)
+    segments, values = rules.patterns(phi)
     return {
         "event_id": new_event_id(),
         "kind": "websocket" if websocket else "request",
@@ -90,8 +99,8 @@ def record_of(finished: Finished, *, header_mode: str = "redacted", pseudonymize
         "consumer_name": identity.name if identity is not None else "",
         "client_ip": pseudonyms.pseudonym(finished.client_address) if pseudonymize_ip else finished.client_address,
         "method": finished.method,
-        "path": finished.path,
-        "query": redact_query(finished.query, rules, auth.key_query_param.lower() if auth is not None else ""),
+        "path": redact_path(finished.path, segments),
+        "query": redact_query(finished.query, rules, auth.key_query_param.lower() if auth is not None else "", values),
         "headers": redact_headers(
             finished.scope.get("headers", ()), rules, header_mode, auth.key_header.lower() if auth is not None else b""
         ),
@@ -103,7 +112,7 @@ def record_of(finished: Finished, *, header_mode: str = "redacted", pseudonymize
         "bytes_in": finished.bytes_in,
         "bytes_out": finished.bytes_out,
         "error_reason": finished.error_reason or "",
-        "phi": route is not None and route.id in audit.phi,
+        "phi": phi,
         "source": "gateway",
         "data": data,
     }

@@ -11,8 +11,8 @@ from registry.admin import ReadOnlyAdmin
 
 @admin.register(RedactionRule)
 class RedactionRuleAdmin(admin.ModelAdmin):
-    list_display = ("kind", "name", "enabled", "note")
-    list_filter = ("kind", "enabled")
+    list_display = ("kind", "name", "phi_only", "enabled", "note")
+    list_filter = ("kind", "phi_only", "enabled")
     search_fields = ("name", "note")
 
 

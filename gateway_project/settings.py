@@ -229,7 +229,8 @@ GATEWAY_MAX_HEADER_BYTES = env_int("GATEWAY_MAX_HEADER_BYTES", 32 * 1024, minimu
 GATEWAY_MAX_HEADER_COUNT = env_int("GATEWAY_MAX_HEADER_COUNT", 100, minimum=8)
 # How often each process checks the config version when no Redis notification arrives.
 GATEWAY_CONFIG_POLL_INTERVAL = env_float("GATEWAY_CONFIG_POLL_INTERVAL", 1.0, minimum=0.05)
-# ALL /api/v1/{service}/{path} forwards to any enabled service by slug.
+# ANY /api/v1/{service}/{path} for the services that opted in (their "dynamic route" setting);
+# false turns every dynamic route off whatever the services say.
 GATEWAY_DYNAMIC_SERVICE_ROUTES = env_bool("GATEWAY_DYNAMIC_SERVICE_ROUTES", True)
 # Headers that carry an API version for routes that match by header.
 GATEWAY_VERSION_HEADERS = [h.lower() for h in env_list("GATEWAY_VERSION_HEADERS", "Accept-Version,API-Version")]
@@ -362,6 +363,9 @@ GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, m
 GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 1_000_000, minimum=1)
 # Record the client IP as a keyed pseudonym instead of the address.
 GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
+# Redact SSNs, dates (of birth) and email addresses from the paths and query values of PHI routes'
+# records (compliance.redaction.DEFAULT_PHI_PATTERNS), besides the officers' own rules.
+GATEWAY_AUDIT_PHI_DEFAULT_RULES = env_bool("GATEWAY_AUDIT_PHI_DEFAULT_RULES", True)
 # Request headers in records: "redacted" (names and values, secrets and rule-listed ones redacted),
 # "names" (names only, every value redacted) or "none".
 GATEWAY_AUDIT_HEADERS = env_str("GATEWAY_AUDIT_HEADERS", "redacted").strip().lower()

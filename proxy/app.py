@@ -28,6 +28,7 @@ from proxy.errors import (
 )
 from proxy.exchange import Exchange, Response, request_context
 from proxy.headers import client_address, inspect_request, is_trusted, request_id_of
+from proxy.paths import read_path
 from proxy.reserved import is_reserved, reserved_prefixes
 from proxy.serving import serving
 from proxy.table import MethodMismatch
@@ -130,9 +131,8 @@ class GatewayApp:
         if scope["http_version"] not in ("1.1", "1.0"):
             raise BadRequest("Only HTTP/1.0 and HTTP/1.1 are accepted.", reason="unsupported_version")
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.decode("latin-1")
-        if not path.startswith("/") or "/." in path or "%2e" in path.lower():
-            _check_path(path)
+        request_path = read_path(raw_path.decode("latin-1"))  # 400 for a path with no single reading
+        path = request_path.raw
         client = scope.get("client")
         client_ip = client[0] if client else ""
         trusted = is_trusted(client_ip, self.trusted) if self.trusted else False
@@ -145,7 +145,7 @@ class GatewayApp:
         table = serving.table
         if table is None:
             raise NoRoute("The gateway has not loaded its configuration yet.", reason="config_not_loaded")
-        found = table.match(host, path, method, head.version)
+        found = table.match(host, request_path, method, head.version)
         if found is None:
             raise NoRoute(f"No route matches {method} {path}.")
         if isinstance(found, MethodMismatch):
@@ -223,14 +223,6 @@ class GatewayApp:
             exchange.bytes_out = len(body)
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-def _check_path(path: str) -> None:
-    if not path.startswith("/"):
-        raise BadRequest("The request target must be a path starting with '/'.", reason="invalid_path")
-    segments = path.lower().replace("%2e", ".").split("/")
-    if "." in segments or ".." in segments:
-        raise BadRequest("Paths with '.' or '..' segments are refused.", reason="invalid_path")
 
 
 async def _buffer_for_http10(response: Response) -> Response:

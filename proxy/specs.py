@@ -44,7 +44,7 @@ class ServiceSpec:
 
 @dataclass(frozen=True, slots=True)
 class RouteSpec:
-    id: int  # 0 for the dynamic /api/v1/{service} routes
+    id: int  # 0 for the dynamic /api/v1/{service} routes (proxy.table.dynamic_route)
     name: str
     service: ServiceSpec
     prefix: str
@@ -65,5 +65,9 @@ class Snapshot:
     services: tuple[ServiceSpec, ...]
     routes: tuple[RouteSpec, ...]
     credentials: Credentials = field(default_factory=Credentials)
+    # The /api/v1/{service}/{path} routes of the services that opted in, each with its own auth.
+    dynamic: tuple[RouteSpec, ...] = ()
+    # What operators should know about this configuration (shown in /health/detailed).
+    warnings: tuple[str, ...] = ()
     # What feature apps loaded for their own policies, by loader name.
     extensions: Mapping[str, Any] = field(default_factory=dict)

@@ -9,6 +9,7 @@ segment, then longest prefix, version, priority and method.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,14 @@ from typing import Any
 
 from django.conf import settings
 
+from proxy.auth.config import AuthConfig
 from proxy.auth.policy import refuse_unprotected
+from proxy.paths import RequestPath, key_of, read_path
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
 from proxy.specs import RouteSpec, ServiceSpec, Snapshot
 from proxy.upstream import ServiceUpstream, forward, load_gate_factory
+
+log = logging.getLogger(__name__)
 
 DYNAMIC_PREFIX = "/api/v1/"
 DYNAMIC_PRIORITY = -1_000_000
@@ -52,6 +57,8 @@ class CompiledRoute:
     # The methods the route matches: its own, plus those its policies answer themselves (a CORS
     # policy answers OPTIONS preflights on a GET-only route); None: any method.
     methods: frozenset[str] | None = field(init=False)
+    key: str = field(init=False)  # the prefix as a path key (proxy.paths): what requests are matched on
+    segments: int = field(init=False)
     prefix_slash: str = field(init=False)
     version_segment: str = field(init=False)
 
@@ -59,12 +66,14 @@ class CompiledRoute:
         extra = frozenset(m for p in self.policies for m in getattr(p, "extra_methods", ()))
         own = self.spec.methods
         self.methods = own | extra if own is not None and extra else own
-        self.prefix_slash = "/" if self.spec.prefix == "/" else self.spec.prefix + "/"
-        self.version_segment = f"/{self.spec.api_version}" if self.spec.api_version else ""
+        self.key = key_of(self.spec.prefix)
+        self.segments = 0 if self.key == "/" else self.key.count("/")
+        self.prefix_slash = "/" if self.key == "/" else self.key + "/"
+        self.version_segment = f"/{self.spec.api_version.lower()}" if self.spec.api_version else ""
 
     def sort_key(self) -> tuple[int, int, int, str]:
         spec = self.spec
-        return (-len(spec.prefix), -bool(spec.api_version), -spec.priority, spec.name)
+        return (-len(self.key), -bool(spec.api_version), -spec.priority, spec.name)
 
 
 class MethodMismatch:
@@ -79,6 +88,8 @@ class RoutingTable:
         self, snapshot: Snapshot, routes: Sequence[CompiledRoute], upstreams: dict[str, ServiceUpstream]
     ) -> None:
         self.version = snapshot.version
+        # What the control plane wants operators to know about this table (/health/detailed).
+        self.warnings = snapshot.warnings
         # For data-plane code outside a route's chain (the WebSocket fan-out endpoint).
         self.credentials = snapshot.credentials
         self.extensions: Mapping[str, Any] = snapshot.extensions
@@ -103,10 +114,13 @@ class RoutingTable:
         self._any = _SegmentIndex(anyhost)
 
     def match(
-        self, host: str, path: str, method: str, version: str | None
+        self, host: str, path: str | RequestPath, method: str, version: str | None
     ) -> tuple[CompiledRoute, str] | MethodMismatch | None:
-        """Return the route and the path to send upstream, a ``MethodMismatch``, or None."""
-        first = _first_segment(path)
+        """Return the route and the path to send upstream, a ``MethodMismatch``, or None. A path
+        that cannot be read one way only raises ``BadRequest`` (``proxy.paths``)."""
+        if isinstance(path, str):
+            path = read_path(path)
+        first = _first_segment(path.key)
         mismatch: list[str] = []
         index = self._exact.get(host)
         if index is not None:
@@ -129,44 +143,47 @@ class _SegmentIndex:
 
     def __init__(self, routes: Iterable[CompiledRoute]) -> None:
         routes = list(routes)
-        roots = [r for r in routes if r.spec.prefix == "/"]
+        roots = [r for r in routes if r.key == "/"]
         by_segment: dict[str, list[CompiledRoute]] = {}
         for route in routes:
-            if route.spec.prefix != "/":
-                by_segment.setdefault(_first_segment(route.spec.prefix), []).append(route)
+            if route.key != "/":
+                by_segment.setdefault(_first_segment(route.key), []).append(route)
         self.by_segment = {seg: tuple(sorted(rs + roots, key=CompiledRoute.sort_key)) for seg, rs in by_segment.items()}
         self.roots = tuple(sorted(roots, key=CompiledRoute.sort_key))
 
     def find(
-        self, first: str, path: str, method: str, version: str | None, mismatch: list[str]
+        self, first: str, path: RequestPath, method: str, version: str | None, mismatch: list[str]
     ) -> tuple[CompiledRoute, str] | None:
+        key = path.key
         for route in self.by_segment.get(first, self.roots):
             spec = route.spec
-            if not (path == spec.prefix or path.startswith(route.prefix_slash)):
+            if not (key == route.key or key.startswith(route.prefix_slash)):
                 continue
-            rest = path[len(spec.prefix) :] if spec.prefix != "/" else path
+            segments, length = route.segments, (len(route.key) if route.segments else 0)
             if spec.api_version:
-                versioned = _match_version(route, rest, version)
-                if versioned is None:
+                in_path = _match_version(route, key[length:], version)
+                if in_path is None:
                     continue
-                rest = versioned
+                if in_path:
+                    segments, length = segments + 1, length + len(route.version_segment)
             methods = route.methods
             if methods is not None and method not in methods:
                 mismatch.extend(methods)
                 continue
-            return route, _upstream_path(spec, path, rest)
+            return route, _upstream_path(spec, path.raw, path.raw_after(segments, length))
         return None
 
 
-def _match_version(route: CompiledRoute, rest: str, version: str | None) -> str | None:
-    """The path after the prefix (minus the version segment when it came from the path), or None."""
+def _match_version(route: CompiledRoute, rest: str, version: str | None) -> bool | None:
+    """True when the version is the path segment after the prefix, False when it came from the
+    header, None when the request is not for this route's version."""
     spec = route.spec
     if spec.version_in_path:
         seg = route.version_segment
         if rest == seg or rest.startswith(seg + "/"):
-            return rest[len(seg) :]
+            return True
     if spec.version_in_header and version == spec.api_version:
-        return rest
+        return False
     return None
 
 
@@ -186,25 +203,24 @@ def _first_segment(path: str) -> str:
 # --- Compiling ----------------------------------------------------------------------------------
 
 
-def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:
-    """``ALL /api/v1/{service}/{path}``: one synthetic route per enabled service."""
-    return [
-        RouteSpec(
-            id=0,
-            name=f"dynamic:{svc.slug}",
-            service=svc,
-            prefix=DYNAMIC_PREFIX + svc.slug,
-            host="",
-            methods=None,
-            strip_prefix=True,
-            priority=DYNAMIC_PRIORITY,
-            api_version="",
-            version_in_path=False,
-            version_in_header=False,
-            max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
-        )
-        for svc in services
-    ]
+def dynamic_route(service: ServiceSpec, auth: AuthConfig | None) -> RouteSpec:
+    """``ANY /api/v1/{service}/{path}`` for a service that opted in, with the authentication the
+    control plane chose for it (``registry.dynamic``); the registry puts it in ``Snapshot.dynamic``."""
+    return RouteSpec(
+        id=0,
+        name=f"dynamic:{service.slug}",
+        service=service,
+        prefix=DYNAMIC_PREFIX + service.slug,
+        host="",
+        methods=None,
+        strip_prefix=True,
+        priority=DYNAMIC_PRIORITY,
+        api_version="",
+        version_in_path=False,
+        version_in_header=False,
+        max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        auth=auth,
+    )
 
 
 def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None = None) -> RoutingTable:
@@ -217,9 +233,15 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
     }
     specs = list(snapshot.routes)
     if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
-        specs.extend(dynamic_routes(snapshot.services))
+        specs.extend(snapshot.dynamic)
     compiled = []
     for spec in specs:
+        try:
+            key_of(spec.prefix)
+        except ValueError as exc:
+            # Written past the validators (straight into the database): no request could match it.
+            log.error("route %r is left out of the table: its prefix %r cannot match (%s)", spec.name, spec.prefix, exc)
+            continue
         policies = policies_for(spec, snapshot, factories)
         # A route with auth settings whose chain lost the auth policy (GATEWAY_POLICIES) fails closed.
         unprotected = spec.auth is not None and not any(p.name == "auth" for p in policies)

@@ -24,6 +24,9 @@ class PolicySpec:
     route_ids: frozenset[int]
     service_ids: frozenset[int]
     consumer_ids: frozenset[str] | None  # None: every caller
+    # Services of the routes in route_ids: their dynamic /api/v1/{slug} route reaches the same backend
+    # paths, so the policy applies there too (it would be a way around the limit otherwise).
+    route_service_ids: frozenset[int] = frozenset()
 
     @property
     def quota(self) -> int:
@@ -35,6 +38,8 @@ class PolicySpec:
 
     def applies_to(self, route: RouteSpec) -> bool:
         if self.all_routes or (route.id and route.id in self.route_ids) or route.service.id in self.service_ids:
+            return True
+        if not route.id and route.service.id in self.route_service_ids:
             return True
         # Attached to consumers only: their requests on every route.
         return not self.route_ids and not self.service_ids and self.consumer_ids is not None
@@ -55,6 +60,7 @@ def load_rate_limits(snapshot: Snapshot) -> RateLimits:
     rows = RatePolicy.objects.filter(enabled=True).prefetch_related("routes", "services", "consumers")
     for row in rows.order_by("pk"):
         consumers = frozenset(str(c.pk) for c in row.consumers.all())
+        routes = row.routes.all()
         specs.append(
             PolicySpec(
                 id=row.pk,
@@ -65,9 +71,10 @@ def load_rate_limits(snapshot: Snapshot) -> RateLimits:
                 failure_mode=row.failure_mode,
                 shadow=row.shadow,
                 all_routes=row.all_routes,
-                route_ids=frozenset(r.pk for r in row.routes.all()),
+                route_ids=frozenset(r.pk for r in routes),
                 service_ids=frozenset(s.pk for s in row.services.all()),
                 consumer_ids=consumers or None,
+                route_service_ids=frozenset(r.service_id for r in routes),
             )
         )
     return RateLimits(tuple(specs))

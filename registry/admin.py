@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,7 +20,7 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.forms.models import fields_for_model
 from django.http import HttpRequest, HttpResponse
 
-from registry import layout
+from registry import dynamic, layout
 from registry import validators as v
 from registry.models import ConfigVersion, Route, Service, Target
 from registry.sections import Section, sections_of
@@ -279,8 +280,29 @@ class ServiceAdmin(ConfigAdmin):
     list_filter = ("enabled", "protocol", "lb_algorithm")
     search_fields = ("name", "slug", "description")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "dynamic_route_in_force")
+    panels = (("Dynamic route in force", {"fields": ("dynamic_route_in_force",)}),)
     inlines = (TargetInline, RouteInline)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if request.method == "GET" and settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
+            service = self.get_object(request, object_id)
+            warning = dynamic.status(service).warning if service is not None else ""
+            if warning:
+                self.message_user(request, warning, level=messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="in force")
+    def dynamic_route_in_force(self, obj: Service) -> str:
+        if not settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
+            return "Not served: GATEWAY_DYNAMIC_SERVICE_ROUTES turns every dynamic route off."
+        decision = dynamic.status(obj)
+        if decision.demand is None:
+            return decision.warning or f"Not served: /api/v1/{obj.slug}/ answers 404."
+        text = f"/api/v1/{obj.slug}/{{path}} asks for {decision.demand.describe()}."
+        return f"{text} Warning: {decision.warning}" if decision.warning else text
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
         return (

@@ -14,11 +14,23 @@ class RegistryConfig(AppConfig):
         from proxy import lifespan
         from proxy.auth import usage
         from registry import signals
+        from registry.models import ServiceDynamicRoute
+        from registry.sections import Section, attach
         from registry.services import record_key_usage
         from registry.watch import watcher
 
         signals.connect()
         lifespan.add_hooks(watcher.start, watcher.stop)
+        attach(
+            Section(
+                ServiceDynamicRoute,
+                "Dynamic route",
+                ("dynamic_route", "dynamic_auth_mode", "dynamic_required_roles", "dynamic_weaker_auth"),
+                "ANY /api/v1/{slug}/{path} reaches every path of this service's backend; "
+                "see docs/proxying.md and docs/authentication.md.",
+                list_filter=("dynamic_route",),
+            )
+        )
 
         async def flush_key_usage() -> None:
             await usage.flush(record_key_usage)

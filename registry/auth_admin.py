@@ -125,7 +125,7 @@ class JwtIssuerAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "enabled")}),
-        ("Claims", {"fields": ("issuer", "audience", "leeway", "roles_claim")}),
+        ("Claims", {"fields": ("issuer", "audience", "leeway", "roles_claim", "accepted_types", "allow_untyped")}),
         (
             "Keys",
             {

@@ -22,8 +22,8 @@ from rest_framework_simplejwt.settings import api_settings as simplejwt_settings
 from proxy.auth.config import AuthConfig, Credentials, Identity, JwtKey, KeyRecord
 from proxy.auth.jwt import load_public_key
 from registry import validators as v
+from registry.auth_demand import NONE, Demand
 from registry.auth_models import ApiKey, Consumer, JwtIssuer
-from registry.models import Route
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +72,32 @@ def load_credentials() -> tuple[Credentials, dict[int, tuple[JwtKey, ...]]]:
     return credentials, by_issuer
 
 
-def auth_for(route: Route, credentials: Credentials, by_issuer: dict[int, tuple[JwtKey, ...]]) -> AuthConfig | None:
-    if route.auth_mode == Route.AuthMode.NONE:
+def config_for(
+    demand: Demand,
+    credentials: Credentials,
+    by_issuer: dict[int, tuple[JwtKey, ...]],
+    key_header: bytes = b"",
+    key_query_param: str = "",
+) -> AuthConfig | None:
+    """The compiled settings of a route's demand (or of a dynamic route's, ``registry.dynamic``)."""
+    if demand.mode == NONE:
         return None
-    chosen = [i.pk for i in route.jwt_issuers.all()]
-    jwt_keys = tuple(k for pk in chosen for k in by_issuer.get(pk, ())) if chosen else credentials.jwt_keys
-    if route.allow_gateway_users:
+    if demand.issuers is None:
+        jwt_keys = credentials.jwt_keys
+    else:
+        jwt_keys = tuple(k for pk in sorted(demand.issuers) for k in by_issuer.get(pk, ()))
+    if demand.gateway_users:
         jwt_keys += (gateway_user_key(),)
     return AuthConfig(
-        mode=route.auth_mode,
-        required_roles=frozenset(v.parse_roles(route.required_roles)),
-        allow_anonymous=route.allow_anonymous,
-        key_header=route.api_key_header.lower().encode(),
-        key_query_param=route.api_key_query_param,
-        identity_headers=v.parse_identity_headers(route.identity_headers),
+        mode=demand.mode,
+        required_roles=demand.roles,
+        allow_anonymous=demand.anonymous,
+        key_header=key_header,
+        key_query_param=key_query_param,
+        identity_headers=demand.identity_headers,
         jwt_keys=jwt_keys,
         credentials=credentials,
+        forward_authorization=demand.forward_authorization,
     )
 
 
@@ -107,6 +117,8 @@ def _issuer_keys(issuer: JwtIssuer) -> tuple[JwtKey, ...]:
             kid,
             issuer.leeway,
             issuer.roles_claim,
+            v.parse_token_types(issuer.accepted_types),
+            issuer.allow_untyped,
         )
 
     try:

@@ -87,6 +87,19 @@ class JwtIssuer(models.Model):
     roles_claim = models.CharField(
         max_length=100, default="roles", help_text="Claim holding roles: a list, or a space-separated string."
     )
+    accepted_types = models.CharField(
+        "accepted typ values",
+        max_length=200,
+        default="JWT, at+jwt",
+        validators=[v.validate_token_types],
+        help_text="Comma-separated values of the token header's typ (case-insensitive, 'application/' ignored); "
+        "a token with another typ is refused (RFC 8725 3.11).",
+    )
+    allow_untyped = models.BooleanField(
+        "accept tokens without typ",
+        default=False,
+        help_text="For issuers whose access tokens carry no typ header; refresh and ID tokens are still refused.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -64,6 +64,7 @@ LAYOUTS: dict[type[models.Model], tuple[Group, ...]] = {
                 "allow_gateway_users",
                 "jwt_issuers",
                 "identity_headers",
+                "forward_authorization",
             ),
             "Who may call this route; see docs/authentication.md.",
         ),

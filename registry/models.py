@@ -171,6 +171,11 @@ class Route(models.Model):
     allow_gateway_users = models.BooleanField(
         default=False, help_text="Accept this gateway's admin API tokens (users linked to a consumer)."
     )
+    forward_authorization = models.BooleanField(
+        default=False,
+        help_text="Pass the client's Authorization header (a verified token) to the backend. Off: it is dropped "
+        "and the identity headers name the caller. API keys are never passed on.",
+    )
     jwt_issuers = models.ManyToManyField(
         "registry.JwtIssuer", blank=True, related_name="routes", help_text="Empty: every enabled issuer."
     )
@@ -199,15 +204,12 @@ class Route(models.Model):
         self.clean_auth()
         if not self.path_prefix or not self.enabled:
             return
-        clashes = Route.objects.filter(
-            enabled=True,
-            path_prefix=self.path_prefix,
-            host=self.host,
-            api_version=self.api_version,
-            priority=self.priority,
-        ).exclude(pk=self.pk)
-        for other in clashes:
-            if v.methods_overlap(self.method_list, other.method_list):
+        # Prefixes are compared as requests are matched: /Orders and /orders take the same requests.
+        mine = v.route_tie_key(self.path_prefix, self.host, self.api_version, self.priority)
+        others = Route.objects.filter(enabled=True, host=self.host, priority=self.priority).exclude(pk=self.pk)
+        for other in others:
+            same = v.route_tie_key(other.path_prefix, other.host, other.api_version, other.priority) == mine
+            if same and v.methods_overlap(self.method_list, other.method_list):
                 raise ValidationError(
                     f"Route {other.name!r} already matches the same host, prefix, version and priority "
                     "for some of these methods; change the priority or the methods so one route wins."
@@ -240,5 +242,6 @@ class ConfigVersion(models.Model):
 
 
 from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402
+from registry.dynamic_models import ServiceDynamicRoute  # noqa: E402
 
-__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "Target"]
+__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "ServiceDynamicRoute", "Target"]

@@ -1,8 +1,9 @@
 """The snapshot loader: enabled configuration rows as the data plane's frozen specs.
 
 This is the only code that reads the database for the data plane. ``load_snapshot`` runs in the
-config watcher's worker thread (never on the event loop): it reads services, targets, routes and
-credentials into a ``proxy.specs.Snapshot``, then calls every feature app's loader.
+config watcher's worker thread (never on the event loop): it reads services, targets, routes,
+credentials and the dynamic routes of the services that opted in (``registry.dynamic``) into a
+``proxy.specs.Snapshot``, then calls every feature app's loader.
 
 A feature app keeps its models to itself and registers a loader from its ``AppConfig.ready``
 (``register_loader(name, loader)``). The loader receives the snapshot read so far (it may query the
@@ -20,9 +21,11 @@ from typing import Any
 from django.conf import settings
 
 from proxy.specs import RouteSpec, ServiceSpec, Snapshot, TargetSpec
-from proxy.table import RoutingTable, compile_table
-from registry.auth_compile import auth_for, load_credentials
-from registry.models import Route, Service
+from proxy.table import RoutingTable, compile_table, dynamic_route
+from registry.auth_compile import config_for, load_credentials
+from registry.auth_demand import Demand, of_route
+from registry.dynamic import decide
+from registry.models import Route, Service, ServiceDynamicRoute
 from registry.services import current_config_version
 from registry.validators import normalize_prefix, parse_methods
 
@@ -60,8 +63,11 @@ def load_snapshot() -> Snapshot:
         )
     credentials, by_issuer = load_credentials()
     routes = []
+    demands: dict[int, dict[str, Demand]] = {}
     enabled_routes = Route.objects.filter(enabled=True, service__enabled=True).prefetch_related("jwt_issuers")
     for route in enabled_routes.order_by("pk"):
+        demand = of_route(route)
+        demands.setdefault(route.service_id, {})[route.name] = demand
         methods = parse_methods(route.methods)
         routes.append(
             RouteSpec(
@@ -79,10 +85,28 @@ def load_snapshot() -> Snapshot:
                 max_body_bytes=(
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
-                auth=auth_for(route, credentials, by_issuer),
+                auth=config_for(
+                    demand, credentials, by_issuer, route.api_key_header.lower().encode(), route.api_key_query_param
+                ),
             )
         )
-    snapshot = Snapshot(int(version), tuple(services.values()), tuple(routes), credentials)
+    dynamic, warnings = [], []
+    opted_in = ServiceDynamicRoute.objects.filter(dynamic_route=True, service_id__in=services).order_by("pk")
+    for row in opted_in if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES else ():
+        service = services[row.service_id]
+        decision = decide(row, service.name, service.slug, demands.get(service.id, {}))
+        if decision.warning:
+            warnings.append(decision.warning)
+        if decision.demand is not None:
+            dynamic.append(dynamic_route(service, config_for(decision.demand, credentials, by_issuer)))
+    snapshot = Snapshot(
+        int(version),
+        tuple(services.values()),
+        tuple(routes),
+        credentials,
+        dynamic=tuple(dynamic),
+        warnings=tuple(warnings),
+    )
     if not _loaders:
         return snapshot
     return replace(snapshot, extensions={name: loader(snapshot) for name, loader in _loaders.items()})

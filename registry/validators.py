@@ -7,6 +7,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from proxy.paths import key_of
 from proxy.reserved import is_reserved, reserved_prefixes, reserved_segments
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -36,6 +37,14 @@ def validate_path_prefix(value: str) -> None:
         )
     if value != "/" and value.endswith("/"):
         raise ValidationError("Leave out the trailing slash; a prefix matches the path below it.", code="path_slash")
+    if ";" in value:
+        raise ValidationError(
+            "Leave out ';' parameters: requests are matched without them (docs/proxying.md).", code="path_params"
+        )
+    try:
+        key_of(value)
+    except ValueError as exc:
+        raise ValidationError(f"No request could match this prefix: {exc}", code="path_unreadable") from None
     if is_reserved(value):
         raise ValidationError(
             f"{value} is served by the gateway itself ({', '.join(reserved_prefixes())}); choose another prefix.",
@@ -116,8 +125,13 @@ def validate_slug_not_reserved(value: str) -> None:
 
 
 def route_tie_key(path_prefix: str, host: str, api_version: str, priority: int) -> tuple[str, str, str, int]:
-    """Two enabled routes with the same key must not share a method, or neither would win."""
-    return (path_prefix, host, api_version, priority)
+    """Two enabled routes with the same key must not share a method, or neither would win. Prefixes
+    are compared as requests are matched (``proxy.paths``): ``/Orders`` and ``/orders`` are one."""
+    try:
+        prefix = key_of(path_prefix)
+    except ValueError:
+        prefix = path_prefix
+    return (prefix, host, api_version.lower(), priority)
 
 
 def methods_overlap(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str]) -> bool:
@@ -184,6 +198,28 @@ def parse_roles(value: str) -> tuple[str, ...]:
 
 def validate_roles(value: str) -> None:
     parse_roles(value)
+
+
+_TOKEN_TYPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$")
+
+
+def parse_token_types(value: str) -> frozenset[str]:
+    """``"JWT, at+jwt"`` -> ``{"jwt", "at+jwt"}``: JOSE ``typ`` values as compared (RFC 7515 4.1.9:
+    case-insensitive, ``application/`` left out)."""
+    types = set()
+    for item in (value or "").split(","):
+        item = item.strip().lower().removeprefix("application/")
+        if not item:
+            continue
+        if not _TOKEN_TYPE_RE.match(item):
+            raise ValidationError(f"{item!r} is not a media type such as JWT or at+jwt.")
+        types.add(item)
+    return frozenset(types)
+
+
+def validate_token_types(value: str) -> None:
+    if not parse_token_types(value):
+        raise ValidationError("Name at least one accepted typ, such as JWT or at+jwt.")
 
 
 def parse_identity_headers(value: str) -> tuple[str, ...]:

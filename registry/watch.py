@@ -193,6 +193,8 @@ class ConfigWatcher:
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
             "redis_subscribed": self.redis_subscribed,
+            # Settings an admin accepted or the table had to override (a weaker dynamic route).
+            "warnings": list(self.table.warnings) if self.table else [],
         }
 
     def _redis(self) -> Any:

@@ -19,6 +19,8 @@ from proxy.auth.config import KeyRecord
 
 PREFIX_LENGTH = 8
 _KEY_RE = re.compile(r"^gw_([0-9a-f]{8})_([A-Za-z0-9]{32})$")
+# A key anywhere in a text: what logs and audit records never keep.
+KEY_IN_TEXT = re.compile(r"gw_[0-9a-f]{8}_[A-Za-z0-9]{32}")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 

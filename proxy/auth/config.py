@@ -43,6 +43,9 @@ class JwtKey:
     kid: str  # a token's kid must equal it; "" (no kid configured) accepts any
     leeway: int
     roles_claim: str
+    # The token header's typ values accepted (lower case, without "application/"), RFC 8725 3.11.
+    accepted_types: frozenset[str] = frozenset({"jwt", "at+jwt"})
+    allow_untyped: bool = False  # a token without typ passes (issuers that leave it out)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -63,3 +66,5 @@ class AuthConfig:
     identity_headers: tuple[str, ...]
     jwt_keys: tuple[JwtKey, ...]  # the keys this route accepts (issuers chosen, plus gateway users)
     credentials: Credentials
+    # Pass a verified token's Authorization header on to the backend; off, it is dropped (keys always are).
+    forward_authorization: bool = False

@@ -32,8 +32,9 @@ class Unauthenticated(Exception):
 
 
 def find_credential(exchange: CredentialCarrier, config: AuthConfig, accepts_keys: bool) -> tuple[str, bool] | None:
-    """``(credential, is_api_key)`` from the request, or None. An API key that came in a header or
-    the query string is removed from what goes upstream."""
+    """``(credential, is_api_key)`` from the request, or None. The header or query parameter that
+    carried it is removed from what goes upstream: the backend learns the caller from the identity
+    headers. Only a token in ``Authorization`` on a route with ``forward_authorization`` stays."""
     found: tuple[str, bool] | None = None
     carrier = b""
     for name, value in exchange.headers:
@@ -42,7 +43,7 @@ def find_credential(exchange: CredentialCarrier, config: AuthConfig, accepts_key
                 raise Unauthenticated("The request carries more than one credential.", "invalid_credentials")
             found, carrier = _parse(name, value.decode("latin-1"), config.key_header, accepts_keys), name
     if found is not None:
-        if found[1] or carrier != b"authorization":
+        if found[1] or carrier != b"authorization" or not config.forward_authorization:
             exchange.headers = [(n, v) for n, v in exchange.headers if n != carrier]
         return found
     query = exchange.query

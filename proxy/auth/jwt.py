@@ -3,6 +3,11 @@
 The token's header only chooses among configured keys (by ``kid`` and ``alg``); ``jku``, ``x5u``,
 ``jwk`` and ``x5c`` are ignored. Each key verifies exactly one algorithm, passed to PyJWT as the
 only one allowed, so ``alg: none`` and HS256-with-a-public-key confusions cannot succeed.
+
+Only access tokens pass (RFC 8725 3.11-3.12): the header's ``typ`` must be one the issuer accepts
+(default ``JWT``, ``at+jwt``), and a ``token_type`` claim other than ``access``, or a ``typ`` claim
+naming a refresh or ID token (Keycloak's), is refused. ``exp``, ``nbf`` and ``iat`` must be numbers
+(RFC 7519 2, NumericDate): PyJWT alone would take ``"exp": "9999999999"``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from proxy.auth.config import JwtKey
 
 MAX_TOKEN_LENGTH = 8192
 MAX_HEADER_SEGMENT = 1024
+TIME_CLAIMS = ("exp", "nbf", "iat")
+ACCESS_TOKEN_TYPES = frozenset({"access", "access_token"})
+# Values of a payload "typ" claim (Keycloak puts one there) that name anything but an access token.
+NOT_ACCESS_TYPS = frozenset({"refresh", "offline", "id", "logout"})
 _ASYMMETRIC = {"RS256": rsa.RSAPublicKey, "ES256": ec.EllipticCurvePublicKey}
 
 
@@ -98,9 +107,30 @@ def verify_token(token: str, keys: Sequence[JwtKey]) -> tuple[JwtKey, dict[str, 
         except jwt.PyJWTError as exc:
             last = exc
             continue
+        check_access_token(header, claims, key)
         return key, claims
     detail = "The token's signature is not valid." if isinstance(last, jwt.InvalidSignatureError) else None
     raise TokenRefused(detail or "The token is not valid.")
+
+
+def check_access_token(header: dict[str, Any], claims: dict[str, Any], key: JwtKey) -> None:
+    """``TokenRefused`` unless a verified token is an access token with numeric times."""
+    for name in TIME_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise TokenRefused(f"The token's {name!r} claim must be a number (RFC 7519 NumericDate).")
+    typ = header.get("typ")
+    if typ is None:
+        if not key.allow_untyped:
+            raise TokenRefused("The token has no 'typ' header; this issuer needs one (RFC 8725 3.11).")
+    elif not isinstance(typ, str) or typ.lower().removeprefix("application/") not in key.accepted_types:
+        raise TokenRefused("The token's 'typ' is not one this issuer accepts for access tokens.")
+    token_type = claims.get("token_type")
+    if token_type is not None and (not isinstance(token_type, str) or token_type.lower() not in ACCESS_TOKEN_TYPES):
+        raise TokenRefused("Only access tokens are accepted (the token_type claim says otherwise).")
+    kind = claims.get("typ")
+    if isinstance(kind, str) and kind.lower() in NOT_ACCESS_TYPS:
+        raise TokenRefused("Only access tokens are accepted (the typ claim names another kind of token).")
 
 
 def roles_of(claims: dict[str, Any], claim: str) -> frozenset[str]:

@@ -74,6 +74,8 @@ class JwtIssuerSerializer(ModelCleanSerializer):
             "jwks_url",
             "leeway",
             "roles_claim",
+            "accepted_types",
+            "allow_untyped",
             "enabled",
             "created_at",
             "updated_at",

@@ -113,14 +113,14 @@ def test_the_routes_api_key_query_parameter_and_access_tokens_are_always_redacte
 
 
 def test_a_rule_listed_query_parameter_and_header_are_redacted() -> None:
-    records.set_rules(compile_rules([("query", "ssn"), ("header", "X-Patient-Id")]))
+    records.set_rules(compile_rules([("query", "ssn", False), ("header", "X-Patient-Id", False)]))
     rec = records.record_of(finished(query=b"ssn=123-45-6789&SSN=1&page=2", headers=[(b"x-patient-id", b"p-77")]))
     assert rec["query"] == f"ssn={REDACTED}&SSN={REDACTED}&page=2"
     assert rec["headers"] == {"x-patient-id": REDACTED}
 
 
 def test_a_rule_listed_json_path_is_redacted_in_the_records_data() -> None:
-    records.set_rules(compile_rules([("json_path", "$.details.subject")]))
+    records.set_rules(compile_rules([("json_path", "$.details.subject", False)]))
     rec = records.record_of(finished(details={"details": {"subject": "someone", "code": 1000}}))
     assert rec["data"]["details"] == {"subject": REDACTED, "code": 1000}
 
@@ -181,3 +181,58 @@ def test_a_rule_change_bumps_the_config_version_so_every_process_reloads_the_rul
     middle = current_config_version()
     rule.delete()
     assert current_config_version() > middle
+
+
+KEY = "gw_3f9a1c0b_" + "Q2x8" * 8  # the shape of this gateway's API keys
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["api_key", "apikey", "key", "token", "access_token", "id_token", "refresh_token", "password", "secret",
+     "signature", "sig", "API_KEY", "Api-Key", "x-api-key", "client_secret", "session_token", "X-Amz-Signature",
+     "api%5Fkey", "pass%77ord"],
+)  # fmt: skip
+def test_query_parameters_that_can_carry_a_credential_are_always_redacted(name: str) -> None:
+    rec = records.record_of(finished(query=f"{name}=s3cr3t&page=2".encode(), route=route(auth=None)))
+
+    assert rec["query"] == f"{name}={REDACTED}&page=2"
+
+
+@pytest.mark.parametrize(
+    "name", [b"token", b"x-auth-token", b"x-access-token", b"api-key", b"x-goog-api-key", b"secret"]
+)
+def test_headers_named_for_a_credential_are_always_redacted(name: bytes) -> None:
+    rec = records.record_of(finished(headers=[(name, b"s3cr3t"), (b"accept", b"*/*")], route=route(auth=None)))
+
+    assert rec["headers"] == {name.decode(): REDACTED, "accept": "*/*"}
+
+
+@pytest.mark.parametrize(
+    "path, query",
+    [
+        (f"/orders/{KEY}/items", b""),
+        (f"/orders/{KEY}.json", b""),
+        (f"/orders/x;k={KEY}", b""),
+        (f"/orders/{KEY.replace('_', '%5F')}", b""),
+        ("/orders/1", f"q={KEY}".encode()),
+        ("/orders/1", f"filter=owner%3D{KEY}".encode()),
+        ("/orders/1", f"q={KEY.upper()}".encode()),
+        ("/orders/1", KEY.encode()),
+        ("/orders/1", f"next=https://x.example/?k%3D{KEY.replace('_', '%5F')}".encode()),
+    ],
+)
+def test_a_value_that_looks_like_an_api_key_is_redacted_wherever_it_is(path: str, query: bytes) -> None:
+    rec = records.record_of(
+        finished(path=path, query=query, route=route(auth=None), headers=[(b"x-note", KEY.encode())])
+    )
+
+    assert KEY.lower() not in repr(rec).lower() and KEY[12:] not in repr(rec)
+    assert REDACTED in rec["path"] + rec["query"]
+    assert rec["headers"] == {"x-note": REDACTED}
+
+
+def test_a_key_in_a_path_segment_takes_only_that_segment() -> None:
+    rec = records.record_of(finished(path=f"/orders/{KEY}/items/7", query=b"page=2&sort=asc"))
+
+    assert rec["path"] == f"/orders/{REDACTED}/items/7"
+    assert rec["query"] == "page=2&sort=asc"

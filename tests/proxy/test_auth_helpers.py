@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import Any
 
 import jwt as pyjwt
 import pytest
@@ -87,6 +89,84 @@ def test_an_oversized_or_unsigned_token_is_refused_before_any_key_is_tried() -> 
         unverified_header("a" * 9000 + ".b.c")
     with pytest.raises(TokenRefused, match="alg none"):
         unverified_header(pyjwt.encode({"x": 1}, "", algorithm="none"))
+
+
+def signed(header: dict[str, Any] | None = None, /, **claims: Any) -> str:
+    body = {"iss": "iss", "aud": "aud", "exp": int(time.time()) + 60} | claims
+    return pyjwt.encode(body, b"s" * 32, algorithm="HS256", headers=header)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": str(int(time.time()) + 60)},
+        {"exp": f"{int(time.time()) + 60}.5"},
+        {"exp": True},
+        {"nbf": str(int(time.time()) - 60)},
+        {"iat": str(int(time.time()))},
+        {"iat": None},
+    ],
+)
+def test_time_claims_must_be_numbers(claims: dict[str, object]) -> None:
+    with pytest.raises(TokenRefused):
+        verify_token(signed(**claims), [hs_key()])
+
+
+def test_numeric_time_claims_pass_as_integers_or_fractions() -> None:
+    now = time.time()
+
+    assert verify_token(signed(exp=now + 60.5, nbf=now - 1, iat=int(now)), [hs_key()])[1]["exp"] == now + 60.5
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt", "application/JWT"])
+def test_the_default_accepted_typ_values_pass(typ: str) -> None:
+    assert verify_token(signed({"typ": typ}), [hs_key()])[0].issuer_id == 1
+
+
+@pytest.mark.parametrize("typ", ["JWS", "refresh+jwt", "id_token+jwt", "secevent+jwt", "", 7, ["JWT"]])
+def test_another_typ_is_refused(typ: object) -> None:
+    with pytest.raises(TokenRefused, match="typ"):
+        verify_token(signed({"typ": typ}), [hs_key()])
+
+
+def test_a_token_without_typ_passes_only_for_an_issuer_that_allows_it() -> None:
+    untyped = signed({"typ": None})
+    assert "typ" not in pyjwt.get_unverified_header(untyped)
+
+    with pytest.raises(TokenRefused, match="typ"):
+        verify_token(untyped, [hs_key()])
+    assert verify_token(untyped, [replace(hs_key(), allow_untyped=True)])
+
+
+def test_an_issuer_can_narrow_the_accepted_typ_values() -> None:
+    strict = replace(hs_key(), accepted_types=frozenset({"at+jwt"}))
+
+    assert verify_token(signed({"typ": "at+jwt"}), [strict])
+    with pytest.raises(TokenRefused, match="typ"):
+        verify_token(signed({"typ": "JWT"}), [strict])
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"token_type": "refresh"},
+        {"token_type": "Refresh"},
+        {"token_type": "id_token"},
+        {"token_type": "urn:ietf:params:oauth:token-type:refresh_token"},
+        {"token_type": 1},
+        {"typ": "Refresh"},
+        {"typ": "ID"},
+        {"typ": "Offline"},
+    ],
+)
+def test_refresh_and_id_tokens_are_refused_even_with_a_good_signature(claims: dict[str, object]) -> None:
+    with pytest.raises(TokenRefused, match="access tokens"):
+        verify_token(signed(**claims), [hs_key()])
+
+
+@pytest.mark.parametrize("claims", [{"token_type": "access"}, {"token_type": "access_token"}, {"typ": "Bearer"}])
+def test_access_tokens_that_say_so_pass(claims: dict[str, object]) -> None:
+    assert verify_token(signed(**claims), [hs_key()])
 
 
 def test_roles_come_from_a_list_or_a_space_separated_string() -> None:

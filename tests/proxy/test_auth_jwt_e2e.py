@@ -81,7 +81,7 @@ def test_it_accepts_a_valid_rs256_token_and_sends_the_subject(rs_route: ConfigHe
     seen = reply.echoed_headers()
     assert seen["x-consumer-subject"] == ["user-7"]
     assert seen["x-consumer-roles"] == ["orders:read"]
-    assert "authorization" in seen  # a JWT goes on to the backend (API keys do not)
+    assert "authorization" not in seen  # the identity headers name the caller; the token stays here
 
 
 def test_it_answers_401_with_a_bearer_challenge_without_a_token(
@@ -125,9 +125,11 @@ def test_it_refuses_a_token_signed_by_another_key(rs_route: ConfigHelper, gatewa
 @pytest.mark.parametrize(
     ("overrides", "detail"),
     [
-        ({"exp": int(time.time()) - 120}, "expired"),
-        ({"nbf": int(time.time()) + 600}, "not valid yet"),
-        ({"iat": int(time.time()) + 600}, "not valid yet"),
+        # Times relative to when the test runs, not when it was collected (a whole suite takes longer
+        # than ten minutes).
+        ({"exp": -120}, "expired"),
+        ({"nbf": 600}, "not valid yet"),
+        ({"iat": 600}, "not valid yet"),
         ({"iss": "https://evil.example"}, "issuer"),
         ({"aud": "someone-else"}, "audience"),
     ],
@@ -135,7 +137,10 @@ def test_it_refuses_a_token_signed_by_another_key(rs_route: ConfigHelper, gatewa
 def test_it_refuses_bad_claims(
     rs_route: ConfigHelper, gateway: GatewayProcess, overrides: dict[str, Any], detail: str
 ) -> None:
-    assert_refused(get(gateway, "/orders/1", bearer(rs256(**overrides))), detail=detail)
+    now = int(time.time())
+    claims = {name: now + value if name in ("exp", "nbf", "iat") else value for name, value in overrides.items()}
+
+    assert_refused(get(gateway, "/orders/1", bearer(rs256(**claims))), detail=detail)
 
 
 def test_it_accepts_an_expired_token_within_the_leeway(rs_route: ConfigHelper, gateway: GatewayProcess) -> None:
@@ -293,3 +298,76 @@ def test_deactivating_a_linked_user_stops_its_tokens(
     config.sync()
 
     assert_refused(get(gateway, "/orders/1", bearer(token)))
+
+
+# --- Only access tokens, with numeric times (RFC 7519, RFC 8725 3.11-3.12) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "detail"),
+    [
+        (lambda: rs256(exp=str(int(time.time()) + 300)), "number"),
+        (lambda: rs256(nbf=str(int(time.time()) - 10)), "number"),
+        (lambda: rs256(iat=str(int(time.time()))), "number"),
+        (lambda: rs256(token_type="refresh"), "access tokens"),
+        (lambda: rs256(token_type="id_token"), "access tokens"),
+        (lambda: rs256(typ="Refresh"), "access tokens"),
+        (lambda: rs256({"typ": "refresh+jwt"}), "typ"),
+        (lambda: rs256({"typ": "JWS"}), "typ"),
+        (lambda: rs256({"typ": None}), "typ"),
+    ],
+    ids=["string-exp", "string-nbf", "string-iat", "refresh", "id-token", "keycloak-refresh", "refresh-typ",
+         "jws-typ", "no-typ"],
+)  # fmt: skip
+def test_it_refuses_anything_but_an_access_token_with_numeric_times(
+    rs_route: ConfigHelper, gateway: GatewayProcess, token: Any, detail: str
+) -> None:
+    assert_refused(get(gateway, "/orders/1", bearer(token())), detail=detail)
+
+
+@pytest.mark.parametrize("typ", ["JWT", "at+jwt", "application/at+JWT"])
+def test_it_accepts_the_issuers_typ_values(rs_route: ConfigHelper, gateway: GatewayProcess, typ: str) -> None:
+    assert get(gateway, "/orders/1", bearer(rs256({"typ": typ}, token_type="access"))).status == 200
+
+
+def test_an_issuer_sets_which_typ_values_it_accepts_and_whether_typ_may_be_missing(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    strict = config.jwt_issuer("strict", algorithm="RS256", public_key=pem(RSA_KEY), accepted_types="at+jwt")
+    lax = config.jwt_issuer("lax", algorithm="RS256", public_key=pem(OTHER_RSA_KEY), allow_untyped=True)
+    service = config.service("orders", targets=[backend])
+    config.route(service, "/strict", auth_mode="jwt", issuers=[strict])
+    config.route(service, "/lax", auth_mode="jwt", issuers=[lax])
+    config.sync()
+
+    assert get(gateway, "/strict/1", bearer(rs256({"typ": "at+jwt"}))).status == 200
+    assert_refused(get(gateway, "/strict/1", bearer(rs256({"typ": "JWT"}))), detail="typ")
+    assert_refused(get(gateway, "/strict/1", bearer(rs256({"typ": None}))), detail="typ")
+    assert get(gateway, "/lax/1", bearer(rs256({"typ": None}, key=OTHER_RSA_KEY))).status == 200
+    assert_refused(get(gateway, "/lax/1", bearer(rs256({"typ": None}, key=OTHER_RSA_KEY, token_type="refresh"))))
+
+
+# --- Forwarding the client's Authorization header is opt-in per route -----------------------------
+
+
+def test_the_authorization_header_reaches_the_backend_only_where_the_route_forwards_it(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    issuer = config.jwt_issuer("idp", algorithm="RS256", public_key=pem(RSA_KEY))
+    service = config.service("orders", targets=[backend])
+    config.route(service, "/dropped", auth_mode="either", issuers=[issuer])
+    config.route(service, "/forwarded", auth_mode="either", issuers=[issuer], forward_authorization=True)
+    config.route(service, "/open")
+    _, key = config.api_key(config.consumer("alice"))
+    config.sync()
+    token = rs256()
+
+    dropped = get(gateway, "/dropped/1", bearer(token)).echoed_headers()
+    forwarded = get(gateway, "/forwarded/1", bearer(token)).echoed_headers()
+    key_kept_back = get(gateway, "/forwarded/1", bearer(key)).echoed_headers()
+    untouched = get(gateway, "/open/1", bearer(token)).echoed_headers()
+
+    assert "authorization" not in dropped and dropped["x-consumer-subject"] == ["user-7"]
+    assert forwarded["authorization"] == [f"Bearer {token}"]
+    assert "authorization" not in key_kept_back and key_kept_back["x-consumer-name"] == ["alice"]
+    assert untouched["authorization"] == [f"Bearer {token}"]  # no auth on the route: not the gateway's to take

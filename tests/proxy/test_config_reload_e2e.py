@@ -65,9 +65,10 @@ def test_a_deleted_route_and_a_disabled_service_stop_being_served(
     config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
 ) -> None:
     route = config.route(config.service("one", targets=[backend]), "/one")
-    other = config.service("two", targets=[backend])
+    other = config.service("two", targets=[backend], dynamic_route=True)
     config.route(other, "/two")
     config.sync()
+    assert get(gateway, "/api/v1/two/x").status == 200
 
     route.delete()
     other.enabled = False

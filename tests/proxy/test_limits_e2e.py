@@ -165,7 +165,7 @@ def test_the_global_limit_applies_when_the_route_has_none(
     tight: ConfigHelper, tight_gateway: GatewayProcess, recorder: tuple[Recorder, BackendThread]
 ) -> None:
     record, server = recorder
-    service = tight.service("up", targets=[server])
+    service = tight.service("up", targets=[server], dynamic_route=True)
     tight.route(service, "/default")
     tight.route(service, "/roomy", max_body_bytes=5000)
     tight.sync()

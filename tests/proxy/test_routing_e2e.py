@@ -183,8 +183,8 @@ def test_the_version_source_limits_where_the_version_is_read(
 def test_the_dynamic_service_route_reaches_the_service_by_slug(
     config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread, backend_b: BackendThread
 ) -> None:
-    config.service("inventory", targets=[backend])
-    config.service("billing", targets=[backend_b], base_path="/internal")
+    config.service("inventory", targets=[backend], dynamic_route=True)
+    config.service("billing", targets=[backend_b], base_path="/internal", dynamic_route=True)
     config.sync()
 
     inventory = get(gateway, "/api/v1/inventory/items/1?full=1")
@@ -196,13 +196,14 @@ def test_the_dynamic_service_route_reaches_the_service_by_slug(
     assert get(gateway, "/api/v1/inventoryx/items").status == 404
 
 
-def test_the_dynamic_route_gives_404_for_unknown_and_disabled_services(
+def test_the_dynamic_route_gives_404_for_unknown_disabled_and_not_opted_in_services(
     config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
 ) -> None:
-    config.service("inventory", targets=[backend], enabled=False)
+    config.service("inventory", targets=[backend], enabled=False, dynamic_route=True)
+    config.service("quiet", targets=[backend])  # a service has no dynamic route unless it opts in
     config.sync()
 
-    for path in ("/api/v1/inventory/items", "/api/v1/nosuchthing/items"):
+    for path in ("/api/v1/inventory/items", "/api/v1/nosuchthing/items", "/api/v1/quiet/items"):
         reply = get(gateway, path)
         assert reply.status == 404, path
         reply.problem("no_route")
@@ -212,7 +213,7 @@ def test_the_dynamic_route_gives_404_for_unknown_and_disabled_services(
 def test_a_configured_route_beats_the_dynamic_route(
     config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread, backend_b: BackendThread
 ) -> None:
-    config.service("inventory", targets=[backend])
+    config.service("inventory", targets=[backend], dynamic_route=True)
     config.route(config.service("other", targets=[backend_b]), "/api/v1/inventory/special")
     config.sync()
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from proxy.specs import RouteSpec, ServiceSpec, Snapshot, TargetSpec
-from proxy.table import CompiledRoute, MethodMismatch, RoutingTable, compile_table
+from proxy.table import CompiledRoute, MethodMismatch, RoutingTable, compile_table, dynamic_route
 
 LIMIT = 1234
 
@@ -55,12 +55,17 @@ def route(prefix: str, name: str | None = None, svc: ServiceSpec = DEFAULT, **fi
     return RouteSpec(**values)
 
 
-def table(*routes: RouteSpec, dynamic: bool = False, services: tuple[ServiceSpec, ...] = ()) -> RoutingTable:
+def table(
+    *routes: RouteSpec, dynamic: bool = False, services: tuple[ServiceSpec, ...] = (), switch: bool = True
+) -> RoutingTable:
+    """``dynamic``: every service opted in to its /api/v1/{slug} route; ``switch``: GATEWAY_DYNAMIC_SERVICE_ROUTES."""
     known = {s.slug: s for s in services}
     for spec in routes:
         known.setdefault(spec.service.slug, spec.service)
-    with override_settings(GATEWAY_DYNAMIC_SERVICE_ROUTES=dynamic, GATEWAY_MAX_BODY_BYTES=LIMIT):
-        return compile_table(Snapshot(version=7, services=tuple(known.values()), routes=routes), factories=[])
+    with override_settings(GATEWAY_DYNAMIC_SERVICE_ROUTES=switch, GATEWAY_MAX_BODY_BYTES=LIMIT):
+        extra = tuple(dynamic_route(s, None) for s in known.values()) if dynamic else ()
+        snapshot = Snapshot(version=7, services=tuple(known.values()), routes=routes, dynamic=extra)
+        return compile_table(snapshot, factories=[])
 
 
 def hit(t: RoutingTable, path: str, host: str = "gw.test", method: str = "GET", version: str | None = None) -> str:
@@ -279,9 +284,9 @@ def test_dynamic_service_routes_reach_each_service_by_slug_after_configured_rout
     assert found[0].spec.methods is None
 
 
-def test_no_dynamic_routes_when_they_are_turned_off() -> None:
-    t = table(services=(service("inventory"),))
-    assert hit(t, "/api/v1/inventory/items") == "404"
+def test_no_dynamic_routes_without_an_opted_in_service_or_with_the_switch_off() -> None:
+    assert hit(table(services=(service("inventory"),)), "/api/v1/inventory/items") == "404"
+    assert hit(table(services=(service("inventory"),), dynamic=True, switch=False), "/api/v1/inventory/x") == "404"
 
 
 def test_routes_of_one_service_share_one_upstream_pool() -> None:

@@ -142,3 +142,20 @@ def test_a_route_without_an_applicable_policy_gets_no_limit_headers(
     replies = [get(gateway, "/elsewhere/x") for _ in range(3)]
     assert [r.status for r in replies] == [200] * 3
     assert not any(r.has("ratelimit") or r.has("x-ratelimit-limit") for r in replies)
+
+
+def test_the_policies_of_a_service_and_of_its_routes_apply_to_its_dynamic_route(
+    config: ConfigHelper, gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    service = config.service("dyn", targets=[backend], dynamic_route=True)
+    route = config.route(service, "/dyn")
+    other = config.service("dyn-other", targets=[backend], dynamic_route=True)
+    make_policy("dyn-per-ip", 2, scope=RatePolicy.Scope.CLIENT_IP, routes=[route])
+    make_policy("dyn-other-service", 1, scope=RatePolicy.Scope.SERVICE, services=[other])
+    config.sync()
+
+    # One client, one counter: the dynamic route is no way around the route's limit.
+    assert [get(gateway, p).status for p in ("/dyn/x", "/api/v1/dyn/x", "/api/v1/dyn/y")] == [200, 200, 429]
+    assert get(gateway, "/api/v1/dyn/z").problem("rate_limited")
+    assert [get(gateway, "/api/v1/dyn-other/x").status for _ in range(2)] == [200, 429]
+    assert backend.count() == 3

@@ -86,6 +86,7 @@ NO_AUTH = {
     "api_key_query_param": "",
     "identity_headers": "consumer-id,consumer-name,roles,subject",
     "allow_gateway_users": False,
+    "forward_authorization": False,
 }
 
 
