@@ -20,7 +20,9 @@ def ids() -> list[str]:
 
 def test_the_default_chain_passes_in_the_documented_order() -> None:
     assert ids() == []
-    assert settings.GATEWAY_POLICIES == [AUDIT, RESPONSE, IP_LISTS, CORS, BODY, AUTH, CONSUMER_IP_LISTS, RATE, REQUEST]
+    documented = [AUDIT, RESPONSE, IP_LISTS, CORS, BODY, AUTH, CONSUMER_IP_LISTS, RATE, REQUEST]
+    # Other apps' policies (the response cache) may sit between them; these keep their order.
+    assert [p for p in settings.GATEWAY_POLICIES if p in documented] == documented
 
 
 @override_settings(GATEWAY_POLICIES=[AUDIT, BODY, AUTH, RATE])
