@@ -29,7 +29,7 @@ class ComplianceConfig(AppConfig):
         )
         track_changes(RedactionRule)
         register_loader(NAME, load_audit)
-        observe.subscribe(capture.observe_request)
+        observe.subscribe(capture.observe_request, before_last_byte=True)
         drainer = capture.drainer
         lifespan.add_task("audit-drainer", drainer.run, before=drainer.open, after=drainer.close)
         config_audit.connect()

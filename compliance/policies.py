@@ -2,8 +2,9 @@
 
 It is only attached to PHI routes (every other route is recorded by the observer with no policy
 step), and must come first in ``GATEWAY_POLICIES`` so the refusal happens before anything else.
-Before serving, it checks the durable path is healthy (``Drainer.healthy``) and reserves the
-request's slot in the buffer, so the record of a served PHI request is never dropped.
+Before serving, it reserves room for the request's record in this process's spool
+(``capture.reserve``), so the record of a served PHI request is never dropped. Only a full spool
+refuses: with Redis or the database down, records wait in the spool and PHI routes keep serving.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class AuditPolicy:
         return cls() if route.id in snapshot.extensions.get(NAME, AuditSettings()).phi else None
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
-        if not capture.drainer.healthy() or not capture.buffer.reserve():
+        if not capture.reserve():
             raise AuditUnavailable("The audit trail cannot accept a record; this route carries PHI and fails closed.")
         exchange.scope[RESERVED] = True
         return await call_next(exchange)

@@ -276,13 +276,24 @@ GATEWAY_RATELIMIT_PROCESS_COUNT = env_int("GATEWAY_RATELIMIT_PROCESS_COUNT", 1, 
 GATEWAY_LOGIN_RATE_LIMIT = env_int("GATEWAY_LOGIN_RATE_LIMIT", 10, minimum=0)
 GATEWAY_LOGIN_RATE_PERIOD = env_int("GATEWAY_LOGIN_RATE_PERIOD", 60, minimum=1)
 
-# Traffic audit (docs/compliance.md): records per process held in memory before the drainer sends them.
+# Traffic audit (docs/compliance.md). Every record is written to this process's spool (a write-ahead
+# file per process in this directory, memory-mapped) before the last byte of its response leaves.
+GATEWAY_AUDIT_SPOOL_DIR = env_str("GATEWAY_AUDIT_SPOOL_DIR") or str(VAR_DIR / "audit-spool")
+# Largest spool of one process (records not yet shipped); when it is full PHI routes answer 503 and
+# other routes' records are dropped (counted in gateway_audit_records_dropped_total).
+GATEWAY_AUDIT_SPOOL_MAX_BYTES = env_int("GATEWAY_AUDIT_SPOOL_MAX_BYTES", 1024 * 1024 * 1024, minimum=256 * 1024)
+# Size of each spool file (preallocated; two per process at rest: the one written and the next).
+GATEWAY_AUDIT_SPOOL_SEGMENT_BYTES = env_int("GATEWAY_AUDIT_SPOOL_SEGMENT_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+# Seconds between syncs (msync) of the spool to disk: what a machine crash (not a process crash) may lose.
+GATEWAY_AUDIT_SPOOL_FSYNC_INTERVAL = env_float("GATEWAY_AUDIT_SPOOL_FSYNC_INTERVAL", 1.0, minimum=0.0)
+# Records held in memory while the spool has no room ready for them (its next file is being made).
 GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum=100)
-# Records per batch sent to the Redis stream (or written to the database in the embedded default).
+# Records per batch shipped to the Redis stream (or, by the audit worker, into the chain).
 GATEWAY_AUDIT_BATCH_SIZE = env_int("GATEWAY_AUDIT_BATCH_SIZE", 500, minimum=1)
-# Seconds between drains of the buffer.
+# Seconds between rounds of each process's drainer (ship the spool, make the next spool file).
 GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, minimum=0.005)
-# Records in the Redis stream not yet written to the chain above which PHI routes fail closed with 503.
+# Records in the Redis stream not yet written to the chain above which processes stop adding to it:
+# records wait in their spools until the audit worker catches up.
 GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 1_000_000, minimum=1)
 # Record the client IP as a keyed pseudonym instead of the address.
 GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)
