@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 # Set in the ASGI scope by AuditPolicy when it reserved this request's room.
 RESERVED = "gateway.audit_reserved"
-# Spool room held for each PHI request in flight: more than any record needs (headers are capped).
-RESERVE_BYTES = 96 * 1024
+# Spool room held for each PHI request in flight: more than a record needs (headers are capped at
+# GATEWAY_MAX_HEADER_BYTES, 32 KiB by default; a typical record is under 1 KiB).
+RESERVE_BYTES = 64 * 1024
 DROP_LOG_INTERVAL = 60.0
 
 

@@ -48,7 +48,7 @@ def observe_request(finished: Finished) -> None:
 
 def reserve() -> bool:
     """Hold spool room for a PHI request's record before it is served; False when the spool is full."""
-    if spool.room() - bridge.reserved_bytes - RESERVE_BYTES < 0 or bridge.items:
+    if spool.capacity() - bridge.reserved_bytes - RESERVE_BYTES < 0:
         return False
     bridge.reserved_bytes += RESERVE_BYTES
     return True

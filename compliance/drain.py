@@ -191,10 +191,8 @@ class Drainer:
         SPOOL_FULL.set(1 if self.full() else 0)
 
     def full(self) -> bool:
-        """No room for a PHI request's record, and no segment may be added (at the size limit)."""
-        spool = self.spool
-        at_limit = spool.spare is None and spool.allocated + spool.segment_bytes > spool.max_bytes
-        return at_limit and spool.room() < RESERVE_BYTES
+        """No room left for a PHI request's record, counting the segments the spool may still make."""
+        return self.spool.capacity() - self.bridge.reserved_bytes < RESERVE_BYTES
 
     def _succeeded(self) -> None:
         self.ok = True

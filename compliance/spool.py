@@ -253,6 +253,11 @@ class SpoolWriter:
         spare = self.spare.room() if self.spare is not None else 0
         return max(current, 0) + max(spare, 0)
 
+    def capacity(self) -> int:
+        """Bytes the spool can still take, counting the segments it may yet make (``max_bytes``)."""
+        more = max(self.max_bytes - self.allocated, 0) // self.segment_bytes
+        return self.room() + more * (self.segment_bytes - HEADER - RECORD_HEAD.size)
+
     def append(self, payload: bytes) -> bool:
         """Write one record; False if neither the current segment nor the spare has room."""
         segment = self.current

@@ -141,10 +141,10 @@ def test_routes_with_audit_off_are_not_recorded_and_others_are_spooled(captured:
 
 
 def test_phi_reservations_hold_room_and_a_full_spool_refuses_them(captured: SpoolWriter) -> None:
-    room, held = captured.room(), 0
+    capacity, held = captured.capacity(), 0
     while capture.reserve():
         held += 1
-    assert held == room // RESERVE_BYTES >= 1
+    assert held == capacity // RESERVE_BYTES >= 1
     # A reserved record is kept whatever happens: in memory if the spool has no room for it.
     while captured.append(b"{}"):
         pass
