@@ -10,7 +10,7 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         # checks and officer_checks register system checks; redaction_admin registers admin pages.
-        from compliance import capture, checks, config_audit, officer_checks, redaction_admin  # noqa: F401
+        from compliance import capture, checks, config_audit, officer_checks, redaction_admin, signins  # noqa: F401
         from compliance.compile import NAME, load_audit
         from compliance.models import RedactionRule, RouteAudit
         from proxy import lifespan, observe
@@ -33,3 +33,4 @@ class ComplianceConfig(AppConfig):
         drainer = capture.drainer
         lifespan.add_task("audit-drainer", drainer.run, before=drainer.open, after=drainer.close)
         config_audit.connect()
+        signins.connect()
