@@ -51,12 +51,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_otp",
     "registry",
     "proxy",
     "breaker",
     "compliance",
     "realtime",
     "ratelimit",
+    "mfa",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "mfa.middleware.MfaMiddleware",
     "registry.actors.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -135,6 +139,22 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# --- Admin accounts: second factor (mfa app, docs/admin-mfa.md) -----------------------------------
+# required: superusers and members of GATEWAY_ADMIN_MFA_GROUPS must set up a second factor (TOTP) and
+# every account that has one gives its code; optional: only those who set one up; off: never asked.
+# Default: required in production (Postgres or Redis configured), optional in the embedded default.
+GATEWAY_ADMIN_MFA = env_str("GATEWAY_ADMIN_MFA").strip().lower() or (
+    "required" if DATABASE_URL.startswith("postgres") or REDIS_URL else "optional"
+)
+# Groups whose members must set one up under "required" (superusers always); "*": every staff user.
+GATEWAY_ADMIN_MFA_GROUPS = env_list("GATEWAY_ADMIN_MFA_GROUPS", "compliance officer")
+# The name authenticator apps show next to the account.
+GATEWAY_ADMIN_MFA_ISSUER = env_str("GATEWAY_ADMIN_MFA_ISSUER", "Gateway")
+# Encrypts TOTP secrets and keys backup-code hashes; changing it voids every second factor.
+GATEWAY_MFA_KEY = (
+    env_str("GATEWAY_MFA_KEY") or hmac.new(SECRET_KEY.encode(), b"gateway-mfa", hashlib.sha256).hexdigest()
+)
 
 # --- Admin API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
