@@ -127,7 +127,9 @@ class StaffTokenObtainPairSerializer(TokenObtainPairSerializer):
                 request=django_request,
                 reason=refused.reason,
             )
-            raise exceptions.AuthenticationFailed(refused.detail, refused.code) from None
+            if refused.code == "no_active_account":  # the same answer as a wrong password
+                raise exceptions.AuthenticationFailed(refused.detail, refused.code) from None
+            raise exceptions.AuthenticationFailed({"detail": refused.detail, "code": refused.code}) from None
         user_logged_in.send(sender=type(self.user), request=django_request, user=self.user)
         return data
 
