@@ -1,7 +1,8 @@
 """In-process cost of the traffic audit per request: the witness on the request path (the redacted
 record, its JSON and the copy into the memory-mapped spool), the drainer's reading back and shipping
 (Redis stream batch), and, in the audit worker's process, the chain write. No servers needed beyond
-the configured database (and Redis for the stream row).
+the configured database (and Redis for the stream row). Times are this process's CPU time, so a
+busy shared machine skews them less than wall-clock time would.
 
     GATEWAY_VAR_DIR=... [DATABASE_URL=...] [REDIS_URL=...] python bench/audit_cost.py
 """
@@ -52,7 +53,7 @@ def _finished() -> Any:
 
 
 def _per(label: str, seconds: float, count: int) -> None:
-    print(f"{label:<52} {seconds / count * 1e6:8.2f} µs/request")
+    print(f"{label:<58} {seconds / count * 1e6:8.2f} CPU µs/request")
 
 
 def main() -> None:
@@ -78,15 +79,15 @@ def main() -> None:
     spool = SpoolWriter(Path(tempfile.mkdtemp(prefix="audit-cost-")), 64 * 1024 * 1024, 1024 * 1024 * 1024)
     spool.open()
     capture.spool = spool  # the observer's module-level spool, here a temporary one
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(N):
         capture.observe_request(finished)
-    _per("witness: record + JSON + copy into the spool (hot path)", time.perf_counter() - started, N)
+    _per("witness: record + JSON + copy into the spool (hot path)", time.process_time() - started, N)
     assert not capture.bridge.items, "the spool overflowed: make the segment larger"
 
     current = spool.current
     assert current is not None
-    started = time.perf_counter()
+    started = time.process_time()
     payloads: list[bytes] = []
     offset = current.shipped
     while True:
@@ -94,22 +95,22 @@ def main() -> None:
         if not batch:
             break
         payloads += batch
-    _per("drainer: read the spool back", time.perf_counter() - started, N)
+    _per("drainer: read the spool back", time.process_time() - started, N)
 
-    started = time.perf_counter()
+    started = time.process_time()
     for i in range(0, N, BATCH):
         encode_raw(payloads[i : i + BATCH])
-    _per("drainer: stream entry from spool payloads", time.perf_counter() - started, N)
+    _per("drainer: stream entry from spool payloads", time.process_time() - started, N)
 
     if settings.REDIS_URL:
         from compliance.drain import StreamSink
 
         async def push() -> float:
             sink = StreamSink(settings.REDIS_URL, "bench:audit:cost")
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for i in range(0, N, BATCH):
                 await sink.write(payloads[i : i + BATCH])
-            took = time.perf_counter() - t0
+            took = time.process_time() - t0
             await sink.client.delete("bench:audit:cost", "bench:audit:cost:records")
             await sink.close()
             return took
@@ -120,11 +121,11 @@ def main() -> None:
     spool.close()
     count = min(N, 5000)
     write = chain_writer()
-    started = time.perf_counter()
+    started = time.process_time()
     for i in range(0, count, BATCH):
         write(payloads[i : i + BATCH])
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    _per(f"audit worker: spool payloads -> chain ({engine})", time.perf_counter() - started, count)
+    _per(f"audit worker: spool payloads -> chain ({engine})", time.process_time() - started, count)
 
 
 if __name__ == "__main__":
