@@ -76,7 +76,10 @@ class Segment:
         """A new, preallocated segment (blocking: call it from a thread)."""
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.posix_fallocate(fd, 0, size)
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, size)
+            else:  # macOS: a sparse file (a full disk then faults a write instead of refusing the file)
+                os.ftruncate(fd, size)
             mm = mmap.mmap(fd, size)
         except OSError:
             os.close(fd)
