@@ -92,6 +92,7 @@ async def _load(gateways: list[AuditedGateway], restart: AuditedGateway, prefix:
     async def kill_and_restart() -> None:
         await half.wait()
         gateways[0].kill()
+        urls[0] = urls[1]  # the survivor takes the load while the killed one comes back
         await asyncio.to_thread(restart.start)
         urls[0] = restart.url
 
@@ -145,7 +146,7 @@ def test_a_killed_gateway_loses_no_record(transactional_db: None, path: str, req
 
         prefix = f"kill-{uuid.uuid4().hex[:8]}-"
         answered = asyncio.run(_load(gateways, restart, prefix))
-        assert len(answered) > TOTAL * 0.9, len(answered)
+        assert len(answered) >= TOTAL - 4 * CLIENTS, len(answered)  # only requests in flight at the kill fail
         assert set(answered.values()) == {200}
 
         counts = _wait_for(prefix, set(answered), timeout=120)
