@@ -76,7 +76,7 @@ POLICIES = (
         "audited route",
         0.80,
         False,
-        "every request recorded: observer, bounded buffer, batches to the audit stream in the bench's own Redis",
+        "every request recorded: spooled before the response ends, shipped in batches to the bench's own Redis",
     ),
     Policy(
         "cache_hit",

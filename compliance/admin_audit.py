@@ -104,6 +104,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = {
             "can_export": request.user.has_perm(EXPORT_PERM),
+            "can_review_access": request.user.has_perm("compliance.review_access"),
             "can_start_jobs": request.user.has_perm(JOB_PERM) and request.user.has_perm(EXPORT_PERM),
             "count_cap": COUNT_CAP,
             **(extra_context or {}),
@@ -116,7 +117,21 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         export = path("export/", self.admin_site.admin_view(self.export_view), name="compliance_auditevent_export")
-        return [export, *super().get_urls()]
+        review = path(
+            "access-review/", self.admin_site.admin_view(self.access_review_view), name="compliance_access_review"
+        )
+        return [export, review, *super().get_urls()]
+
+    def access_review_view(self, request: HttpRequest) -> HttpResponseBase:
+        """Every admin account, its groups, permissions, last sign-in and MFA (``?_format=csv|json``)."""
+        from compliance import access_review
+
+        if not request.user.has_perm(access_review.PERMISSION):
+            raise PermissionDenied
+        fmt = request.GET.get("_format", "csv")
+        if fmt not in access_review.FORMATS:
+            raise PermissionDenied  # no other format exists; nothing to export
+        return access_review.export_response(request.user, fmt, source="admin")
 
     def export_view(self, request: HttpRequest) -> HttpResponseBase:
         if not request.user.has_perm(EXPORT_PERM):

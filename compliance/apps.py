@@ -10,7 +10,7 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         # checks and officer_checks register system checks; redaction_admin registers admin pages.
-        from compliance import capture, checks, config_audit, officer_checks, redaction_admin  # noqa: F401
+        from compliance import capture, checks, config_audit, officer_checks, redaction_admin, signins  # noqa: F401
         from compliance.compile import NAME, load_audit
         from compliance.models import RedactionRule, RouteAudit
         from proxy import lifespan, observe
@@ -29,7 +29,8 @@ class ComplianceConfig(AppConfig):
         )
         track_changes(RedactionRule)
         register_loader(NAME, load_audit)
-        observe.subscribe(capture.observe_request)
+        observe.subscribe(capture.observe_request, before_last_byte=True)
         drainer = capture.drainer
         lifespan.add_task("audit-drainer", drainer.run, before=drainer.open, after=drainer.close)
         config_audit.connect()
+        signins.connect()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -38,11 +40,29 @@ def check_audit_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
                 id="compliance.W001",
             )
         )
+    if settings.GATEWAY_AUDIT_SPOOL_SEGMENT_BYTES * 2 > settings.GATEWAY_AUDIT_SPOOL_MAX_BYTES:
+        problems.append(
+            Error(
+                "GATEWAY_AUDIT_SPOOL_MAX_BYTES is less than two GATEWAY_AUDIT_SPOOL_SEGMENT_BYTES.",
+                hint="Each process keeps the spool file it writes and the next one: allow at least two.",
+                id="compliance.E004",
+            )
+        )
+    spool = Path(settings.GATEWAY_AUDIT_SPOOL_DIR)
+    existing = next((p for p in (spool, *spool.parents) if p.exists()), None)
+    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
+        problems.append(
+            Error(
+                f"GATEWAY_AUDIT_SPOOL_DIR {spool} cannot be created or written by this user.",
+                hint="Every gateway process writes its audit records there first; give it a writable local directory.",
+                id="compliance.E005",
+            )
+        )
     if settings.GATEWAY_AUDIT_BATCH_SIZE > settings.GATEWAY_AUDIT_BUFFER_SIZE:
         problems.append(
             Error(
                 "GATEWAY_AUDIT_BATCH_SIZE is larger than GATEWAY_AUDIT_BUFFER_SIZE.",
-                hint="A batch is taken from the buffer: keep it smaller.",
+                hint="Keep the batch smaller than the memory bridge.",
                 id="compliance.E003",
             )
         )

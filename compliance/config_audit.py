@@ -1,10 +1,10 @@
-"""Control-plane audit: every create, update and delete of configuration becomes a chain event.
+"""The configuration journal: every create, update and delete of a journaled model becomes a chain event.
 
-``gateway.<model>.<created|updated|deleted>`` with the actor, the source (admin, api, apply, shell,
-celery), the object and ``{"before": ..., "after": ...}`` (secrets removed). What is configuration:
-every model an app tracks with ``registry.services.track_changes`` (services, targets, routes,
-consumers, keys, JWT issuers, and each feature's settings and rules), plus the compliance officer's
-own rules (retention rules, legal holds). Who acts comes from ``registry.actors``.
+``<prefix>.<model>.<created|updated|deleted>`` with the actor, the source (admin, api, apply, shell,
+celery), the object and ``{"before": ..., "after": ..., "changed": [...]}`` (secrets never recorded,
+only named in ``changed``). Which models, and under which kind and prefix: ``compliance.journal``
+(configuration, the officer's rules, every model of the Django admin, users, groups, permissions
+and MFA devices). Who acts comes from ``registry.actors``.
 
 The event is appended with ``chain.append`` inside the change's own transaction, not in
 ``transaction.on_commit``: a change and its record commit together or not at all, so a process that
@@ -24,18 +24,18 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.utils import timezone
 
 from compliance import chain, records
-from compliance.models import LegalHold, RetentionRule
+from compliance.journal import SECRET_FIELDS, SKIP_FIELDS, Journal, action, journal_of, records_deletion, related_names
 from registry.actors import current_actor
-from registry.services import tracked_models
-
-SECRET_FIELDS = frozenset({"digest", "secret", "password", "client_secret"})
-SKIP_FIELDS = frozenset({"updated_at", "last_used_at"})  # bookkeeping, not configuration
-# Audited although no table is built from them: the compliance officer's own settings.
-OFFICER_MODELS: tuple[type[models.Model], ...] = (RetentionRule, LegalHold)
 
 
-def audited(model: type[models.Model]) -> bool:
-    return model in OFFICER_MODELS or model in tracked_models()
+class _Encoder(DjangoJSONEncoder):
+    """Django's encoder, and the text of anything else (a schedule's time zone)."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
@@ -45,22 +45,27 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
         if field.name in SECRET_FIELDS:
             continue
         data[field.attname] = field.value_from_object(instance)
-    return dict(json.loads(json.dumps(data, cls=DjangoJSONEncoder)))
+    return dict(json.loads(json.dumps(data, cls=_Encoder)))
 
 
-def _record(instance: models.Model, verb: str, data: dict[str, Any]) -> None:
+def _secrets(instance: models.Model) -> dict[str, Any]:
+    """The secret fields' values, kept in memory only to tell whether one changed."""
+    return {f.name: f.value_from_object(instance) for f in instance._meta.concrete_fields if f.name in SECRET_FIELDS}
+
+
+def _record(instance: models.Model, journal: Journal, verb: str, data: dict[str, Any]) -> None:
     actor = current_actor()
-    model = instance._meta.model_name
+    model = type(instance)
     chain.append(
         [
             {
                 "event_id": records.new_event_id(),
-                "kind": "config",
+                "kind": journal.kind,
                 "at": timezone.now(),
-                "action": f"gateway.{model}.{verb}",
+                "action": action(model, journal, verb, data),
                 "actor": actor.name,
                 "source": actor.source,
-                "object_type": f"{instance._meta.app_label}.{model}",
+                "object_type": f"{instance._meta.app_label}.{instance._meta.model_name}",
                 "object_id": str(instance.pk),
                 "data": data,
             }
@@ -69,50 +74,83 @@ def _record(instance: models.Model, verb: str, data: dict[str, Any]) -> None:
 
 
 def _before_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-    if not audited(sender):
+    journal = journal_of(sender)
+    if journal is None or journal.deletes_only:
         return
     old = sender._default_manager.filter(pk=instance.pk).first() if instance.pk is not None else None
     instance._audit_before = snapshot(old) if old is not None else None  # type: ignore[attr-defined]
+    instance._audit_secrets = _secrets(old) if old is not None else None  # type: ignore[attr-defined]
+
+
+def _rehash(instance: models.Model, update_fields: Any) -> bool:
+    """Django upgrading a password's hash at sign-in (same password): ``check_password`` saves only
+    the password and, unlike ``set_password``, leaves no raw password on the user."""
+    return (
+        update_fields is not None and set(update_fields) == {"password"} and getattr(instance, "_password", 1) is None
+    )
 
 
 def _after_save(sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any) -> None:
-    if not audited(sender):
+    journal = journal_of(sender)
+    if journal is None or journal.deletes_only:
         return
     before = getattr(instance, "_audit_before", None)
     after = snapshot(instance)
     if created or before is None:
-        _record(instance, "created", {"before": None, "after": after})
+        _record(instance, journal, "created", {"before": None, "after": after})
         return
-    changed = sorted(k for k in after if k not in SKIP_FIELDS and before.get(k) != after.get(k))
+    changed = [k for k in after if k not in SKIP_FIELDS and before.get(k) != after.get(k)]
+    old_secrets = getattr(instance, "_audit_secrets", None) or {}
+    for name, value in _secrets(instance).items():
+        if name in old_secrets and old_secrets[name] != value and not _rehash(instance, kwargs.get("update_fields")):
+            changed.append(name)
     if changed:
-        _record(instance, "updated", {"before": before, "after": after, "changed": changed})
+        _record(instance, journal, "updated", {"before": before, "after": after, "changed": sorted(changed)})
 
 
 def _before_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-    if not audited(sender):
-        return
-    instance._audit_before = snapshot(instance)  # type: ignore[attr-defined]
+    if journal_of(sender) is not None:
+        instance._audit_before = snapshot(instance)  # type: ignore[attr-defined]
 
 
 def _after_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-    if not audited(sender):
+    journal = journal_of(sender)
+    if journal is None or not records_deletion(journal):
         return
-    _record(instance, "deleted", {"before": getattr(instance, "_audit_before", None), "after": None})
+    _record(instance, journal, "deleted", {"before": getattr(instance, "_audit_before", None), "after": None})
 
 
-def _relation_changed(sender: type, instance: models.Model, action: str, pk_set: Any, **kwargs: Any) -> None:
+def _relation_name(model: type[models.Model], through: type) -> str | None:
+    """The name, on ``model``'s side, of the many-to-many relation stored in ``through``."""
+    for field in model._meta.many_to_many:
+        if field.remote_field.through is through:
+            return field.name
+    for rel in model._meta.related_objects:
+        if rel.many_to_many and getattr(rel, "through", None) is through:
+            return rel.get_accessor_name()
+    return None
+
+
+def _relation_changed(
+    sender: type, instance: models.Model, action: str, pk_set: Any, model: type[models.Model], **kwargs: Any
+) -> None:
     if not action.startswith("post_"):
         return
-    fields = tracked_models().get(type(instance), ())
-    for name in fields:
-        if getattr(type(instance), name).through is sender:
-            ids = sorted(pk_set or ())
-            _record(instance, "updated", {name: {"action": action.removeprefix("post_"), "ids": ids}})
+    journal = journal_of(type(instance))
+    name = _relation_name(type(instance), sender) if journal is not None and not journal.deletes_only else None
+    if journal is None or name is None:
+        return
+    ids = sorted(pk_set or ())
+    change: dict[str, Any] = {"action": action.removeprefix("post_"), "ids": ids}
+    names = related_names(model, ids)
+    if names is not None:
+        change["names"] = names
+    _record(instance, journal, "updated", {name: change})
 
 
 def connect() -> None:
-    # Every model, filtered by ``audited`` when the signal comes: apps that track their models after
-    # this one's ready() are audited too.
+    # Every model, filtered by ``journal_of`` when the signal comes: apps that track their models or
+    # register admin pages after this one's ready() are journaled too.
     pre_save.connect(_before_save, dispatch_uid="audit-pre-save")
     post_save.connect(_after_save, dispatch_uid="audit-post-save")
     pre_delete.connect(_before_delete, dispatch_uid="audit-pre-delete")

@@ -64,7 +64,10 @@ class Subject:
         if self.kind == "ip":
             match = Q(client_ip__in=both)
         elif self.kind == "user":
+            # What they did, and what was done to their account (access.user.*).
             match = Q(actor__in=both)
+            if self.user is not None:
+                match |= Q(object_type="auth.user", object_id=str(self.user.pk))
         else:
             assert self.consumer is not None
             keys = [str(pk) for pk in ApiKey.objects.filter(consumer=self.consumer).values_list("pk", flat=True)]

@@ -28,7 +28,11 @@ from registry.models import Route, Service
 PERSONAL_FIELDS = ("consumer", "consumer_name", "client_ip", "actor")
 # Personal values inside configuration events' before/after data, by object type: sealed and erased
 # the same way (compliance.pseudonyms.sealed_data), so an erasure leaves no name or email behind.
-PERSONAL_DATA = {"registry.consumer": ("name", "metadata", "user_id"), "registry.apikey": ("label",)}
+PERSONAL_DATA = {
+    "registry.consumer": ("name", "metadata", "user_id"),
+    "registry.apikey": ("label",),
+    "auth.user": ("username", "first_name", "last_name", "email"),
+}
 
 
 class AuditEvent(models.Model):
@@ -37,6 +41,7 @@ class AuditEvent(models.Model):
         WEBSOCKET = "websocket", "WebSocket connection"
         CONFIG = "config", "Configuration change"
         COMPLIANCE = "compliance", "Compliance action"  # export, erasure, purge, verification
+        ACCESS = "access", "Sign-in and access"  # sign-ins, accounts, groups, permissions, MFA
 
     # The chain. seq is assigned by the writer (compliance.chain), not by a sequence, so it has no gaps.
     seq = models.BigIntegerField(unique=True)
@@ -85,6 +90,7 @@ class AuditEvent(models.Model):
         permissions = [
             ("export_auditevent", "Can export audit events"),
             ("verify_auditevent", "Can run audit chain verification"),
+            ("review_access", "Can export the access review of admin accounts"),
         ]
 
     def __str__(self) -> str:

@@ -2,9 +2,10 @@
 
 It is only attached to PHI routes, and to the dynamic route of a service that has one (every
 other route is recorded by the observer with no policy step), and must come first in
-``GATEWAY_POLICIES`` so the refusal happens before anything else. Before serving, it checks the
-durable path is healthy (``Drainer.healthy``) and reserves the request's slot in the buffer, so the
-record of a served PHI request is never dropped.
+``GATEWAY_POLICIES`` so the refusal happens before anything else. Before serving, it reserves room
+for the request's record in this process's spool (``capture.reserve``), so the record of a served
+PHI request is never dropped. Only a full spool refuses: with Redis or the database down, records
+wait in the spool and PHI routes keep serving.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class AuditPolicy:
         return cls() if snapshot.extensions.get(NAME, AuditSettings()).is_phi(route) else None
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
-        if not capture.drainer.healthy() or not capture.buffer.reserve():
+        if not capture.reserve():
             raise AuditUnavailable("The audit trail cannot accept a record; this route carries PHI and fails closed.")
         exchange.scope[RESERVED] = True
         return await call_next(exchange)

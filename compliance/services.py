@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from compliance import chain, exports, records, search
+from compliance import chain, exports, records, search, spool_drain
 from compliance.models import AuditEvent, AuditVerification, ComplianceJob
 from compliance.stream import StreamConsumer
 from proxy.redis_clients import sync_client
@@ -217,9 +217,22 @@ def redis_client() -> Any:
     return sync_client(settings.GATEWAY_AUDIT_REDIS_URL, timeout=5, connect_timeout=2)
 
 
-def flush_audit_stream(max_seconds: float = 50.0, consumer: str | None = None) -> int:
-    """Write what the Redis audit stream holds into the chain; 0 in the embedded default (no stream)."""
+def ship_local_spools(max_seconds: float = 0.0) -> int:
+    """The spools on this host (``compliance.spool_drain``): without Redis every one, into the chain
+    (the embedded default's writer); with Redis those of stopped processes, into the stream.
+    Returns the records shipped."""
+    directory = Path(settings.GATEWAY_AUDIT_SPOOL_DIR)
     if not settings.GATEWAY_AUDIT_REDIS_URL:
-        return 0
+        return spool_drain.ship_spools(directory, spool_drain.chain_writer(), max_seconds=max_seconds).records
+    with redis_client() as client:
+        write = spool_drain.stream_writer(client, settings.GATEWAY_AUDIT_STREAM)
+        return spool_drain.ship_spools(directory, write, dead_only=True, max_seconds=max_seconds).records
+
+
+def flush_audit_stream(max_seconds: float = 50.0, consumer: str | None = None) -> int:
+    """Write what this host's spools and the Redis audit stream hold into the chain; the records written."""
+    shipped = ship_local_spools(max_seconds)
+    if not settings.GATEWAY_AUDIT_REDIS_URL:
+        return shipped
     with redis_client() as client:
         return StreamConsumer(client, settings.GATEWAY_AUDIT_STREAM, consumer=consumer).drain(max_seconds)

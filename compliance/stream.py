@@ -54,6 +54,11 @@ def encode(records: list[dict[str, Any]]) -> dict[Any, Any]:
     return {"n": len(records), "r": json.dumps(records, separators=(",", ":"))}
 
 
+def encode_raw(payloads: list[bytes]) -> dict[Any, Any]:
+    """The same entry from records already JSON (spool payloads): no second serialisation."""
+    return {"n": len(payloads), "r": b"[" + b",".join(payloads) + b"]"}
+
+
 class StreamConsumer:
     def __init__(self, client: Any, stream: str, consumer: str | None = None, count: int = 20) -> None:
         self.client = client

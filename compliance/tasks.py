@@ -14,7 +14,8 @@ from registry.actors import acting_as
 
 @shared_task(name="compliance.tasks.flush_audit_events", ignore_result=True)
 def flush_audit_events() -> int:
-    """Safety net for the audit worker: drain the Redis audit stream with the same code."""
+    """Safety net for the audit worker: ship this host's spools and drain the Redis audit stream with
+    the same code."""
     return services.flush_audit_stream(consumer=f"celery-{socket.gethostname()}-{os.getpid()}")
 
 

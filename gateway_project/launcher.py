@@ -3,7 +3,8 @@
 Migrates the SQLite database in var/, loads the demo configuration on first start, creates an
 admin login for this install (a random password, kept in var/admin-login.txt, mode 0600), starts
 the demo backend on 127.0.0.1:8001, a Celery worker with beat for the health sweeps (broker: a
-directory queue in var/, no server needed), and serves the gateway on 127.0.0.1:8000.
+directory queue in var/, no server needed), the audit worker (which writes the gateway's audit
+spool into the chain), and serves the gateway on 127.0.0.1:8000.
 """
 
 from __future__ import annotations
@@ -76,13 +77,12 @@ def start_sweeper() -> subprocess.Popen[bytes]:
     return worker
 
 
-def start_audit_worker() -> subprocess.Popen[bytes] | None:
-    """With Redis, gateway processes send audit records to a stream that this worker writes into the
-    chain; without it, they write the chain themselves (docs/compliance.md, "Durability")."""
+def start_audit_worker() -> subprocess.Popen[bytes]:
+    """The audit chain's writer: gateway processes only write their spools; without Redis this worker
+    ships them into the chain, with Redis it consumes the stream they ship to (docs/compliance.md,
+    "Durability")."""
     from django.conf import settings
 
-    if not settings.GATEWAY_AUDIT_REDIS_URL:
-        return None
     worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "audit_worker"])
     _stop_at_exit(worker)
     return worker

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_otp",
     "registry",
     "breaker",
     "compliance",
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "ratelimit",
     "cache",
     "edge",
+    "mfa",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "mfa.middleware.MfaMiddleware",
     "registry.actors.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -181,6 +185,22 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 if not STATIC_COLLECTED:  # nothing collected yet is expected then, not worth a warning per process
     warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+
+# --- Admin accounts: second factor (mfa app, docs/admin-mfa.md) -----------------------------------
+# required: superusers and members of GATEWAY_ADMIN_MFA_GROUPS must set up a second factor (TOTP) and
+# every account that has one gives its code; optional: only those who set one up; off: never asked.
+# Default: required in production (Postgres or Redis configured), optional in the embedded default.
+GATEWAY_ADMIN_MFA = env_str("GATEWAY_ADMIN_MFA").strip().lower() or (
+    "required" if DATABASE_URL.startswith("postgres") or REDIS_URL else "optional"
+)
+# Groups whose members must set one up under "required" (superusers always); "*": every staff user.
+GATEWAY_ADMIN_MFA_GROUPS = env_list("GATEWAY_ADMIN_MFA_GROUPS", "compliance officer")
+# The name authenticator apps show next to the account.
+GATEWAY_ADMIN_MFA_ISSUER = env_str("GATEWAY_ADMIN_MFA_ISSUER", "Gateway")
+# Encrypts TOTP secrets and keys backup-code hashes; changing it voids every second factor.
+GATEWAY_MFA_KEY = (
+    env_str("GATEWAY_MFA_KEY") or hmac.new(SECRET_KEY.encode(), b"gateway-mfa", hashlib.sha256).hexdigest()
+)
 
 # --- Admin API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -353,13 +373,24 @@ GATEWAY_CACHE_COMPRESS_ABOVE = env_int("GATEWAY_CACHE_COMPRESS_ABOVE", 4096, min
 # Backend response headers that carry purge tags (space- or comma-separated); clients never see them.
 GATEWAY_CACHE_TAG_HEADERS = env_list("GATEWAY_CACHE_TAG_HEADERS", "Surrogate-Key,Cache-Tag")
 
-# Traffic audit (docs/compliance.md): records per process held in memory before the drainer sends them.
+# Traffic audit (docs/compliance.md). Every record is written to this process's spool (a write-ahead
+# file per process in this directory, memory-mapped) before the last byte of its response leaves.
+GATEWAY_AUDIT_SPOOL_DIR = env_str("GATEWAY_AUDIT_SPOOL_DIR") or str(VAR_DIR / "audit-spool")
+# Largest spool of one process (records not yet shipped); when it is full PHI routes answer 503 and
+# other routes' records are dropped (counted in gateway_audit_records_dropped_total).
+GATEWAY_AUDIT_SPOOL_MAX_BYTES = env_int("GATEWAY_AUDIT_SPOOL_MAX_BYTES", 1024 * 1024 * 1024, minimum=256 * 1024)
+# Size of each spool file (preallocated; two per process at rest: the one written and the next).
+GATEWAY_AUDIT_SPOOL_SEGMENT_BYTES = env_int("GATEWAY_AUDIT_SPOOL_SEGMENT_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+# Seconds between syncs (msync) of the spool to disk: what a machine crash (not a process crash) may lose.
+GATEWAY_AUDIT_SPOOL_FSYNC_INTERVAL = env_float("GATEWAY_AUDIT_SPOOL_FSYNC_INTERVAL", 1.0, minimum=0.0)
+# Records held in memory while the spool has no room ready for them (its next file is being made).
 GATEWAY_AUDIT_BUFFER_SIZE = env_int("GATEWAY_AUDIT_BUFFER_SIZE", 50_000, minimum=100)
-# Records per batch sent to the Redis stream (or written to the database in the embedded default).
+# Records per batch shipped to the Redis stream (or, by the audit worker, into the chain).
 GATEWAY_AUDIT_BATCH_SIZE = env_int("GATEWAY_AUDIT_BATCH_SIZE", 500, minimum=1)
-# Seconds between drains of the buffer.
+# Seconds between rounds of each process's drainer (ship the spool, make the next spool file).
 GATEWAY_AUDIT_FLUSH_INTERVAL = env_float("GATEWAY_AUDIT_FLUSH_INTERVAL", 0.05, minimum=0.005)
-# Records in the Redis stream not yet written to the chain above which PHI routes fail closed with 503.
+# Records in the Redis stream not yet written to the chain above which processes stop adding to it:
+# records wait in their spools until the audit worker catches up.
 GATEWAY_AUDIT_MAX_BACKLOG = env_int("GATEWAY_AUDIT_MAX_BACKLOG", 1_000_000, minimum=1)
 # Record the client IP as a keyed pseudonym instead of the address.
 GATEWAY_AUDIT_PSEUDONYMIZE_IP = env_bool("GATEWAY_AUDIT_PSEUDONYMIZE_IP", False)

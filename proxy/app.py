@@ -70,14 +70,15 @@ class GatewayApp:
             exchange = self._exchange(scope, receive, started)
         except GatewayError as error:
             request_id = request_id_of(scope)
-            await self._send_error(send, error, request_id, path)
-            if observe.active():
-                peer = scope["client"][0] if scope.get("client") else ""
-                observe.notify(
-                    observe.finished_early(
-                        scope, request_id, started, time.perf_counter(), error.status, error.reason, peer
-                    )
-                )
+            if not observe.active():
+                await self._send_error(send, error, request_id, path)
+                return
+            peer = scope["client"][0] if scope.get("client") else ""
+            record = observe.finished_early(
+                scope, request_id, started, time.perf_counter(), error.status, error.reason, peer
+            )
+            await self._send_error(send, error, request_id, path, early=record)
+            observe.notify(record, witnessed=True)
             return
         exchange.task = asyncio.current_task()
         disconnects.inflight.add(exchange)
@@ -118,7 +119,10 @@ class GatewayApp:
             if in_flight is not None:
                 in_flight.dec()
             if observe.active():
-                observe.notify(observe.finished_exchange(exchange, time.perf_counter()))
+                if exchange.record is None:
+                    observe.notify(observe.finished_exchange(exchange, time.perf_counter()))
+                else:
+                    observe.notify(exchange.record, witnessed=True)
 
     def exchange_for(self, scope: dict[str, Any], receive: Any, started: float) -> Exchange:
         """Check and route a request head; the WebSocket proxy (``realtime``) uses it for upgrades."""
@@ -184,6 +188,7 @@ class GatewayApp:
             exchange.finished = True
             exchange.bytes_out = len(response.body)
             await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+            _witness(exchange)
             await send({"type": "http.response.body", "body": response.body})
             return
         await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
@@ -211,10 +216,17 @@ class GatewayApp:
                 response.close()
         if complete:
             exchange.finished = True
+            _witness(exchange)
             await send({"type": "http.response.body", "body": b""})
 
     async def _send_error(
-        self, send: Any, error: GatewayError, request_id: str, path: str, exchange: Exchange | None = None
+        self,
+        send: Any,
+        error: GatewayError,
+        request_id: str,
+        path: str,
+        exchange: Exchange | None = None,
+        early: observe.Finished | None = None,
     ) -> None:
         headers, body = problem(error, request_id, path)
         if exchange is not None:
@@ -222,7 +234,18 @@ class GatewayApp:
             exchange.error_reason = error.reason
             exchange.bytes_out = len(body)
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        if exchange is not None:
+            _witness(exchange)
+        elif early is not None and observe.witnessing():
+            observe.witness(early)
         await send({"type": "http.response.body", "body": body})
+
+
+def _witness(exchange: Exchange) -> None:
+    """Hand the record to the witnesses before the last part of the response goes out (once)."""
+    if exchange.record is None and observe.witnessing():
+        exchange.record = observe.finished_exchange(exchange, time.perf_counter())
+        observe.witness(exchange.record)
 
 
 async def _buffer_for_http10(response: Response) -> Response:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from proxy.auth.config import Identity
+    from proxy.observe import Finished
     from proxy.specs import TargetSpec
     from proxy.table import CompiledRoute
 
@@ -75,4 +76,6 @@ class Exchange:
     error_reason: str | None = None  # X-Gateway-Error of a gateway-made response
     upstream_seconds: float = 0.0  # time from sending upstream to the response headers, last attempt
     upstream_error: str | None = None  # connect, timeout, reset or bad_response, last failed attempt
+    # The record the witnesses got before the last byte (proxy.observe.witness), reused at the end.
+    record: Finished | None = None
     extra: dict[str, Any] = field(default_factory=dict)

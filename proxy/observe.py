@@ -9,6 +9,14 @@ An observer is a plain synchronous callable ``(Finished) -> None`` subscribed fr
 ``AppConfig.ready``. It runs on the event loop after the response went out, so it must only record
 or enqueue (a counter increment, an append to a bounded buffer), never wait. An observer that raises
 is logged (once a minute at most) and the others still run; the client's response is not affected.
+
+An observer subscribed with ``before_last_byte=True`` (a *witness*: the audit trail's write-ahead
+spool) is called instead just before the last part of an HTTP response is handed to the server,
+with ``status``, ``bytes_out`` and ``complete`` as they are once that part is out: a process killed
+right after answering cannot have answered a request its witnesses never saw. It is still called
+exactly once per request: at the end like the others when the request ended another way (the
+client left mid-stream, a WebSocket closed). Its work delays the end of each response, so it must
+be cheaper still: memory only.
 """
 
 from __future__ import annotations
@@ -62,26 +70,45 @@ class Finished:
 
 
 _observers: list[Observer] = []
+_witnesses: list[Observer] = []
 _last_failure_log: dict[str, float] = {}
 FAILURE_LOG_INTERVAL = 60.0
 
 
-def subscribe(observer: Observer) -> None:
-    if observer not in _observers:
-        _observers.append(observer)
+def subscribe(observer: Observer, *, before_last_byte: bool = False) -> None:
+    chosen = _witnesses if before_last_byte else _observers
+    if observer not in chosen:
+        chosen.append(observer)
 
 
 def unsubscribe(observer: Observer) -> None:
-    if observer in _observers:
-        _observers.remove(observer)
+    for chosen in (_observers, _witnesses):
+        if observer in chosen:
+            chosen.remove(observer)
 
 
 def active() -> bool:
-    return bool(_observers)
+    return bool(_observers or _witnesses)
 
 
-def notify(record: Finished) -> None:
-    for observer in _observers:
+def witnessing() -> bool:
+    return bool(_witnesses)
+
+
+def witness(record: Finished) -> None:
+    """Before the last byte: the witnesses only (``notify(record, witnessed=True)`` follows)."""
+    _call(_witnesses, record)
+
+
+def notify(record: Finished, *, witnessed: bool = False) -> None:
+    """When the request ended: every observer, and the witnesses unless ``witness`` had the record."""
+    if not witnessed and _witnesses:
+        _call(_witnesses, record)
+    _call(_observers, record)
+
+
+def _call(observers: list[Observer], record: Finished) -> None:
+    for observer in observers:
         try:
             observer(record)
         except Exception:

@@ -8,6 +8,7 @@ Tests marked ``needs_redis`` or ``needs_postgres`` run against the real servers 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,9 +32,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_actor() -> Iterator[None]:
+    """Celery's task_prerun (gateway_project/celery.py) names the worker process as the actor for
+    good; a task applied eagerly in a test would otherwise leave "celery" acting for every later test."""
+    from registry.actors import _actor
+
+    token = _actor.set(None)
+    yield
+    _actor.reset(token)
+
+
 # --- End-to-end fixtures: real backends and a real gateway process --------------------------------
 
-from collections.abc import Iterator  # noqa: E402
 
 from tests.support.config import ConfigHelper  # noqa: E402
 from tests.support.servers import BackendThread, GatewayProcess  # noqa: E402

@@ -11,4 +11,5 @@ urlpatterns = [
     path("audit-events/", views.AuditEventList.as_view(), name="audit-events"),
     path("audit-events/export/", views.AuditEventExport.as_view(), name="audit-export"),
     path("compliance-jobs/<int:job_id>/", views.ComplianceJobDetail.as_view(), name="compliance-job"),
+    path("access-review/", views.AccessReview.as_view(), name="access-review"),
 ]

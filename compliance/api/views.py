@@ -3,6 +3,7 @@
 GET /admin/api/audit-events/?<filters>&after=<seq>&limit=<n>   events oldest first, keyset-paged by seq
 GET /admin/api/audit-events/export/?<filters>&_format=csv|jsonl|json   streamed, or 202 and a job
 GET /admin/api/compliance-jobs/<id>/   a job's status and, when done, its download URL
+GET /admin/api/access-review/?_format=json|csv   every admin account: groups, permissions, sign-in, MFA
 """
 
 from __future__ import annotations
@@ -85,6 +86,24 @@ class AuditEventExport(APIView):
             return Response({"job": plan.job.pk, "status": plan.job.status, "url": url}, status=202,
                             headers={"Location": url})  # fmt: skip
         return stream_export(request._request, search.search_events(plan.params), fmt)
+
+
+class AccessReview(APIView):
+    """Every admin account with its groups, permissions, last sign-in and MFA status (recorded)."""
+
+    permission_classes = [IsAdminUser, needs("compliance.review_access")]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("_format", str, enum=["csv", "json"])],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        from compliance import access_review
+
+        fmt = request.query_params.get("_format", "json")
+        if fmt not in access_review.FORMATS:
+            raise ApiValidationError({"_format": ["Use csv or json."]})
+        return access_review.export_response(request.user, fmt, source="api")
 
 
 class ComplianceJobDetail(APIView):

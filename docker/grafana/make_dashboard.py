@@ -107,7 +107,8 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
         "Audit pipeline",
         "short",
         [
-            ("sum(gateway_audit_buffer_depth)", "buffer depth"),
+            ("sum(gateway_audit_buffer_depth)", "in memory (no spool room)"),
+            ("sum(gateway_audit_spool_bytes) / 1024", "spool (KiB not shipped)"),
             ("sum(gateway_audit_backlog_records)", "backlog (not yet in Postgres)"),
             (f"sum(increase(gateway_audit_records_dropped_total[{RI}]))", "dropped"),
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from registry import signin
 from registry.api.auth_serializers import ApiKeySerializer, ConsumerSerializer, JwtIssuerSerializer, RotateSerializer
 from registry.api.serializers import RouteSerializer, ServiceSerializer, TargetSerializer
 from registry.models import ApiKey, Consumer, JwtIssuer, Route, Service, Target
@@ -96,12 +98,39 @@ class RouteViewSet(ConfigViewSet):
 
 
 class StaffTokenObtainPairSerializer(TokenObtainPairSerializer):
-    """Tokens are for the admin API only, so only staff get them."""
+    """Tokens are for the admin API only, so only staff get them, and only past every extra step
+    feature apps add (``registry.signin``: a second factor). Issued and refused tokens are announced
+    like sign-ins (``user_logged_in``, ``user_login_failed``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for extra in signin.token_fields():
+            self.fields[extra.name] = serializers.CharField(
+                required=False, write_only=True, allow_blank=True, help_text=extra.help_text
+            )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        data = super().validate(attrs)
-        if self.user is None or not self.user.is_staff:
-            raise exceptions.AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account")
+        data = super().validate(attrs)  # a wrong password: Django's authenticate() sends user_login_failed
+        request = self.context.get("request")
+        django_request = getattr(request, "_request", request)
+        try:
+            if self.user is None or not self.user.is_staff:
+                # Told as a wrong password: the answer does not reveal that the account exists.
+                detail = str(self.error_messages["no_active_account"])
+                raise signin.SignInRefused("not_staff", detail, "no_active_account")
+            for check in signin.token_checks():
+                check(self.user, self.initial_data)
+        except signin.SignInRefused as refused:
+            user_login_failed.send(
+                sender=__name__,
+                credentials={self.username_field: attrs.get(self.username_field, "")},
+                request=django_request,
+                reason=refused.reason,
+            )
+            if refused.code == "no_active_account":  # the same answer as a wrong password
+                raise exceptions.AuthenticationFailed(refused.detail, refused.code) from None
+            raise exceptions.AuthenticationFailed({"detail": refused.detail, "code": refused.code}) from None
+        user_logged_in.send(sender=type(self.user), request=django_request, user=self.user)
         return data
 
 

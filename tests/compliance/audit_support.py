@@ -6,10 +6,12 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from compliance.models import AuditEvent
 from compliance.records import new_event_id
+from compliance.spool_drain import chain_writer, ship_spools
 from compliance.stream import StreamConsumer, counter_key
 from tests.support.servers import GatewayProcess
 
@@ -46,10 +48,12 @@ class AuditedGateway(GatewayProcess):
         return self
 
     def collect(self) -> None:
-        """Move what the gateway sent to the stream into the chain (the audit worker's code)."""
+        """Move the gateway's records into the chain with the audit worker's code: the stream it ships
+        to, or (embedded default) its spool."""
         redis_url = self.env.get("GATEWAY_AUDIT_REDIS_URL") or self.env.get("REDIS_URL") or ""
         if not redis_url:
-            return  # embedded default: the gateway writes the chain itself
+            ship_spools(Path(self.env["GATEWAY_AUDIT_SPOOL_DIR"]), chain_writer())
+            return
         import redis
 
         with redis.Redis.from_url(redis_url) as client:

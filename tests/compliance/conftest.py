@@ -18,6 +18,7 @@ def roles() -> None:
     """The groups as the migrations make them (transactional tests elsewhere flush migrated rows)."""
     importlib.import_module("registry.migrations.0005_admin_roles").create_roles(django_apps, None)
     importlib.import_module("compliance.migrations.0004_compliance_officer_roles").grant(django_apps, None)
+    importlib.import_module("compliance.migrations.0008_access_events").grant(django_apps, None)
 
 
 @pytest.fixture

@@ -81,7 +81,8 @@ def test_a_user_export_holds_the_account_and_what_they_did() -> None:
     doc = export_subject("user", str(root.pk))
 
     assert doc["user"]["email"] == "root@example.com" and doc["user"]["groups"] == []
-    assert [e["action"] for e in doc["audit_events"]] == ["gateway.route.created"]
+    # What was done to their account (it was created), and what they did.
+    assert [e["action"] for e in doc["audit_events"]] == ["access.user.created", "gateway.route.created"]
 
 
 @pytest.mark.parametrize(

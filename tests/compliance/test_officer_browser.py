@@ -5,49 +5,16 @@ as CSV, and read the downloaded file."""
 from __future__ import annotations
 
 import csv
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from registry.models import Consumer
 from tests.compliance.officer_support import PASSWORD, add, event, staff
+from tests.support.browser import browser_page, chromium  # noqa: F401  (chromium: a fixture)
 from tests.support.servers import GatewayProcess
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("GATEWAY_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing")
-
-
-@contextmanager
-def browser_page() -> Iterator[Any]:
-    """Opened after the test's database work: Playwright's sync API runs an event loop in this
-    thread, and Django refuses ORM calls while one runs."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        # The browser's own /favicon.ico would be audited too (a refused request): not the officer's data.
-        context.route("**/favicon.ico", lambda route: route.abort())
-        yield page
-        context.close()
-        browser.close()
 
 
 @pytest.mark.usefixtures("transactional_db", "roles", "chromium")
@@ -75,9 +42,13 @@ def search_and_export(page: Any, url: str) -> list[dict[str, str]]:
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/compliance/auditevent/")
-    # The three requests and alice's creation (gateway.consumer.created, control-plane audit).
-    assert page.locator("#result_list tbody tr").count() == 4
-    assert "gateway.consumer.created" in page.locator("#result_list").inner_text()
+    # Besides the three requests: alice's creation (control-plane audit), olga's account and her
+    # group (access events, like the roles the test set up), and olga's own sign-in.
+    listed = page.locator("#result_list").inner_text()
+    for action in ("gateway.consumer.created", "access.user.created", "access.signin.succeeded"):
+        assert action in listed
+    page.goto(f"{url}/admin/compliance/auditevent/?kind=request")
+    assert page.locator("#result_list tbody tr").count() == 3
 
     page.fill("input[name=request_id]", "req-gamma")
     page.press("input[name=request_id]", "Enter")

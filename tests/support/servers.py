@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -119,6 +120,11 @@ class GatewayProcess:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             metrics_dir.mkdir(parents=True)
             self.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        # Its own audit spool directory, unless the test shares one (a restarted process replays it).
+        self.spool_dir: Path | None = None
+        if "GATEWAY_AUDIT_SPOOL_DIR" not in self.env:
+            self.spool_dir = Path(tempfile.mkdtemp(prefix="gateway-spool-"))
+            self.env["GATEWAY_AUDIT_SPOOL_DIR"] = str(self.spool_dir)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(os.environ.get("GATEWAY_VAR_DIR", str(ROOT / "var"))) / f"gateway-{self.port}.log"
 
@@ -211,11 +217,18 @@ class GatewayProcess:
             return ""
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        if self.spool_dir is not None:
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing of the process runs after it (its spool stays)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(5)
