@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from gateway_project.bootstrap import VAR_DIR, read_secret_key
 from gateway_project.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -173,10 +174,20 @@ GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
 # A request body that stalls longer than this between two chunks gets 408.
 GATEWAY_BODY_TIMEOUT = env_float("GATEWAY_BODY_TIMEOUT", 30.0, minimum=0.1)
-# Edge limits enforced by the uvicorn protocol (proxy.server): header deadline, size and count.
+# The whole request body must arrive within this many seconds of its head (408 after); a route may
+# set its own (``body_timeout``).
+GATEWAY_BODY_DEADLINE = env_float("GATEWAY_BODY_DEADLINE", 10.0, minimum=0.1)
+# Edge limits enforced by the uvicorn protocol (proxy.server): header deadline, size and count, the
+# size of any one header field (431) and of the request target (414).
 GATEWAY_HEADER_TIMEOUT = env_float("GATEWAY_HEADER_TIMEOUT", 10.0, minimum=0.1)
 GATEWAY_MAX_HEADER_BYTES = env_int("GATEWAY_MAX_HEADER_BYTES", 32 * 1024, minimum=1024)
 GATEWAY_MAX_HEADER_COUNT = env_int("GATEWAY_MAX_HEADER_COUNT", 100, minimum=8)
+GATEWAY_MAX_HEADER_FIELD_BYTES = env_int("GATEWAY_MAX_HEADER_FIELD_BYTES", 8 * 1024, minimum=256)
+GATEWAY_MAX_URI_BYTES = env_int("GATEWAY_MAX_URI_BYTES", 8 * 1024, minimum=256)
+# A backend's Server header: "strip-version" (nginx/1.25.3 (Ubuntu) -> nginx), "remove", or "keep".
+GATEWAY_BACKEND_SERVER_HEADER = env_choice(
+    "GATEWAY_BACKEND_SERVER_HEADER", "strip-version", ("strip-version", "remove", "keep")
+)
 # How often each process checks the config version when no Redis notification arrives.
 GATEWAY_CONFIG_POLL_INTERVAL = env_float("GATEWAY_CONFIG_POLL_INTERVAL", 1.0, minimum=0.05)
 # ALL /api/v1/{service}/{path} forwards to any enabled service by slug.

@@ -57,9 +57,26 @@ class GatewayApp:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
         if path.startswith(self.reserved_starts) and is_reserved(path):
-            await self.django(scope, receive, send)
+            # The server protocol refuses these first; this covers servers without it (runserver).
+            if scope["method"] in REFUSED_METHODS:
+                await self._refuse(scope, send, MethodNotAllowed(f"{scope['method']} is not served here."))
+            else:
+                await self.django(scope, receive, send)
             return
         await self.proxy(scope, receive, send)
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, error: GatewayError) -> None:
+        """An answer before any route or Django view: problem+json, and the observers' record."""
+        started = time.perf_counter()
+        request_id = request_id_of(scope)
+        await self._send_error(send, error, request_id, scope["path"])
+        if observe.active():
+            peer = scope["client"][0] if scope.get("client") else ""
+            observe.notify(
+                observe.finished_early(
+                    scope, request_id, started, time.perf_counter(), error.status, error.reason, peer
+                )
+            )
 
     async def _proxy(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]

@@ -195,6 +195,7 @@ def dynamic_routes(services: Iterable[ServiceSpec]) -> list[RouteSpec]:
             version_in_path=False,
             version_in_header=False,
             max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+            body_timeout=settings.GATEWAY_BODY_DEADLINE,
         )
         for svc in services
     ]

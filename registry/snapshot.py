@@ -79,6 +79,7 @@ def load_snapshot() -> Snapshot:
                 max_body_bytes=(
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
+                body_timeout=(route.body_timeout if route.body_timeout is not None else settings.GATEWAY_BODY_DEADLINE),
                 auth=auth_for(route, credentials, by_issuer),
             )
         )

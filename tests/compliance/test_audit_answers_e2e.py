@@ -12,7 +12,7 @@ from compliance.models import AuditEvent, RedactionRule
 from registry.models import Target
 from tests.compliance.audit_support import AuditedGateway, wait_for_records
 from tests.support.config import ConfigHelper
-from tests.support.http import call
+from tests.support.http import call, raw
 from tests.support.servers import BackendThread, free_port
 
 
@@ -97,3 +97,38 @@ def test_a_route_with_audit_off_is_not_recorded(
     events = wait_for_records(audited, [loud])
     assert [e.request_id for e in events] == [loud]
     assert not AuditEvent.objects.filter(request_id=quiet).exists()
+
+
+def test_refusals_made_below_the_application_are_recorded_once_each(
+    config: ConfigHelper, audited: AuditedGateway, backend: BackendThread
+) -> None:
+    config.route(config.service("edge", targets=[backend]), "/edge")
+    config.sync()
+    head = "Host: 127.0.0.1\r\nX-Request-ID: {rid}\r\nAuthorization: Bearer top-secret\r\n"
+    chunked = "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n"
+    cases = [
+        # (request, method, path, status, X-Gateway-Error, headers kept)
+        ("POST /edge/x HTTP/1.1\r\n" + head + "Content-Length: 5\r\n" + chunked, "POST", "/edge/x", 400, "bad_request", False),
+        ("POST /edge/x HTTP/1.1\r\n" + head + chunked, "POST", "/edge/x", 400, "invalid_framing", True),
+        ("POST /health HTTP/1.1\r\n" + head + chunked, "POST", "/health", 400, "invalid_framing", True),
+        ("TRACE /health HTTP/1.1\r\n" + head + "\r\n", "TRACE", "/health", 405, "method_not_allowed", True),
+        ("GET /edge/x HTTP/1.1\r\n" + head + "X-Big: " + "a" * 16384 + "\r\n\r\n", "GET", "/edge/x", 431, "header_too_large", False),
+        ("GET /edge/" + "a" * 16384 + " HTTP/1.1\r\n" + head + "\r\n", "GET", "/edge/" + "a" * 1994, 414, "uri_too_long", False),
+    ]  # fmt: skip
+    sent = {}
+    for request, method, path, status, reason, headers_kept in cases:
+        rid = _rid()
+        reply = raw(audited, request.format(rid=rid).encode())
+        assert (reply.status, reply.header("x-gateway-error")) == (status, reason), request[:60]
+        assert reply.header("x-request-id") == rid
+        sent[rid] = (method, path, status, reason, headers_kept)
+
+    events = wait_for_records(audited, sent)
+    assert sorted(e.request_id for e in events) == sorted(sent)  # one record each
+    for event in events:
+        method, path, status, reason, headers_kept = sent[event.request_id]
+        assert (event.method, event.path, event.status, event.error_reason) == (method, path, status, reason)
+        assert event.action == "request.refused" and event.client_ip == "127.0.0.1"
+        assert "top-secret" not in str(event.headers)
+        assert (event.headers.get("authorization") == "[REDACTED]") == headers_kept
+    assert chain.verify().ok

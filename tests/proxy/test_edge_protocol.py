@@ -1,7 +1,8 @@
 """The edge limits of ``proxy.server.GatewayHttpToolsProtocol``, against a real uvicorn on 127.0.0.1.
 
 The server runs in a subprocess with small limits set through the environment, serving ``app`` below,
-which counts its calls per path so a test can prove the app never saw a refused request.
+which counts its calls per path (and the bodies it read to their end) so a test can prove the app
+never saw a refused request, or never got a broken body whole.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADER_TIMEOUT = 0.5
 MAX_HEADER_BYTES = 16384
 MAX_HEADER_COUNT = 64
+MAX_FIELD_BYTES = 4096
+MAX_URI_BYTES = 4096
 
 CALLS: Counter[str] = Counter()
+COMPLETE: Counter[str] = Counter()  # bodies read to their end (more_body false), by path
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -40,13 +44,18 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     if scope["path"] == "/calls":
         body = str(CALLS[scope["query_string"].decode()]).encode()
+    elif scope["path"] == "/complete":
+        body = str(COMPLETE[scope["query_string"].decode()]).encode()
     else:
-        CALLS[scope["path"]] += 1
+        CALLS[scope["path"][:200]] += 1
         received, more = b"", True
         while more:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # what a proxy must do: abandon the request
             received += message.get("body", b"")
             more = message.get("more_body", False)
+        COMPLETE[scope["path"][:200]] += 1
         if scope["path"] == "/slow":
             await asyncio.sleep(0.3)
         body = f"ok {scope['path']} headers={len(scope['headers'])} body={len(received)}".encode()
@@ -126,6 +135,8 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "GATEWAY_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
         "GATEWAY_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
         "GATEWAY_MAX_HEADER_COUNT": str(MAX_HEADER_COUNT),
+        "GATEWAY_MAX_HEADER_FIELD_BYTES": str(MAX_FIELD_BYTES),
+        "GATEWAY_MAX_URI_BYTES": str(MAX_URI_BYTES),
     }
     command = [
         sys.executable, "-m", "uvicorn", "tests.proxy.test_edge_protocol:app",
@@ -163,13 +174,17 @@ def client(port: int) -> Iterator[Client]:
     connection.close()
 
 
-def calls(port: int, path: str) -> int:
+def calls(port: int, path: str, what: str = "calls") -> int:
     connection = Client(port)
     try:
-        connection.send(get("/calls?" + path))
+        connection.send(get(f"/{what}?" + path[:200]))
         return int(connection.response().body)
     finally:
         connection.close()
+
+
+def complete(port: int, path: str) -> int:
+    return calls(port, path, "complete")
 
 
 def dribble(client: Client, until: float) -> None:
@@ -328,3 +343,148 @@ def test_it_hands_websocket_upgrades_over_and_leaves_them_alone(client: Client) 
     while client.buffer.count(b"\x81") < 2:
         client.read_more()
     assert client.buffer == b"\x81\x02hi\x81\x04ping"
+
+
+# --- Per-field and target caps, refused methods ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [b"X-Big", b"Cookie"])
+def test_it_answers_431_for_one_header_field_over_its_cap(client: Client, port: int, name: bytes) -> None:
+    path = f"/big-field-{name.decode()}"
+    client.send(get(path, name + b": " + b"a" * MAX_FIELD_BYTES + b"\r\n"))  # the whole head is under its cap
+    response = client.response()
+    assert response.status == 431
+    assert response.headers[b"x-gateway-error"] == b"header_too_large"
+    assert f"{name.decode().lower()} header field is larger than {MAX_FIELD_BYTES} bytes" in response.problem()["detail"]
+    assert client.is_closed_by_server()
+    assert calls(port, path) == 0
+
+
+def test_it_serves_a_header_field_just_under_its_cap(client: Client) -> None:
+    client.send(get("/field-fits", b"X-Fits: " + b"a" * (MAX_FIELD_BYTES - len(b"X-Fits: ")) + b"\r\n"))
+    assert client.response().status == 200
+
+
+def test_it_answers_414_for_a_request_target_over_its_cap(client: Client, port: int) -> None:
+    path = "/long-" + "a" * MAX_URI_BYTES
+    client.send(get(path))
+    response = client.response()
+    assert response.status == 414
+    assert response.headers[b"x-gateway-error"] == b"uri_too_long"
+    assert response.problem()["title"].endswith("URI Too Long")
+    assert client.is_closed_by_server()
+    assert calls(port, path) == 0
+
+
+def test_it_answers_414_for_a_target_that_is_still_arriving(client: Client) -> None:
+    client.send(b"GET /endless-")
+    for _ in range(4):
+        client.send(b"a" * MAX_HEADER_BYTES)
+        time.sleep(0.05)
+    assert client.response().status == 414
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [b"TRACE /traced HTTP/1.1", b"CONNECT /traced HTTP/1.1", b"CONNECT example.com:443 HTTP/1.1"],
+    ids=["trace", "connect-path", "connect-authority"],
+)
+def test_it_answers_405_for_trace_and_connect_without_calling_the_app(
+    client: Client, port: int, request_line: bytes
+) -> None:
+    client.send(request_line + b"\r\nHost: gateway.test\r\n\r\n")
+    response = client.response()
+    assert response.status == 405
+    assert response.headers[b"x-gateway-error"] == b"method_not_allowed"
+    assert b"GET" in response.headers[b"allow"]
+    response.problem()
+    assert client.is_closed_by_server()
+    assert calls(port, "/traced") == 0
+
+
+# --- Body framing (RFC 9112 section 7) ------------------------------------------------------------
+
+
+def chunked_post(path: str, extra: bytes = b"") -> bytes:
+    return b"POST " + path.encode() + b" HTTP/1.1\r\nHost: gateway.test\r\nTransfer-Encoding: chunked\r\n" + extra + b"\r\n"
+
+
+BROKEN_CHUNKS = {
+    "size-overflow": b"ffffffffffffffffff1\r\nabc\r\n0\r\n\r\n",
+    "bare-lf-in-extension": b"3;name=value\nabc\r\n0\r\n\r\n",
+    "no-crlf-after-data": b"3\r\nabcX\r\n0\r\n\r\n",
+    "not-hex": b"zz\r\nabc\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_CHUNKS), ids=list(BROKEN_CHUNKS))
+@pytest.mark.parametrize("after_a_good_chunk", [False, True], ids=["first", "after-good-chunk"])
+def test_it_answers_a_broken_chunk_with_400_at_once_and_the_app_never_gets_the_body(
+    client: Client, port: int, broken: str, after_a_good_chunk: bool
+) -> None:
+    path = f"/chunks-{broken}-{after_a_good_chunk}"
+    client.send(chunked_post(path))
+    if after_a_good_chunk:
+        client.send(b"5\r\nhello\r\n")
+        time.sleep(0.2)  # the app has read the first chunk and waits for more
+    started = time.monotonic()
+    client.send(BROKEN_CHUNKS[broken])
+    response = client.response()
+    assert time.monotonic() - started < 1  # not after a body timeout
+    assert response.status == 400
+    assert response.headers[b"x-gateway-error"] == b"invalid_framing"
+    assert response.headers[b"connection"] == b"close"
+    response.problem()
+    assert client.is_closed_by_server()
+    assert complete(port, path) == 0
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"xchunked", b"chunked, gzip"])
+def test_it_answers_a_transfer_coding_it_cannot_frame_once_and_closes(
+    client: Client, port: int, coding: bytes
+) -> None:
+    body = b"3\r\nabc\r\n0\r\n\r\n" + get("/smuggled")
+    client.send(b"POST /coded HTTP/1.1\r\nHost: gateway.test\r\nTransfer-Encoding: " + coding + b"\r\n\r\n" + body)
+    response = client.response()
+    assert response.status == 400
+    assert response.headers[b"connection"] == b"close"
+    assert client.is_closed_by_server()  # no second answer: the body was never parsed as a request
+    assert client.buffer == b""
+    assert calls(port, "/smuggled") == 0
+    assert complete(port, "/coded") == 0
+
+
+@pytest.mark.parametrize("field", [b"Content-Length: 3", b"Host: evil.test", b"Authorization: Bearer stolen"])
+def test_it_refuses_a_trailer_that_could_pass_for_a_header(client: Client, port: int, field: bytes) -> None:
+    path = f"/trailer-{field.split(b':')[0].decode()}"
+    client.send(chunked_post(path) + b"3\r\nabc\r\n0\r\n" + field + b"\r\n\r\n")
+    response = client.response()
+    assert response.status == 400
+    assert response.headers[b"x-gateway-error"] == b"invalid_framing"
+    assert client.is_closed_by_server()
+    assert complete(port, path) == 0
+
+
+def test_it_drops_other_trailers_instead_of_adding_them_to_the_headers(client: Client) -> None:
+    client.send(chunked_post("/trailer-ok") + b"3\r\nabc\r\n0\r\nX-Checksum: 1\r\nX-Other: 2\r\n\r\n")
+    response = client.response()
+    assert response.status == 200
+    assert response.body == b"ok /trailer-ok headers=2 body=3"  # Host and Transfer-Encoding only
+
+
+def test_it_answers_a_broken_pipelined_body_after_the_request_before_it(client: Client, port: int) -> None:
+    client.send(get("/slow") + chunked_post("/pipelined-broken") + b"zz\r\nabc\r\n")
+    assert client.response().status == 200
+    response = client.response()
+    assert response.status == 400
+    assert response.headers[b"x-gateway-error"] == b"invalid_framing"
+    assert client.is_closed_by_server()
+    assert calls(port, "/pipelined-broken") == 0  # it never started
+
+
+def test_it_still_serves_a_well_framed_chunked_body_on_a_keep_alive_connection(client: Client) -> None:
+    for _ in range(2):
+        client.send(chunked_post("/chunked-fine") + b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        response = client.response()
+        assert response.status == 200
+        assert response.body.endswith(b"body=5")
