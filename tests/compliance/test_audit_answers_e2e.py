@@ -105,15 +105,16 @@ def test_refusals_made_below_the_application_are_recorded_once_each(
     config.route(config.service("edge", targets=[backend]), "/edge")
     config.sync()
     head = "Host: 127.0.0.1\r\nX-Request-ID: {rid}\r\nAuthorization: Bearer top-secret\r\n"
-    chunked = "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n"
+    te = "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n"
+    big = "a" * 16384
     cases = [
-        # (request, method, path, status, X-Gateway-Error, headers kept)
-        ("POST /edge/x HTTP/1.1\r\n" + head + "Content-Length: 5\r\n" + chunked, "POST", "/edge/x", 400, "bad_request", False),
-        ("POST /edge/x HTTP/1.1\r\n" + head + chunked, "POST", "/edge/x", 400, "invalid_framing", True),
-        ("POST /health HTTP/1.1\r\n" + head + chunked, "POST", "/health", 400, "invalid_framing", True),
-        ("TRACE /health HTTP/1.1\r\n" + head + "\r\n", "TRACE", "/health", 405, "method_not_allowed", True),
-        ("GET /edge/x HTTP/1.1\r\n" + head + "X-Big: " + "a" * 16384 + "\r\n\r\n", "GET", "/edge/x", 431, "header_too_large", False),
-        ("GET /edge/" + "a" * 16384 + " HTTP/1.1\r\n" + head + "\r\n", "GET", "/edge/" + "a" * 1994, 414, "uri_too_long", False),
+        # (request, method, recorded path, status, X-Gateway-Error, headers kept)
+        (f"POST /edge/x HTTP/1.1\r\n{head}Content-Length: 5\r\n{te}", "POST", "/edge/x", 400, "bad_request", False),
+        (f"POST /edge/x HTTP/1.1\r\n{head}{te}", "POST", "/edge/x", 400, "invalid_framing", True),
+        (f"POST /health HTTP/1.1\r\n{head}{te}", "POST", "/health", 400, "invalid_framing", True),
+        (f"TRACE /health HTTP/1.1\r\n{head}\r\n", "TRACE", "/health", 405, "method_not_allowed", True),
+        (f"GET /edge/x HTTP/1.1\r\n{head}X-Big: {big}\r\n\r\n", "GET", "/edge/x", 431, "header_too_large", False),
+        (f"GET /edge/{big} HTTP/1.1\r\n{head}\r\n", "GET", "/edge/" + big[:1994], 414, "uri_too_long", False),
     ]  # fmt: skip
     sent = {}
     for request, method, path, status, reason, headers_kept in cases:
