@@ -124,6 +124,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
+# Admin sessions end after this many seconds without a request: every request restarts the count
+# (the session is saved on each), so an admin at work stays signed in and an abandoned one does not.
+GATEWAY_ADMIN_IDLE_TIMEOUT = env_int("GATEWAY_ADMIN_IDLE_TIMEOUT", 15 * 60, minimum=1)
+SESSION_COOKIE_AGE = GATEWAY_ADMIN_IDLE_TIMEOUT
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
@@ -188,6 +193,11 @@ GATEWAY_MAX_URI_BYTES = env_int("GATEWAY_MAX_URI_BYTES", 8 * 1024, minimum=256)
 GATEWAY_BACKEND_SERVER_HEADER = env_choice(
     "GATEWAY_BACKEND_SERVER_HEADER", "strip-version", ("strip-version", "remove", "keep")
 )
+# The admin listener (``serve --admin-port``): its port, 0 for none (everything on the one port). With
+# one, the public port serves proxied routes and these Django paths only; the admin port serves
+# Django's paths (admin, admin API, metrics, ...) and no proxied route.
+GATEWAY_ADMIN_PORT = env_int("GATEWAY_ADMIN_PORT", 0, minimum=0)
+GATEWAY_PUBLIC_PATHS = env_list("GATEWAY_PUBLIC_PATHS", "/health,/ready,/api/v1/services,/realtime/publish,/ws")
 # How often each process checks the config version when no Redis notification arrives.
 GATEWAY_CONFIG_POLL_INTERVAL = env_float("GATEWAY_CONFIG_POLL_INTERVAL", 1.0, minimum=0.05)
 # ALL /api/v1/{service}/{path} forwards to any enabled service by slug.

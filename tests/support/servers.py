@@ -99,9 +99,11 @@ def database_url_for_gateways() -> str:
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str] | None = None, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str] | None = None, workers: int = 1, admin_port: int = 0) -> None:
         self.port = free_port()
         self.workers = workers
+        # With an admin listener the gateway is started as production does: gateway_project.serve.
+        self.admin_port = admin_port
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url_for_gateways(),
@@ -141,6 +143,9 @@ class GatewayProcess:
             "warning",
             *uvicorn_argv(),
         ]
+        if self.admin_port:
+            argv = [sys.executable, "-m", "gateway_project.serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            argv += ["--admin-port", str(self.admin_port), "--workers", str(self.workers), "--log-level", "warning"]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -169,9 +174,14 @@ class GatewayProcess:
             time.sleep(0.1)
         raise RuntimeError(f"gateway not ready after {timeout} s:\n{self.log()}")
 
+    @property
+    def control_url(self) -> str:
+        """Where Django's paths (health, admin) are served: the admin listener, when there is one."""
+        return f"http://127.0.0.1:{self.admin_port}" if self.admin_port else self.url
+
     def get_json(self, path: str) -> tuple[int, Any]:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as resp:
+            with urllib.request.urlopen(self.control_url + path, timeout=5) as resp:
                 return resp.status, json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"null")
