@@ -355,7 +355,9 @@ def test_it_answers_431_for_one_header_field_over_its_cap(client: Client, port: 
     response = client.response()
     assert response.status == 431
     assert response.headers[b"x-gateway-error"] == b"header_too_large"
-    assert f"{name.decode().lower()} header field is larger than {MAX_FIELD_BYTES} bytes" in response.problem()["detail"]
+    assert (
+        f"{name.decode().lower()} header field is larger than {MAX_FIELD_BYTES} bytes" in response.problem()["detail"]
+    )
     assert client.is_closed_by_server()
     assert calls(port, path) == 0
 
@@ -406,7 +408,13 @@ def test_it_answers_405_for_trace_and_connect_without_calling_the_app(
 
 
 def chunked_post(path: str, extra: bytes = b"") -> bytes:
-    return b"POST " + path.encode() + b" HTTP/1.1\r\nHost: gateway.test\r\nTransfer-Encoding: chunked\r\n" + extra + b"\r\n"
+    return (
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: gateway.test\r\nTransfer-Encoding: chunked\r\n"
+        + extra
+        + b"\r\n"
+    )
 
 
 BROKEN_CHUNKS = {
@@ -440,9 +448,7 @@ def test_it_answers_a_broken_chunk_with_400_at_once_and_the_app_never_gets_the_b
 
 
 @pytest.mark.parametrize("coding", [b"gzip", b"xchunked", b"chunked, gzip"])
-def test_it_answers_a_transfer_coding_it_cannot_frame_once_and_closes(
-    client: Client, port: int, coding: bytes
-) -> None:
+def test_it_answers_a_transfer_coding_it_cannot_frame_once_and_closes(client: Client, port: int, coding: bytes) -> None:
     body = b"3\r\nabc\r\n0\r\n\r\n" + get("/smuggled")
     client.send(b"POST /coded HTTP/1.1\r\nHost: gateway.test\r\nTransfer-Encoding: " + coding + b"\r\n\r\n" + body)
     response = client.response()

@@ -30,7 +30,9 @@ def counting(config: ConfigHelper) -> Iterator[CountingBackend]:
 
 
 def chunked(path: str = "/up/x", extra: bytes = b"") -> bytes:
-    return b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n" + extra + b"\r\n"
+    return (
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n" + extra + b"\r\n"
+    )
 
 
 def refused_at_once(sock: socket.socket, started: float) -> Reply:
