@@ -244,7 +244,7 @@ GATEWAY_BREAKER_REDIS_TIMEOUT = env_float("GATEWAY_BREAKER_REDIS_TIMEOUT", 0.05,
 # How long a process keeps its in-memory breakers after Redis failed, before trying Redis again.
 GATEWAY_BREAKER_FALLBACK_SECONDS = env_float("GATEWAY_BREAKER_FALLBACK_SECONDS", 5.0, minimum=0.1)
 # How often each process reloads health check results and writes breaker state changes.
-GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 1.0, minimum=0.05)
+GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 0.5, minimum=0.05)
 # A result older than this (or than 3 check intervals of its service, if longer) is stale: ignored.
 GATEWAY_HEALTH_STALE_AFTER = env_float("GATEWAY_HEALTH_STALE_AFTER", 30.0, minimum=1.0)
 # Health check results kept per target.
