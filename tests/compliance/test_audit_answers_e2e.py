@@ -12,13 +12,13 @@ from compliance.models import AuditEvent, RedactionRule
 from registry.models import Target
 from tests.compliance.audit_support import AuditedGateway, wait_for_records
 from tests.support.config import ConfigHelper
-from tests.support.http import call, raw
+from tests.support.http import call, connect, raw, read_reply
 from tests.support.servers import BackendThread, free_port
 
 
 @pytest.fixture(scope="module")
 def audited(django_db_setup: None, django_db_blocker: object) -> Iterator[AuditedGateway]:
-    process = AuditedGateway().start()
+    process = AuditedGateway(env={"GATEWAY_HEADER_TIMEOUT": "1"}).start()  # a slowloris case below
     yield process
     process.stop()
 
@@ -123,6 +123,12 @@ def test_refusals_made_below_the_application_are_recorded_once_each(
         assert (reply.status, reply.header("x-gateway-error")) == (status, reason), request[:60]
         assert reply.header("x-request-id") == rid
         sent[rid] = (method, path, status, reason, headers_kept)
+    rid = _rid()
+    with connect(audited) as sock:  # a head that never ends
+        sock.sendall(f"GET /edge/slow HTTP/1.1\r\nX-Request-ID: {rid}\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
+        reply = read_reply(sock)
+    assert (reply.status, reply.header("x-request-id")) == (408, rid)
+    sent[rid] = ("GET", "/edge/slow", 408, "request_header_timeout", False)
 
     events = wait_for_records(audited, sent)
     assert sorted(e.request_id for e in events) == sorted(sent)  # one record each
