@@ -28,61 +28,18 @@ imports this class before the application (and so Django) is loaded.
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from proxy import observe
-from proxy.errors import problem_body, problem_headers
+from proxy import observe, refusals
 from proxy.headers import new_request_id, request_id_of
+from proxy.refusals import BAD_REQUEST, FORBIDDEN_TRAILERS, INVALID_FRAMING, REFUSED_METHODS, Refusal
 
 # How long a refused connection keeps reading (and discarding) after its answer. Closing a socket
 # with unread input makes the kernel send a reset, which can destroy the answer before the client
 # reads it: the usual fate of a 431 sent while the client is still writing its huge header.
 LINGER_SECONDS = 2.0
-REFUSED_METHODS = frozenset({b"TRACE", b"CONNECT"})
-# Trailer fields that would change how the request is framed, routed, authenticated or interpreted if
-# they were taken for headers (RFC 9110 6.5.1): the request is refused. Others are dropped: the
-# gateway forwards no trailers.
-FORBIDDEN_TRAILERS = frozenset(
-    {
-        b"authorization",
-        b"connection",
-        b"content-encoding",
-        b"content-length",
-        b"content-range",
-        b"content-type",
-        b"cookie",
-        b"expect",
-        b"host",
-        b"keep-alive",
-        b"max-forwards",
-        b"proxy-authorization",
-        b"range",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
-RECORDED_PATH = 2000  # longest path (and query) an edge refusal's record keeps: the audit column's size
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    status: int
-    reason: str  # X-Gateway-Error
-    detail: str
-    headers: tuple[tuple[bytes, bytes], ...] = ()
-    head_valid: bool = False  # the request head itself was fine: its (redacted) headers are recorded
-
-
-BAD_REQUEST = Refusal(400, "bad_request", "The request is not valid HTTP/1.1.")
-INVALID_FRAMING = Refusal(
-    400, "invalid_framing", "The request body is not framed correctly (RFC 9112).", head_valid=True
-)
 
 
 class HeadRejected(Exception):
@@ -204,8 +161,7 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
         that costs nothing (a length, or the size of the reads the head arrived in)."""
         method = self.parser.get_method()
         if method in REFUSED_METHODS:
-            allow = (b"allow", b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
-            return Refusal(405, "method_not_allowed", f"{method.decode()} is not served here.", (allow,), True)
+            return refusals.method_refused(method)
         if len(self.url) > self.max_uri_bytes or len(self.headers) > self.max_header_count:
             return self._too_large()
         if self._head_span > self.max_header_bytes and self._head_size() > self.max_header_bytes:
@@ -222,8 +178,7 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
         """A field of the chunked body's trailer section: refused if it could pass for a header that
         matters, else dropped. Never appended to the request's headers."""
         if name.lower() in FORBIDDEN_TRAILERS:
-            detail = f"A trailer field may not carry {name.decode('latin-1')[:64]}."
-            self._stop_parser(Refusal(400, "invalid_framing", detail, head_valid=True))
+            self._stop_parser(refusals.trailer_refused(name))
         self._trailer_bytes += len(name) + len(value) + 4
         if self._trailer_bytes > self.max_header_bytes:
             detail = f"The request's trailer fields are larger than {self.max_header_bytes} bytes."
@@ -310,18 +265,8 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
         return not is_reserved(self.scope.get("path", ""))
 
     def _send_problem(self, refusal: Refusal, request_id: str) -> None:
-        body = problem_body(refusal.status, refusal.reason, refusal.detail, request_id)
-        content = [STATUS_LINE[refusal.status]]
-        headers = [
-            *self.server_state.default_headers,
-            *problem_headers(refusal.reason, request_id, len(body)),
-            *refusal.headers,
-        ]
-        for name, value in headers:
-            content += (name, b": ", value, b"\r\n")
-        content += (b"connection: close\r\n\r\n", body)
         self._unset_keepalive_if_required()
-        self.transport.write(b"".join(content))
+        self.transport.write(refusals.answer(refusal, request_id, self.server_state.default_headers))
         self.logger.info("%s - %d %s: %s", self._client_label(), refusal.status, refusal.reason, refusal.detail)
         if self.transport.can_write_eof():
             self.transport.write_eof()
@@ -331,25 +276,8 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _record(self, refusal: Refusal, request_id: str) -> None:
-        """The observers' record of a request refused here. Of a head that was refused for its size
-        or syntax, only the request line is kept (cut to the audit column's size): its headers are
-        what was wrong, or incomplete."""
-        if not observe.active():
-            return
-        target = self.url.decode("latin-1")
-        path, _, query = target.partition("?")
-        scope: dict[str, Any] = {
-            "type": "http",
-            "method": self.parser.get_method().decode("latin-1") if self.url else "",
-            "path": path[:RECORDED_PATH],
-            "raw_path": path[:RECORDED_PATH].encode("latin-1"),
-            "query_string": query[:RECORDED_PATH].encode("latin-1") if len(target) <= self.max_uri_bytes else b"",
-            "headers": list(self.headers) if refusal.head_valid else [],
-            "client": self.client,
-        }
-        now = time.perf_counter()
-        peer = self.client[0] if self.client else ""
-        observe.notify(observe.finished_early(scope, request_id, now, now, refusal.status, refusal.reason, peer))
+        method = self.parser.get_method().decode("latin-1") if self.url else ""  # known once the target is
+        refusals.record(refusal, request_id, method, self.url, self.headers, self.client, self.max_uri_bytes)
 
     def _client_label(self) -> str:
         return f"{self.client[0]}:{self.client[1]}" if self.client else "-"
