@@ -129,12 +129,15 @@ def main() -> None:
     start_audit_worker()
 
     base = f"http://{args.host}:{args.port}"
+    # GATEWAY_ADMIN_PORT set: the admin has a listener of its own (serve reads the variable too).
+    admin_host = os.environ.get("GATEWAY_ADMIN_HOST", "127.0.0.1")
+    admin = f"http://{admin_host}:{settings.GATEWAY_ADMIN_PORT}" if settings.GATEWAY_ADMIN_PORT else base
     login = f"{username} / {password}" if password else f"{username} (reset: python manage.py changepassword admin)"
     print(
         "\n"
         f"  Gateway      {base}\n"
-        f"  Admin        {base}/admin/   login: {login}\n"
-        f"  Admin API    {base}/admin/api/docs/\n"
+        f"  Admin        {admin}/admin/   login: {login}\n"
+        f"  Admin API    {admin}/admin/api/docs/\n"
         f"  Try          curl -i {base}/demo/hello\n"
         f"               curl -i {base}/api/v1/services\n"
         f"  Health       {base}/health/detailed   {base}/health/services\n",

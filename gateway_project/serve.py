@@ -13,13 +13,17 @@ Use this (or the same flags on the uvicorn command line) rather than a bare ``uv
   or ``PROMETHEUS_MULTIPROC_DIR``), exported before the workers start so each one's series are
   summed in ``/metrics`` (docs/observability.md);
 - ``timeout_graceful_shutdown`` = ``GATEWAY_SHUTDOWN_GRACE``, the deadline the graceful shutdown on
-  SIGTERM works to (gateway_project/shutdown.py).
+  SIGTERM works to (gateway_project/shutdown.py);
+- ``--admin-port`` (``GATEWAY_ADMIN_PORT``): a second listener, on ``--admin-host`` (loopback by
+  default), for the admin, its API and metrics; the public port then serves proxied routes, health
+  and the catalogue only (``proxy.app``, docs/edge.md). Every worker serves both sockets.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 UVICORN_OPTIONS: dict[str, object] = {
     "http": "proxy.server:GatewayHttpToolsProtocol",
@@ -98,6 +102,15 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"), help="address to bind")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="port to bind")
     parser.add_argument(
+        "--admin-port",
+        type=int,
+        default=int(os.environ.get("GATEWAY_ADMIN_PORT") or 0),
+        help="serve the admin, its API and metrics on this port only (0: on --port, with everything else)",
+    )
+    parser.add_argument(
+        "--admin-host", default=os.environ.get("GATEWAY_ADMIN_HOST", "127.0.0.1"), help="address of --admin-port"
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(os.environ.get("GATEWAY_WORKERS", "1")),
@@ -110,9 +123,13 @@ def main() -> None:
         help="uvicorn's and the gateway's log level",
     )
     args = parser.parse_args()
+    if args.admin_port and args.admin_port == args.port:
+        parser.error("--admin-port must differ from --port")
     refusal = refuse_per_process_state(args.workers)
     if refusal:
         raise SystemExit(refusal)
+    # The workers read it from the environment (gateway_project.settings), as every setting.
+    os.environ["GATEWAY_ADMIN_PORT"] = str(args.admin_port)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     from gateway_project.bootstrap import prepare
 
@@ -124,16 +141,40 @@ def main() -> None:
     fmt = os.environ.get("GATEWAY_LOG_FORMAT", "").strip().lower() or default_format(
         os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
     )
-    uvicorn.run(
-        "gateway_project.asgi:application",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        log_config=uvicorn_log_config(fmt, args.log_level),
-        timeout_graceful_shutdown=int(env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)),
-        **UVICORN_OPTIONS,  # type: ignore[arg-type]
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+        "log_config": uvicorn_log_config(fmt, args.log_level),
+        "timeout_graceful_shutdown": int(env_float("GATEWAY_SHUTDOWN_GRACE", 20.0, minimum=1.0)),
+        **UVICORN_OPTIONS,
+    }
+    if not args.admin_port:
+        uvicorn.run("gateway_project.asgi:application", **options)
+        return
+    serve_two_listeners(options, args.admin_host, args.admin_port)
+
+
+def serve_two_listeners(options: dict[str, Any], admin_host: str, admin_port: int) -> None:
+    """``uvicorn.run`` with a second bound socket: uvicorn serves every socket it is given with the same
+    application (in each worker), and the application tells them apart by the local port."""
+    import sys
+
+    from uvicorn import Config, Server
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config("gateway_project.asgi:application", **options)
+    admin = Config("gateway_project.asgi:application", **{**options, "host": admin_host, "port": admin_port})
+    sockets = [config.bind_socket(), admin.bind_socket()]
+    if config.workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        config.load_app()
+        server = Server(config)
+        server.run(sockets=sockets)
+        if not server.started:
+            sys.exit(3)  # uvicorn's STARTUP_FAILURE
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from gateway_project.bootstrap import VAR_DIR, read_secret_key
 from gateway_project.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -161,6 +162,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
+# Admin sessions end after this many seconds without a request: every request restarts the count
+# (the session is saved on each), so an admin at work stays signed in and an abandoned one does not.
+GATEWAY_ADMIN_IDLE_TIMEOUT = env_int("GATEWAY_ADMIN_IDLE_TIMEOUT", 15 * 60, minimum=1)
+SESSION_COOKIE_AGE = GATEWAY_ADMIN_IDLE_TIMEOUT
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
@@ -243,10 +249,25 @@ GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
 # A request body that stalls longer than this between two chunks gets 408.
 GATEWAY_BODY_TIMEOUT = env_float("GATEWAY_BODY_TIMEOUT", 30.0, minimum=0.1)
-# Edge limits enforced by the uvicorn protocol (proxy.server): header deadline, size and count.
+# The whole request body must arrive within this many seconds of its head (408 after); a route may
+# set its own (``body_timeout``).
+GATEWAY_BODY_DEADLINE = env_float("GATEWAY_BODY_DEADLINE", 10.0, minimum=0.1)
+# Edge limits enforced by the uvicorn protocol (proxy.server): header deadline, size and count, the
+# size of any one header field (431) and of the request target (414).
 GATEWAY_HEADER_TIMEOUT = env_float("GATEWAY_HEADER_TIMEOUT", 10.0, minimum=0.1)
 GATEWAY_MAX_HEADER_BYTES = env_int("GATEWAY_MAX_HEADER_BYTES", 32 * 1024, minimum=1024)
 GATEWAY_MAX_HEADER_COUNT = env_int("GATEWAY_MAX_HEADER_COUNT", 100, minimum=8)
+GATEWAY_MAX_HEADER_FIELD_BYTES = env_int("GATEWAY_MAX_HEADER_FIELD_BYTES", 8 * 1024, minimum=256)
+GATEWAY_MAX_URI_BYTES = env_int("GATEWAY_MAX_URI_BYTES", 8 * 1024, minimum=256)
+# A backend's Server header: "strip-version" (nginx/1.25.3 (Ubuntu) -> nginx), "remove", or "keep".
+GATEWAY_BACKEND_SERVER_HEADER = env_choice(
+    "GATEWAY_BACKEND_SERVER_HEADER", "strip-version", ("strip-version", "remove", "keep")
+)
+# The admin listener (``serve --admin-port``): its port, 0 for none (everything on the one port). With
+# one, the public port serves proxied routes and these Django paths only; the admin port serves
+# Django's paths (admin, admin API, metrics, ...) and no proxied route.
+GATEWAY_ADMIN_PORT = env_int("GATEWAY_ADMIN_PORT", 0, minimum=0)
+GATEWAY_PUBLIC_PATHS = env_list("GATEWAY_PUBLIC_PATHS", "/health,/ready,/api/v1/services,/realtime/publish,/ws")
 # How often each process checks the config version when no Redis notification arrives.
 GATEWAY_CONFIG_POLL_INTERVAL = env_float("GATEWAY_CONFIG_POLL_INTERVAL", 1.0, minimum=0.05)
 # ANY /api/v1/{service}/{path} for the services that opted in (their "dynamic route" setting);
@@ -298,7 +319,7 @@ GATEWAY_BREAKER_REDIS_TIMEOUT = env_float("GATEWAY_BREAKER_REDIS_TIMEOUT", 0.05,
 # How long a process keeps its in-memory breakers after Redis failed, before trying Redis again.
 GATEWAY_BREAKER_FALLBACK_SECONDS = env_float("GATEWAY_BREAKER_FALLBACK_SECONDS", 5.0, minimum=0.1)
 # How often each process reloads health check results and writes breaker state changes.
-GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 1.0, minimum=0.05)
+GATEWAY_HEALTH_POLL_INTERVAL = env_float("GATEWAY_HEALTH_POLL_INTERVAL", 0.5, minimum=0.05)
 # A result older than this (or than 3 check intervals of its service, if longer) is stale: ignored.
 GATEWAY_HEALTH_STALE_AFTER = env_float("GATEWAY_HEALTH_STALE_AFTER", 30.0, minimum=1.0)
 # Health check results kept per target.

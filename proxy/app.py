@@ -3,6 +3,11 @@
 Paths Django owns go straight to Django. Every other request is checked (method, version, path,
 headers), matched against the in-memory routing table, and handed to its route's policy chain.
 No database access, no thread hop: everything here reads the table in ``proxy.serving``.
+
+With an admin listener (``GATEWAY_ADMIN_PORT``, ``serve --admin-port``) the two ports split the
+work: the public one serves proxied routes and the Django paths of ``GATEWAY_PUBLIC_PATHS`` (health,
+the catalogue, the fan-out endpoints), the admin one serves Django's paths only (the admin, its API,
+metrics). Each answers 404 ``no_route`` for what belongs to the other.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class GatewayApp:
         self.version_headers = frozenset(h.encode() for h in settings.GATEWAY_VERSION_HEADERS)
         self.via_name = f"1.1 {settings.GATEWAY_VIA_NAME}"
         self.reserved_starts = reserved_prefixes()
+        self.admin_port: int = settings.GATEWAY_ADMIN_PORT
+        self.public_paths = tuple(settings.GATEWAY_PUBLIC_PATHS)
         self.in_flight: Any = None
         if settings.GATEWAY_METRICS:
             from proxy.metrics.series import IN_FLIGHT
@@ -59,9 +66,49 @@ class GatewayApp:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
         if path.startswith(self.reserved_starts) and is_reserved(path):
-            await self.django(scope, receive, send)
+            # The server protocol refuses these first; this covers servers without it (runserver).
+            if scope["method"] in REFUSED_METHODS:
+                await self._refuse(scope, send, MethodNotAllowed(f"{scope['method']} is not served here."))
+            elif self.admin_port and not self.serves(scope):
+                await self._refuse(scope, send, NoRoute(f"{path} is not served on this port."))
+            else:
+                await self.django(scope, receive, send)
+            return
+        if self.admin_port and self._on_admin_listener(scope):
+            await self._refuse(scope, send, NoRoute("The admin listener serves no proxied routes."))
             return
         await self.proxy(scope, receive, send)
+
+    def serves(self, scope: dict[str, Any]) -> bool:
+        """Whether the listener the request came in on serves it (always, without an admin
+        listener): the admin listener serves Django's HTTP paths and nothing of the data plane (no
+        proxied route, no WebSocket); the public one everything but the Django paths missing from
+        GATEWAY_PUBLIC_PATHS. The WebSocket router asks too."""
+        if not self.admin_port:
+            return True
+        path: str = scope["path"]
+        if self._on_admin_listener(scope):
+            return scope["type"] == "http" and is_reserved(path)
+        return not is_reserved(path) or any(
+            path == p or path.startswith(p.rstrip("/") + "/") for p in self.public_paths
+        )
+
+    def _on_admin_listener(self, scope: dict[str, Any]) -> bool:
+        server = scope.get("server")
+        return server is not None and server[1] == self.admin_port
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, error: GatewayError) -> None:
+        """An answer before any route or Django view: problem+json, and the observers' record."""
+        started = time.perf_counter()
+        request_id = request_id_of(scope)
+        await self._send_error(send, error, request_id, scope["path"])
+        if observe.active():
+            peer = scope["client"][0] if scope.get("client") else ""
+            observe.notify(
+                observe.finished_early(
+                    scope, request_id, started, time.perf_counter(), error.status, error.reason, peer
+                )
+            )
 
     async def _proxy(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]

@@ -1,12 +1,18 @@
-"""Reading the client's request body under the route's limit and the body timeout.
+"""Reading the client's request body under the route's limit and its two timeouts.
 
 A small body (or one that arrives in a single message) is read whole so that it can be replayed on
-a retry; anything else is streamed to the upstream as it arrives, cut off at the limit.
+a retry; anything else is streamed to the upstream as it arrives, cut off at the limit. The body
+must arrive within the route's ``body_timeout`` of the request's head (``GATEWAY_BODY_DEADLINE``, a
+body dribbled a byte at a time is not served forever) and never stall longer than
+``GATEWAY_BODY_TIMEOUT`` between two reads: 408 ``body_timeout``, with the connection closed.
+A body whose framing breaks is refused by the server protocol (``proxy.server``); this reader then
+sees ``http.disconnect`` and the upstream request, if it started, is abandoned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -57,13 +63,18 @@ async def _stream(exchange: Exchange, first: bytes) -> AsyncIterator[bytes]:
 
 
 async def _receive_chunk(exchange: Exchange) -> tuple[bytes, bool]:
+    idle = settings.GATEWAY_BODY_TIMEOUT
+    deadline = exchange.route.spec.body_timeout
+    left = exchange.started + deadline - time.perf_counter()
     try:
-        async with asyncio.timeout(settings.GATEWAY_BODY_TIMEOUT):
+        async with asyncio.timeout(min(idle, left)):
             message = await exchange.receive()
     except TimeoutError:
-        error: GatewayError = BodyTimeout(
-            f"The request body stalled for more than {settings.GATEWAY_BODY_TIMEOUT:g} s."
-        )
+        if left < idle:
+            detail = f"The request body was not complete within {deadline:g} s."
+        else:
+            detail = f"The request body stalled for more than {idle:g} s."
+        error: GatewayError = BodyTimeout(detail)
         error.close_connection = True
         exchange.body_error = error
         raise error from None

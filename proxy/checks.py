@@ -86,3 +86,60 @@ def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+@register()
+def check_edge_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    head = settings.GATEWAY_MAX_HEADER_BYTES
+    for name in ("GATEWAY_MAX_HEADER_FIELD_BYTES", "GATEWAY_MAX_URI_BYTES"):
+        if getattr(settings, name) > head:
+            messages.append(
+                Warning(
+                    f"{name} ({getattr(settings, name)}) is larger than GATEWAY_MAX_HEADER_BYTES ({head}): "
+                    "the whole head's cap refuses first, so it never applies.",
+                    hint="Keep each of them at most GATEWAY_MAX_HEADER_BYTES.",
+                    id="gateway.W004",
+                )
+            )
+    if settings.GATEWAY_BODY_DEADLINE > settings.GATEWAY_BODY_TIMEOUT * 100:
+        messages.append(
+            Warning(
+                f"GATEWAY_BODY_DEADLINE is {settings.GATEWAY_BODY_DEADLINE:g} s: a client can hold a request open "
+                "that long by sending a byte now and then.",
+                hint="Keep the default total deadline (10 s) and raise it per route (body_timeout) for uploads.",
+                id="gateway.W005",
+            )
+        )
+    return messages
+
+
+@register()
+def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    bad = [p for p in settings.GATEWAY_PUBLIC_PATHS if not p.startswith("/")]
+    if bad:
+        messages.append(
+            Error(
+                f"GATEWAY_PUBLIC_PATHS entries must be paths starting with '/': {', '.join(bad)}.",
+                id="gateway.E005",
+            )
+        )
+    if settings.GATEWAY_ADMIN_PORT and any(p.rstrip("/") in ("", "/admin") for p in settings.GATEWAY_PUBLIC_PATHS):
+        messages.append(
+            Warning(
+                "GATEWAY_PUBLIC_PATHS puts the admin back on the public port although an admin listener is set.",
+                hint="Leave /admin (and /) out of GATEWAY_PUBLIC_PATHS.",
+                id="gateway.W006",
+            )
+        )
+    if settings.GATEWAY_ADMIN_IDLE_TIMEOUT > 12 * 3600:
+        messages.append(
+            Warning(
+                f"GATEWAY_ADMIN_IDLE_TIMEOUT is {settings.GATEWAY_ADMIN_IDLE_TIMEOUT} s: an abandoned admin session "
+                "stays usable for more than 12 hours.",
+                hint="The default is 900 (15 minutes).",
+                id="gateway.W007",
+            )
+        )
+    return messages

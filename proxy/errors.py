@@ -1,7 +1,8 @@
 """The gateway's own errors, mapped to status codes in one place.
 
     GatewayError
-    ├── BadRequest (400 bad_request, invalid_host, invalid_header, invalid_path, invalid_framing)
+    ├── BadRequest (400 bad_request, invalid_host, invalid_header, invalid_path, unsupported_version)
+    │   └── InvalidFraming (400 invalid_framing; the connection is closed)
     ├── NoRoute (404 no_route)
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── BodyTimeout (408 body_timeout)
@@ -18,7 +19,10 @@
 
 Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
 id: ``problem_body`` and ``problem_headers`` on the data plane, ``problem_response`` for a Django view.
-Feature apps add their own subclasses (401, 403, 429, 503) in the same way.
+Feature apps add their own subclasses (401, 403, 429, 503) in the same way. The answers the server
+protocol gives before (or instead of) the application, with the same body, are in ``proxy.server``:
+400 bad_request and invalid_framing, 405 for TRACE and CONNECT, 408 request_header_timeout,
+414 uri_too_long, 431 header_too_large.
 """
 
 from __future__ import annotations
@@ -48,6 +52,17 @@ class GatewayError(Exception):
 class BadRequest(GatewayError):
     status = 400
     reason = "bad_request"
+
+
+class InvalidFraming(BadRequest):
+    """The request's framing (Content-Length, Transfer-Encoding) cannot be trusted: whatever follows
+    the head on this connection cannot be told apart from a next request, so the connection ends."""
+
+    reason = "invalid_framing"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.close_connection = True
 
 
 class NoRoute(GatewayError):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.errors import BadRequest
+from proxy.errors import BadRequest, InvalidFraming
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -30,6 +30,10 @@ HOP_BY_HOP = frozenset(
         b"proxy-authorization",
     }
 )
+# Never taken from a client: the hop-by-hop headers, plus ``Proxy`` (httpoxy: CGI-style backends read
+# it as HTTP_PROXY and send their own outbound calls through it) and ``X-Real-IP``, which the gateway
+# sets itself from the client address it computed.
+REQUEST_DROP = HOP_BY_HOP | {b"proxy", b"x-real-ip"}
 FORWARDING = frozenset(
     {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"forwarded"}
 )
@@ -88,12 +92,12 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
                 f"Header names with underscores are refused ({name.decode('latin-1')!r}); use hyphens.",
                 reason="invalid_header",
             )
-        if name in HOP_BY_HOP:
+        if name in REQUEST_DROP:
             if name == b"connection" and value not in _PLAIN_CONNECTION:
                 connection_tokens.extend(t.strip().lower() for t in value.split(b","))
             elif name == b"transfer-encoding":
                 if chunked or value.strip().lower() != b"chunked":
-                    raise BadRequest("Only 'Transfer-Encoding: chunked' is accepted.", reason="invalid_framing")
+                    raise InvalidFraming("Only 'Transfer-Encoding: chunked' is accepted.")
                 chunked = True
             continue
         if name == b"host":
@@ -102,9 +106,7 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
             host = value
         elif name == b"content-length":
             if content_length is not None or not value.isdigit() or len(value) > 18:
-                raise BadRequest(
-                    "The Content-Length header is missing a single valid number.", reason="invalid_framing"
-                )
+                raise InvalidFraming("The Content-Length header is missing a single valid number.")
             content_length = int(value)
         elif name == b"x-request-id":
             request_id = value
@@ -129,7 +131,7 @@ def inspect_request(raw: Headers, trusted_peer: bool, version_headers: frozenset
             continue  # identity headers are the gateway's to add (proxy.auth), never the client's
         out.append((name, value))
     if chunked and content_length is not None:
-        raise BadRequest("Content-Length and Transfer-Encoding together are refused.", reason="invalid_framing")
+        raise InvalidFraming("Content-Length and Transfer-Encoding together are refused.")
     if not host or not _HOST_RE.fullmatch(host):
         raise BadRequest("The request needs exactly one valid Host header.", reason="invalid_host")
     extra = [t for t in connection_tokens if t and t not in (b"close", b"keep-alive")]
@@ -161,7 +163,13 @@ def is_trusted(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Net
     return any(address in net for net in networks)
 
 
-def response_headers(raw: Sequence[tuple[bytes, bytes]], request_id: bytes, via: bytes) -> Headers:
+# What becomes of a backend's Server header (GATEWAY_BACKEND_SERVER_HEADER).
+SERVER_STRIP_VERSION, SERVER_REMOVE, SERVER_KEEP = "strip-version", "remove", "keep"
+
+
+def response_headers(
+    raw: Sequence[tuple[bytes, bytes]], request_id: bytes, via: bytes, server: str = SERVER_STRIP_VERSION
+) -> Headers:
     """Headers to send to the client from a backend's response."""
     connection_tokens: set[bytes] = set()
     out: Headers = []
@@ -176,6 +184,10 @@ def response_headers(raw: Sequence[tuple[bytes, bytes]], request_id: bytes, via:
             continue
         if lname == b"via":
             has_via = True
+        elif lname == b"server" and server != SERVER_KEEP:
+            value = product_names(value) if server == SERVER_STRIP_VERSION else b""
+            if not value:
+                continue
         out.append((lname, value))
     if connection_tokens - {b"close", b"keep-alive"}:
         out = [(n, v) for n, v in out if n not in connection_tokens]
@@ -187,6 +199,21 @@ def response_headers(raw: Sequence[tuple[bytes, bytes]], request_id: bytes, via:
     if last_via < 0:
         out.append((b"via", via))
     return out
+
+
+def product_names(server: bytes) -> bytes:
+    """A Server value without versions or comments: ``nginx/1.25.3 (Ubuntu)`` -> ``nginx``, so a
+    response does not tell an attacker which known vulnerabilities a backend has."""
+    names = []
+    depth = 0
+    for token in server.split():
+        if depth or token.startswith(b"("):
+            depth += token.count(b"(") - token.count(b")")
+            continue
+        name = token.split(b"/", 1)[0]
+        if name:
+            names.append(name)
+    return b" ".join(names)
 
 
 def client_address(

@@ -38,6 +38,10 @@ Observer = Callable[["Finished"], None]
 
 HTTP = "http"
 WEBSOCKET = "websocket"
+# Set in the ASGI scope by the server protocol (``proxy.server``) when it answered a request itself
+# while the application was handling it (its body broke the framing): ``(status, reason, request id)``.
+# The application's record then says what the client was actually sent.
+REFUSED = "gateway.refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,10 @@ def _call(observers: list[Observer], record: Finished) -> None:
 def finished_exchange(exchange: Exchange, now: float) -> Finished:
     """The record of a request that reached a route (``now`` is ``time.perf_counter()``)."""
     duration = now - exchange.started
+    refused = exchange.scope.get(REFUSED)
+    if refused is not None:
+        exchange.status, exchange.error_reason, exchange.request_id = refused
+        exchange.finished = True
     return Finished(
         kind=HTTP,
         request_id=exchange.request_id,
@@ -156,6 +164,9 @@ def finished_early(
 ) -> Finished:
     """The record of a request refused before it matched a route (no Exchange exists)."""
     duration = now - started
+    refused = scope.get(REFUSED)
+    if refused is not None:
+        status, reason, request_id = refused
     raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode()
     return Finished(
         kind=HTTP,

@@ -9,6 +9,9 @@ connect, NOSCRIPT recovery (EVAL once, then load again), hiredis to parse.
 Timeouts are the connection's, not each caller's (``asyncio.timeout`` cost ~7 µs per call): one timer
 watches the oldest unanswered command, and when it is overdue the connection is declared too slow,
 every waiting caller gets ``TimeoutError`` and the socket is closed (a later call reconnects).
+What is timed is Redis, not this process's event loop: a command's time starts when it is written
+(a burst of requests can hold it queued for a long loop iteration first), and the verdict waits for
+the loop to have read its sockets once more (the answer may be there, unread, when the timer fires).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 
 import hiredis
 from redis.asyncio.connection import SSLConnection, parse_url
+
+READ_GRACE = 0.001  # seconds: long enough to put the verdict after the loop's next poll
 
 
 class RedisReplyError(Exception):
@@ -43,11 +48,17 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.reader = hiredis.Reader()
-        self.waiters: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
+        self.waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+        # One entry per write: (commands written so far, this one included; its deadline). A command's
+        # time starts when it is written, not when it was queued behind a busy loop iteration.
+        self.writes: collections.deque[tuple[int, float]] = collections.deque()
+        self.written = 0
+        self.answered = 0
         self.transport: asyncio.Transport | None = None
         self.lost: BaseException | None = None
         self.pending: list[bytes] = []
         self.watchdog: asyncio.TimerHandle | None = None
+        self.suspect: tuple[int, float] | None = None  # the overdue write given one more read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -55,7 +66,8 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
         while (reply := self.reader.gets()) is not False:
-            waiter, _ = self.waiters.popleft()
+            waiter = self.waiters.popleft()
+            self.answered += 1
             if waiter.done():
                 continue  # its caller was cancelled
             if isinstance(reply, hiredis.ReplyError):
@@ -69,9 +81,10 @@ class _Protocol(asyncio.Protocol):
 
     def _fail(self, error: Exception) -> None:
         while self.waiters:
-            waiter, _ = self.waiters.popleft()
+            waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
+        self.writes.clear()
         if self.watchdog is not None:
             self.watchdog.cancel()
             self.watchdog = None
@@ -79,13 +92,7 @@ class _Protocol(asyncio.Protocol):
     def send(self, command: bytes) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        deadline = loop.time() + self.timeout
-        self.waiters.append((waiter, deadline))
-        watchdog = self.watchdog
-        if watchdog is None or watchdog.when() > deadline:  # none, or one set for the slower setup commands
-            if watchdog is not None:
-                watchdog.cancel()
-            self.watchdog = loop.call_at(deadline, self._watch)
+        self.waiters.append(waiter)
         # Commands issued in the same loop iteration leave in one write (one syscall).
         if not self.pending:
             loop.call_soon(self._flush)
@@ -93,18 +100,36 @@ class _Protocol(asyncio.Protocol):
         return waiter
 
     def _flush(self) -> None:
-        data, self.pending = b"".join(self.pending), []
+        loop = asyncio.get_running_loop()
+        data, count, self.pending = b"".join(self.pending), len(self.pending), []
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+        self.written += count
+        deadline = loop.time() + self.timeout
+        self.writes.append((self.written, deadline))
+        watchdog = self.watchdog
+        if watchdog is None or watchdog.when() > deadline:  # none, or one set for the slower setup commands
+            if watchdog is not None:
+                watchdog.cancel()
+            self.watchdog = loop.call_at(deadline, self._watch)
 
     def _watch(self) -> None:
         self.watchdog = None
-        if not self.waiters:
+        writes = self.writes
+        while writes and writes[0][0] <= self.answered:
+            writes.popleft()  # every command of that write is answered
+        if not writes:
             return
         loop = asyncio.get_running_loop()
-        _, deadline = self.waiters[0]
-        if deadline > loop.time():
-            self.watchdog = loop.call_at(deadline, self._watch)
+        oldest = writes[0]
+        if oldest[1] > loop.time():
+            self.watchdog = loop.call_at(oldest[1], self._watch)
+            return
+        if self.suspect is not oldest:
+            # Overdue, but the loop may not have read the socket since the answer came: look again
+            # after its next poll (with uvloop, a timer due now can run before it).
+            self.suspect = oldest
+            self.watchdog = loop.call_later(READ_GRACE, self._watch)
             return
         self.lost = TimeoutError(f"Redis did not answer within {self.timeout} s")
         self._fail(TimeoutError(f"Redis did not answer within {self.timeout} s"))

@@ -57,6 +57,7 @@ class RouteSpec:
     version_in_header: bool
     max_body_bytes: int
     auth: AuthConfig | None = None  # None: no authentication step on this route
+    body_timeout: float = 10.0  # seconds the whole request body may take (GATEWAY_BODY_DEADLINE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,6 +219,7 @@ def dynamic_route(service: ServiceSpec, auth: AuthConfig | None) -> RouteSpec:
         version_in_path=False,
         version_in_header=False,
         max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        body_timeout=settings.GATEWAY_BODY_DEADLINE,
         auth=auth,
     )
 

@@ -43,6 +43,7 @@ SMALL_RESPONSE = 256 * 1024
 STREAM_CHUNK = 64 * 1024
 
 VIA = f"1.1 {settings.GATEWAY_VIA_NAME}".encode()
+SERVER_HEADER = settings.GATEWAY_BACKEND_SERVER_HEADER
 
 _session: aiohttp.ClientSession | None = None
 _SKIP = CIMultiDict((name, None) for name in SKIP_AUTO_HEADERS)
@@ -219,6 +220,7 @@ def _upstream_headers(exchange: Exchange, upstream: ServiceUpstream) -> list[tup
     client = exchange.client_ip
     xff = f"{exchange.forwarded_for.decode('latin-1')}, {client}" if exchange.forwarded_for else client
     headers.append(("X-Forwarded-For", xff))
+    headers.append(("X-Real-IP", exchange.client_address or client))
     headers.append(("X-Forwarded-Proto", exchange.scheme))
     headers.append(("X-Forwarded-Host", exchange.original_host.decode("latin-1")))
     headers.append(("Via", exchange.via))
@@ -232,7 +234,7 @@ def _upstream_headers(exchange: Exchange, upstream: ServiceUpstream) -> list[tup
 
 async def _response(exchange: Exchange, resp: aiohttp.ClientResponse, index: int) -> Response:
     balancer = exchange.route.upstream.balancer
-    headers = response_headers(resp.raw_headers, exchange.request_id.encode(), VIA)
+    headers = response_headers(resp.raw_headers, exchange.request_id.encode(), VIA, SERVER_HEADER)
     length = resp.content_length
     if exchange.method == "HEAD" or resp.status in (204, 304) or length == 0:
         resp.release()

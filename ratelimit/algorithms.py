@@ -1,8 +1,12 @@
 """The two algorithms as pure functions on integer microseconds; ``backends.LUA`` mirrors them line by line.
 
-Sliding window: a counter for the current fixed window and the previous one; the previous window's
-count is weighted by how much of it still overlaps the sliding window (the approximation Cloudflare and
-Redis's own docs describe: exact at the edges, within a fraction of one request in between, O(1) memory).
+Sliding window: a counter for the current fixed window and the previous one, each with the offset of
+its last admission; the previous window's requests are taken as spread evenly from its start to its
+last admission, and those the rolling window still covers are counted with the current ones (the
+approximation Cloudflare and Redis's own docs describe, with the last admission as the spread's end
+so that a request is never held longer than one period: ``Retry-After <= period``). O(1) memory.
+What it admits, exactly: at most ``limit`` per fixed window, and at most ``2 * limit - 1`` in any
+rolling period (when the previous window's requests all came at its end); docs/rate-limiting.md.
 
 GCRA (a token bucket kept as one timestamp, the theoretical arrival time): a request costs
 ``period / limit``; the bucket holds ``burst`` requests (``limit`` when burst is 0).
@@ -40,7 +44,8 @@ class Verdict:
     retry_ms: int  # until a request would be admitted again (0 when admitted)
 
 
-# A counter's state: ("sw", window, current, previous) or ("gcra", tat_us).
+# A counter's state: sliding window (window, current, previous, current's last offset, previous's last
+# offset), offsets in µs from their window's start; GCRA (tat_us,).
 State = tuple[int, ...]
 
 
@@ -48,22 +53,27 @@ def sliding_window(limit: Limit, state: State | None, now: int) -> tuple[Verdict
     period = limit.period_us
     window = now // period
     elapsed = now - window * period
-    curr = prev = 0
+    curr = prev = last_curr = last_prev = 0
     if state is not None:
-        w, c, p = state
+        w, c, p, lc, lp = state
         if w == window:
-            curr, prev = c, p
+            curr, prev, last_curr, last_prev = c, p, lc, lp
         elif w == window - 1:
-            prev = c
-    count = float(prev) * float(period - elapsed) / period + curr  # doubles, as in Lua
+            prev, last_prev = c, lc
+    count = float(curr)
+    if elapsed < last_prev:  # previous requests the rolling window still covers (doubles, as in Lua)
+        count = float(prev) * float(last_prev - elapsed) / last_prev + curr
     reset = period - elapsed
     if count + 1 <= limit.limit:
-        return Verdict(True, math.floor(limit.limit - count - 1), _ms(reset), 0), (window, curr + 1, prev)
+        new = (window, curr + 1, prev, elapsed, last_prev)
+        return Verdict(True, math.floor(limit.limit - count - 1), _ms(reset), 0), new
     if curr + 1 > limit.limit:
-        retry = (period - elapsed) + math.ceil(period * (1 - (limit.limit - 1) / curr))
+        # The current window alone is full: into the next one, until enough of this one has left.
+        retry = (period - elapsed) + math.ceil(last_curr - last_curr * (limit.limit - 1) / curr)
     else:
-        retry = math.ceil((period - elapsed) - period * (limit.limit - 1 - curr) / prev)
-    return Verdict(False, 0, _ms(reset), _ms(retry)), None
+        retry = math.ceil(last_prev - elapsed - last_prev * (limit.limit - 1 - curr) / prev)
+    # Never above the period; only a counter written before the last-offset fields could need more.
+    return Verdict(False, 0, _ms(reset), _ms(min(retry, period))), None
 
 
 def gcra(limit: Limit, state: State | None, now: int) -> tuple[Verdict, State | None]:

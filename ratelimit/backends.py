@@ -109,19 +109,31 @@ for i = 1, n do
   else
     local window = math.floor(now / period)
     local elapsed = now - window * period
-    local h = redis.call('HMGET', key, 'w', 'c', 'p')
+    local h = redis.call('HMGET', key, 'w', 'c', 'p', 'lc', 'lp')
+    -- A counter written before the last offsets existed: its requests spread over the whole window.
     local w, c, p = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0
-    local curr, prev = 0, 0
-    if w == window then curr, prev = c, p elseif w == window - 1 then prev = c end
-    local count = prev * (period - elapsed) / period + curr
+    local lc, lp = tonumber(h[4]) or period, tonumber(h[5]) or period
+    local curr, prev, last_curr, last_prev = 0, 0, 0, 0
+    if w == window then
+      curr, prev, last_curr, last_prev = c, p, lc, lp
+    elseif w == window - 1 then
+      prev, last_prev = c, lc
+    end
+    local count = curr
+    if elapsed < last_prev then count = prev * (last_prev - elapsed) / last_prev + curr end
     reset = ms(period - elapsed)
     if count + 1 <= limit then
       admitted, remaining = 1, math.floor(limit - count - 1)
-      write = {window, curr + 1, prev, 2 * period, w == window}
-    elseif curr + 1 > limit then
-      retry = ms((period - elapsed) + math.ceil(period * (1 - (limit - 1) / curr)))
+      write = {window, curr + 1, prev, 2 * period, w == window, elapsed, last_prev}
     else
-      retry = ms(math.ceil((period - elapsed) - period * (limit - 1 - curr) / prev))
+      local wait
+      if curr + 1 > limit then
+        wait = (period - elapsed) + math.ceil(last_curr - last_curr * (limit - 1) / curr)
+      else
+        wait = math.ceil(last_prev - elapsed - last_prev * (limit - 1 - curr) / prev)
+      end
+      if wait > period then wait = period end
+      retry = ms(wait)
     end
   end
   if admitted == 0 and shadow == '' then ok = false end
@@ -136,10 +148,12 @@ if ok then
       if ARGV[b + 1] == 'gcra' then
         redis.call('SET', KEYS[i], string.format('%d', write[1]), 'PX', string.format('%d', math.ceil(write[2] / 1000)))
       else
-        if write[5] then
-          redis.call('HINCRBY', KEYS[i], 'c', 1)  -- same window: the expiry set when it began still holds
+        local offset = string.format('%d', write[6])
+        if write[5] then  -- same window: the expiry set when it began still holds
+          redis.call('HSET', KEYS[i], 'c', string.format('%d', write[2]), 'lc', offset)
         else
-          redis.call('HSET', KEYS[i], 'w', string.format('%d', write[1]), 'c', write[2], 'p', write[3])
+          redis.call('HSET', KEYS[i], 'w', string.format('%d', write[1]), 'c', write[2], 'p', write[3],
+                     'lc', offset, 'lp', string.format('%d', write[7]))
           redis.call('PEXPIRE', KEYS[i], string.format('%d', math.ceil(write[4] / 1000)))
         end
       end

@@ -53,7 +53,9 @@ class RatePolicy(models.Model):
         help_text="GCRA only: how many requests may arrive at once (the bucket size); 0 means the limit.",
     )
     algorithm = models.CharField(max_length=20, choices=Algorithm.choices, default=Algorithm.SLIDING_WINDOW)
-    failure_mode = models.CharField(max_length=10, choices=FailureMode.choices, default=FailureMode.LOCAL)
+    # Closed by default: a limit that cannot be checked is not lifted (local mode cannot know what
+    # Redis already admitted before it stopped answering, so it over-admits).
+    failure_mode = models.CharField(max_length=10, choices=FailureMode.choices, default=FailureMode.CLOSED)
     shadow = models.BooleanField(
         default=False, help_text="Only count and report 'would have limited' (per consumer); never reject."
     )

@@ -188,20 +188,27 @@ def _answer(rules: Sequence[Rule], verdicts: Sequence[Verdict], record: bool, lo
     rule, verdict = tightest
     spec = rule.spec
     quota = rule.local_limit.limit if local else spec.quota
-    reset = str(math.ceil(verdict.reset_ms / 1000)).encode()
     headers: Headers = [
         (b"ratelimit-policy", b", ".join(r.items[local] for r, _ in enforced)),
-        (b"ratelimit", b", ".join(b"%s;r=%d;t=%d" % (r.label, v.remaining, math.ceil(v.reset_ms / 1000))
-                                  for r, v in enforced)),
+        (b"ratelimit", b", ".join(b"%s;r=%d;t=%d" % (r.label, v.remaining, _seconds(v)) for r, v in enforced)),
         (b"x-ratelimit-limit", str(quota).encode()),
         (b"x-ratelimit-remaining", str(verdict.remaining).encode()),
-        (b"x-ratelimit-reset", reset),
-    ]  # fmt: skip
+        (b"x-ratelimit-reset", str(_seconds(verdict)).encode()),
+    ]
     if refused:
-        retry = str(max(1, math.ceil(verdict.retry_ms / 1000))).encode()
+        retry = str(_seconds(verdict)).encode()
         raise TooManyRequests(
             f"Rate limit {spec.name!r} exceeded: {quota} requests per {spec.period} s"
             f"{' (this process, Redis unavailable)' if local else ''}. Retry after {retry.decode()} s.",
             headers=[*headers, (b"retry-after", retry)],
         )
     return headers
+
+
+def _seconds(verdict: Verdict) -> int:
+    """A policy's ``t`` (and X-RateLimit-Reset): seconds until its window ends or its bucket is full,
+    or, for a policy that refused, until a request is admitted again, the same instant as Retry-After
+    (draft-ietf-httpapi-ratelimit-headers). Never above the period on a refusal (the algorithms')."""
+    if verdict.admitted:
+        return math.ceil(verdict.reset_ms / 1000)
+    return max(1, math.ceil(verdict.retry_ms / 1000))

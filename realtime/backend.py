@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import websockets
+from django.conf import settings
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
@@ -147,6 +148,7 @@ def _backend_headers(exchange: Exchange) -> list[tuple[str, str]]:
     client = exchange.client_ip
     xff = f"{exchange.forwarded_for.decode('latin-1')}, {client}" if exchange.forwarded_for else client
     headers.append(("X-Forwarded-For", xff))
+    headers.append(("X-Real-IP", exchange.client_address or client))
     headers.append(("X-Forwarded-Proto", "https" if exchange.scheme in ("https", "wss") else "http"))
     headers.append(("X-Forwarded-Host", exchange.original_host.decode("latin-1")))
     headers.append(("Via", exchange.via))
@@ -157,7 +159,7 @@ def _backend_headers(exchange: Exchange) -> list[tuple[str, str]]:
 def _refusal(exchange: Exchange, exc: InvalidStatus) -> Response:
     resp = exc.response
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in resp.headers.raw_items()]
-    headers = response_headers(raw, exchange.request_id.encode(), VIA)
+    headers = response_headers(raw, exchange.request_id.encode(), VIA, settings.GATEWAY_BACKEND_SERVER_HEADER)
     headers = [(n, v) for n, v in headers if n not in (b"content-length", b"sec-websocket-accept")]
     body = bytes(resp.body or b"")
     headers.append((b"content-length", str(len(body)).encode()))

@@ -45,6 +45,11 @@ class WebSocketRouter:
         first = await receive()
         if first["type"] != "websocket.connect":
             return
+        if not self.gateway.serves(scope):  # the admin listener, or a Django path on the public one
+            peer = scope["client"][0] if scope.get("client") else ""
+            error = NoRoute(f"No WebSocket is served at {scope['path']} on this port.")
+            await self._refused(scope, send, error, None, started, peer)
+            return
         if scope["path"].startswith(FANOUT_PREFIX):
             await fanout.serve(scope, receive, send, started)
             return

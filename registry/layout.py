@@ -52,7 +52,7 @@ LAYOUTS: dict[type[models.Model], tuple[Group, ...]] = {
             ("path_prefix", "host", "methods", "api_version", "version_source", "priority"),
             "An empty host, method list or version matches any request.",
         ),
-        Group("Forwarding", ("strip_prefix", "max_body_bytes")),
+        Group("Forwarding", ("strip_prefix", ("max_body_bytes", "body_timeout"))),
         Group(
             "Authentication",
             (

@@ -139,6 +139,12 @@ class Route(models.Model):
     max_body_bytes = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Largest request body accepted; empty uses GATEWAY_MAX_BODY_BYTES."
     )
+    body_timeout = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(3600)],
+        help_text="Seconds the whole request body may take to arrive (then 408); empty uses GATEWAY_BODY_DEADLINE.",
+    )
     auth_mode = models.CharField("authentication", max_length=15, choices=AuthMode.choices, default=AuthMode.NONE)
     required_roles = models.CharField(
         max_length=500,

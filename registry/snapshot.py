@@ -85,6 +85,7 @@ def load_snapshot() -> Snapshot:
                 max_body_bytes=(
                     route.max_body_bytes if route.max_body_bytes is not None else settings.GATEWAY_MAX_BODY_BYTES
                 ),
+                body_timeout=(route.body_timeout if route.body_timeout is not None else settings.GATEWAY_BODY_DEADLINE),
                 auth=config_for(
                     demand, credentials, by_issuer, route.api_key_header.lower().encode(), route.api_key_query_param
                 ),

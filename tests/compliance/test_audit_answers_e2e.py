@@ -12,13 +12,13 @@ from compliance.models import AuditEvent, RedactionRule
 from registry.models import Target
 from tests.compliance.audit_support import AuditedGateway, wait_for_records
 from tests.support.config import ConfigHelper
-from tests.support.http import call
+from tests.support.http import call, connect, raw, read_reply
 from tests.support.servers import BackendThread, free_port
 
 
 @pytest.fixture(scope="module")
 def audited(django_db_setup: None, django_db_blocker: object) -> Iterator[AuditedGateway]:
-    process = AuditedGateway().start()
+    process = AuditedGateway(env={"GATEWAY_HEADER_TIMEOUT": "1"}).start()  # a slowloris case below
     yield process
     process.stop()
 
@@ -97,3 +97,45 @@ def test_a_route_with_audit_off_is_not_recorded(
     events = wait_for_records(audited, [loud])
     assert [e.request_id for e in events] == [loud]
     assert not AuditEvent.objects.filter(request_id=quiet).exists()
+
+
+def test_refusals_made_below_the_application_are_recorded_once_each(
+    config: ConfigHelper, audited: AuditedGateway, backend: BackendThread
+) -> None:
+    config.route(config.service("edge", targets=[backend]), "/edge")
+    config.sync()
+    head = "Host: 127.0.0.1\r\nX-Request-ID: {rid}\r\nAuthorization: Bearer top-secret\r\n"
+    te = "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n"
+    big = "a" * 16384
+    cases = [
+        # (request, method, recorded path, status, X-Gateway-Error, headers kept)
+        (f"POST /edge/x HTTP/1.1\r\n{head}Content-Length: 5\r\n{te}", "POST", "/edge/x", 400, "bad_request", False),
+        (f"POST /edge/x HTTP/1.1\r\n{head}{te}", "POST", "/edge/x", 400, "invalid_framing", True),
+        (f"POST /health HTTP/1.1\r\n{head}{te}", "POST", "/health", 400, "invalid_framing", True),
+        (f"TRACE /health HTTP/1.1\r\n{head}\r\n", "TRACE", "/health", 405, "method_not_allowed", True),
+        (f"GET /edge/x HTTP/1.1\r\n{head}X-Big: {big}\r\n\r\n", "GET", "/edge/x", 431, "header_too_large", False),
+        (f"GET /edge/{big} HTTP/1.1\r\n{head}\r\n", "GET", "/edge/" + big[:1994], 414, "uri_too_long", False),
+    ]  # fmt: skip
+    sent = {}
+    for request, method, path, status, reason, headers_kept in cases:
+        rid = _rid()
+        reply = raw(audited, request.format(rid=rid).encode())
+        assert (reply.status, reply.header("x-gateway-error")) == (status, reason), request[:60]
+        assert reply.header("x-request-id") == rid
+        sent[rid] = (method, path, status, reason, headers_kept)
+    rid = _rid()
+    with connect(audited) as sock:  # a head that never ends
+        sock.sendall(f"GET /edge/slow HTTP/1.1\r\nX-Request-ID: {rid}\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
+        reply = read_reply(sock)
+    assert (reply.status, reply.header("x-request-id")) == (408, rid)
+    sent[rid] = ("GET", "/edge/slow", 408, "request_header_timeout", False)
+
+    events = wait_for_records(audited, sent)
+    assert sorted(e.request_id for e in events) == sorted(sent)  # one record each
+    for event in events:
+        method, path, status, reason, headers_kept = sent[event.request_id]
+        assert (event.method, event.path, event.status, event.error_reason) == (method, path, status, reason)
+        assert event.action == "request.refused" and event.client_ip == "127.0.0.1"
+        assert "top-secret" not in str(event.headers)
+        assert (event.headers.get("authorization") == "[REDACTED]") == headers_kept
+    assert chain.verify().ok

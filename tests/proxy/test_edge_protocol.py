@@ -1,159 +1,34 @@
-"""The edge limits of ``proxy.server.GatewayHttpToolsProtocol``, against a real uvicorn on 127.0.0.1.
-
-The server runs in a subprocess with small limits set through the environment, serving ``app`` below,
-which counts its calls per path so a test can prove the app never saw a refused request.
+"""The edge limits of ``proxy.server.GatewayHttpToolsProtocol`` on the request head, against a real
+uvicorn on 127.0.0.1 (tests/support/edge_server.py): the head deadline, the caps on the head, its
+fields, the target and the header count, the refused methods, problem+json for what cannot be parsed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
 import os
-import socket
-import subprocess
-import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-HEADER_TIMEOUT = 0.5
-MAX_HEADER_BYTES = 16384
-MAX_HEADER_COUNT = 64
-
-CALLS: Counter[str] = Counter()
-
-
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "websocket":
-        await receive()
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": "hi"})
-        while (message := await receive())["type"] == "websocket.receive":
-            await send({"type": "websocket.send", "text": message.get("text") or ""})
-        return
-    if scope["path"] == "/calls":
-        body = str(CALLS[scope["query_string"].decode()]).encode()
-    else:
-        CALLS[scope["path"]] += 1
-        received, more = b"", True
-        while more:
-            message = await receive()
-            received += message.get("body", b"")
-            more = message.get("more_body", False)
-        if scope["path"] == "/slow":
-            await asyncio.sleep(0.3)
-        body = f"ok {scope['path']} headers={len(scope['headers'])} body={len(received)}".encode()
-    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict[bytes, bytes]
-    body: bytes
-
-    def problem(self) -> dict[str, Any]:
-        assert self.headers[b"content-type"] == b"application/problem+json"
-        problem: dict[str, Any] = json.loads(self.body)
-        assert problem["status"] == self.status
-        assert problem["request_id"] == self.headers[b"x-request-id"].decode()
-        assert problem["type"] == "urn:gateway:error:" + self.headers[b"x-gateway-error"].decode()
-        return problem
-
-
-class Client:
-    def __init__(self, port: int, timeout: float = 3.0) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buffer = b""
-
-    def send(self, data: bytes) -> None:
-        try:
-            self.sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server may refuse before reading everything; its answer is still readable
-
-    def response(self) -> Response:
-        while b"\r\n\r\n" not in self.buffer:
-            self.read_more()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        status_line, *lines = head.split(b"\r\n")
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get(b"content-length", b"0"))
-        while len(self.buffer) < length:
-            self.read_more()
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
-        return Response(int(status_line.split()[1]), headers, body)
-
-    def is_closed_by_server(self) -> bool:
-        try:
-            return self.sock.recv(1) == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def read_more(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"server closed the connection; unread: {self.buffer[:200]!r}")
-        self.buffer += chunk
-
-
-def get(path: str = "/", extra: bytes = b"") -> bytes:
-    return b"GET " + path.encode() + b" HTTP/1.1\r\nHost: gateway.test\r\n" + extra + b"\r\n"
+from tests.support.edge_server import (
+    HEADER_TIMEOUT,
+    MAX_FIELD_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HEADER_COUNT,
+    MAX_URI_BYTES,
+    Client,
+    calls,
+    get,
+    serve,
+)
 
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free_port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "GATEWAY_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
-        "GATEWAY_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
-        "GATEWAY_MAX_HEADER_COUNT": str(MAX_HEADER_COUNT),
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "tests.proxy.test_edge_protocol:app",
-        "--http", "proxy.server:GatewayHttpToolsProtocol", "--loop", "uvloop", "--lifespan", "off",
-        "--host", "127.0.0.1", "--port", str(free_port), "--timeout-keep-alive", "5", "--log-level", "warning",
-    ]  # fmt: skip
-    log = (tmp_path_factory.mktemp("edge") / "uvicorn.log").open("wb")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", free_port), timeout=0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn did not start, see {log.name}") from None
-                time.sleep(0.05)
+    with serve(tmp_path_factory.mktemp("edge")) as free_port:
         yield free_port
-    finally:
-        server.terminate()
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-    output = Path(log.name).read_text()
-    assert "Traceback" not in output, output
 
 
 @pytest.fixture
@@ -161,15 +36,6 @@ def client(port: int) -> Iterator[Client]:
     connection = Client(port)
     yield connection
     connection.close()
-
-
-def calls(port: int, path: str) -> int:
-    connection = Client(port)
-    try:
-        connection.send(get("/calls?" + path))
-        return int(connection.response().body)
-    finally:
-        connection.close()
 
 
 def dribble(client: Client, until: float) -> None:
@@ -328,3 +194,62 @@ def test_it_hands_websocket_upgrades_over_and_leaves_them_alone(client: Client) 
     while client.buffer.count(b"\x81") < 2:
         client.read_more()
     assert client.buffer == b"\x81\x02hi\x81\x04ping"
+
+
+# --- Per-field and target caps, refused methods ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [b"X-Big", b"Cookie"])
+def test_it_answers_431_for_one_header_field_over_its_cap(client: Client, port: int, name: bytes) -> None:
+    path = f"/big-field-{name.decode()}"
+    client.send(get(path, name + b": " + b"a" * MAX_FIELD_BYTES + b"\r\n"))  # the whole head is under its cap
+    response = client.response()
+    assert response.status == 431
+    assert response.headers[b"x-gateway-error"] == b"header_too_large"
+    assert (
+        f"{name.decode().lower()} header field is larger than {MAX_FIELD_BYTES} bytes" in response.problem()["detail"]
+    )
+    assert client.is_closed_by_server()
+    assert calls(port, path) == 0
+
+
+def test_it_serves_a_header_field_just_under_its_cap(client: Client) -> None:
+    client.send(get("/field-fits", b"X-Fits: " + b"a" * (MAX_FIELD_BYTES - len(b"X-Fits: ")) + b"\r\n"))
+    assert client.response().status == 200
+
+
+def test_it_answers_414_for_a_request_target_over_its_cap(client: Client, port: int) -> None:
+    path = "/long-" + "a" * MAX_URI_BYTES
+    client.send(get(path))
+    response = client.response()
+    assert response.status == 414
+    assert response.headers[b"x-gateway-error"] == b"uri_too_long"
+    assert response.problem()["title"].endswith("URI Too Long")
+    assert client.is_closed_by_server()
+    assert calls(port, path) == 0
+
+
+def test_it_answers_414_for_a_target_that_is_still_arriving(client: Client) -> None:
+    client.send(b"GET /endless-")
+    for _ in range(4):
+        client.send(b"a" * MAX_HEADER_BYTES)
+        time.sleep(0.05)
+    assert client.response().status == 414
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [b"TRACE /traced HTTP/1.1", b"CONNECT /traced HTTP/1.1", b"CONNECT example.com:443 HTTP/1.1"],
+    ids=["trace", "connect-path", "connect-authority"],
+)
+def test_it_answers_405_for_trace_and_connect_without_calling_the_app(
+    client: Client, port: int, request_line: bytes
+) -> None:
+    client.send(request_line + b"\r\nHost: gateway.test\r\n\r\n")
+    response = client.response()
+    assert response.status == 405
+    assert response.headers[b"x-gateway-error"] == b"method_not_allowed"
+    assert b"GET" in response.headers[b"allow"]
+    response.problem()
+    assert client.is_closed_by_server()
+    assert calls(port, "/traced") == 0

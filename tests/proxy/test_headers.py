@@ -7,7 +7,16 @@ import ipaddress
 import pytest
 
 from proxy.errors import BadRequest
-from proxy.headers import RequestHead, inspect_request, is_trusted, new_request_id, response_headers
+from proxy.headers import (
+    SERVER_KEEP,
+    SERVER_REMOVE,
+    RequestHead,
+    inspect_request,
+    is_trusted,
+    new_request_id,
+    product_names,
+    response_headers,
+)
 
 VERSION_HEADERS = frozenset({b"accept-version", b"api-version"})
 Raw = list[tuple[bytes, bytes]]
@@ -287,3 +296,35 @@ def test_response_headers_name_the_gateway_once_after_several_via_headers() -> N
 
     combined = b", ".join(v for n, v in out if n == b"via")
     assert combined == b"1.0 a, 1.1 b, 1.1 gateway"
+
+
+def test_it_drops_proxy_and_x_real_ip_from_the_client() -> None:
+    head = inspect_request(
+        [(b"host", b"a"), (b"proxy", b"http://evil:3128"), (b"x-real-ip", b"6.6.6.6"), (b"x-kept", b"1")],
+        False,
+        frozenset(),
+    )
+    assert head.headers == [(b"host", b"a"), (b"x-kept", b"1")]
+
+
+@pytest.mark.parametrize(
+    "server, names",
+    [
+        (b"nginx/1.25.3", b"nginx"),
+        (b"Apache/2.4.41 (Ubuntu) OpenSSL/1.1.1f", b"Apache OpenSSL"),
+        (b"Python/3.11 aiohttp/3.14.5", b"Python aiohttp"),
+        (b"Microsoft-IIS/10.0 (Windows NT 10.0; Win64)", b"Microsoft-IIS"),
+        (b"gunicorn", b"gunicorn"),
+        (b"(only a comment)", b""),
+    ],
+)
+def test_product_names_drop_versions_and_comments(server: bytes, names: bytes) -> None:
+    assert product_names(server) == names
+
+
+def test_response_headers_strip_the_server_version_by_default_or_as_configured() -> None:
+    raw = [(b"Server", b"nginx/1.25.3 (Ubuntu)"), (b"X-Other", b"1/2")]
+    assert (b"server", b"nginx") in response_headers(raw, b"rid", b"1.1 gw")
+    assert not any(n == b"server" for n, _ in response_headers(raw, b"rid", b"1.1 gw", SERVER_REMOVE))
+    assert (b"server", b"nginx/1.25.3 (Ubuntu)") in response_headers(raw, b"rid", b"1.1 gw", SERVER_KEEP)
+    assert not any(n == b"server" for n, _ in response_headers([(b"server", b"(x)")], b"rid", b"1.1 gw"))

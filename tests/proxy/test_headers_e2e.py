@@ -46,6 +46,14 @@ def trusting_gateway(django_db_setup: None, django_db_blocker: object) -> Iterat
     process.stop()
 
 
+@pytest.fixture(scope="module")
+def serverless_gateway(django_db_setup: None, django_db_blocker: object) -> Iterator[GatewayProcess]:
+    """A gateway that removes the backends' Server header altogether."""
+    process = GatewayProcess(env={"GATEWAY_BACKEND_SERVER_HEADER": "remove"}).start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture
 def both(config: ConfigHelper, trusting_gateway: GatewayProcess) -> ConfigHelper:
     config.gateways.append(trusting_gateway)
@@ -118,6 +126,37 @@ def test_it_removes_hop_by_hop_response_headers_and_those_named_in_connection(
     assert "x-private" not in ",".join(reply.all("connection")).lower()
 
 
+def test_it_strips_proxy_and_x_real_ip_from_clients_and_sets_x_real_ip_itself(
+    gateway: GatewayProcess, echo: BackendThread
+) -> None:
+    headers = [("Proxy", "http://evil.example:3128"), ("X-Real-IP", "6.6.6.6"), ("X-Real-Ip", "7.7.7.7")]
+
+    seen = get(gateway, "/svc/x", headers).echoed_headers()
+
+    assert "proxy" not in seen  # httpoxy: a CGI backend would take it for HTTP_PROXY
+    assert seen["x-real-ip"] == ["127.0.0.1"]
+
+
+def test_it_removes_versions_from_a_backends_server_header(gateway: GatewayProcess, echo: BackendThread) -> None:
+    reply = get(gateway, "/svc/x")
+
+    assert reply.status == 200
+    assert reply.all("server") == ["Python aiohttp"]  # aiohttp sends Python/3.x aiohttp/3.y
+
+
+def test_a_gateway_told_to_remove_the_server_header_sends_none(
+    config: ConfigHelper, serverless_gateway: GatewayProcess, backend: BackendThread
+) -> None:
+    config.gateways.append(serverless_gateway)
+    config.route(config.service("svc", targets=[backend]), "/svc")
+    config.sync()
+
+    reply = get(serverless_gateway, "/svc/x")
+
+    assert reply.status == 200
+    assert not reply.has("server")
+
+
 # --- Forwarding headers -------------------------------------------------------------------------
 
 
@@ -176,6 +215,7 @@ def test_it_keeps_and_extends_the_chain_of_a_trusted_proxy(
     seen = get(trusting_gateway, "/svc/x", headers).echoed_headers()
 
     assert seen["x-forwarded-for"] == ["6.6.6.6, 10.0.0.1, 10.0.0.2, 127.0.0.1"]
+    assert seen["x-real-ip"] == ["10.0.0.2"]  # the right-most address that is not a trusted proxy
     assert seen["x-forwarded-proto"] == ["https"]
     assert seen["x-forwarded-host"] == ["public.example"]
 

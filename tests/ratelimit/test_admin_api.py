@@ -43,7 +43,9 @@ def test_an_operator_creates_reads_updates_and_deletes_a_policy_each_one_config_
     before = version()
     created = api.post(API, new_policy(all_routes=False, routes=[route.pk]), format="json")
     assert created.status_code == 201, created.content
-    assert created.json()["routes"] == [route.pk] and created.json()["failure_mode"] == "local"
+    assert (
+        created.json()["routes"] == [route.pk] and created.json()["failure_mode"] == "closed"
+    )  # the default: never lifted
     assert version() == before + 1
     assert api.get(API + "per-ip/").json()["limit"] == 100
     assert api.patch(API + "per-ip/", {"limit": 5, "shadow": True}, format="json").status_code == 200

@@ -134,3 +134,35 @@ async def test_a_slow_redis_times_out_every_waiting_caller_and_the_next_call_rec
     finally:
         await backend.close()
         proxy.stop()
+
+
+async def test_the_lua_sliding_window_never_asks_to_wait_longer_than_the_period(redis_backend: RedisBackend) -> None:
+    limit = Limit(SLIDING_WINDOW, 3, 1_000_000)  # 3 per second, on Redis's clock
+    key = fresh("short")
+    refusals = 0
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        verdict = (await redis_backend.check([Check(key, limit)]))[0]
+        if verdict.admitted:
+            continue
+        refusals += 1
+        assert 0 < verdict.retry_ms <= 1000, verdict
+        await asyncio.sleep(verdict.retry_ms / 1000 + 0.002)
+        assert (await redis_backend.check([Check(key, limit)]))[0].admitted  # waiting as told is enough
+    assert refusals >= 3
+
+
+async def test_a_counter_written_before_the_last_offsets_still_answers_within_the_period(
+    redis_backend: RedisBackend,
+) -> None:
+    import redis
+
+    limit = Limit(SLIDING_WINDOW, 4, HOUR)
+    key = fresh("legacy")
+    window = int(time.time() * 1_000_000) // HOUR
+    with redis.Redis.from_url(os.environ["REDIS_URL"]) as client:
+        client.hset(key, mapping={"w": window, "c": 4, "p": 0})  # the fields the script used to write
+        client.pexpire(key, 60_000)
+        verdict = (await redis_backend.check([Check(key, limit)]))[0]
+        assert not verdict.admitted and 0 < verdict.retry_ms <= HOUR // 1000
+        client.delete(key)

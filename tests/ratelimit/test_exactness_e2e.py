@@ -1,5 +1,6 @@
 """Exact across processes: two gateway processes, 1,000 concurrent requests, a limit of 100, exactly 100
-reach the backend (its own count), with Redis on loopback and with artificial latency in front of it."""
+reach the backend (its own count), with Redis on loopback and with artificial latency in front of it,
+and with the production defaults (the Redis timeout, the failure mode), which once over-admitted."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -73,18 +75,33 @@ async def fire(gateways: tuple[GatewayProcess, GatewayProcess], path: str) -> Co
         return Counter(await asyncio.gather(*tasks))
 
 
-def configure(gateways: tuple[GatewayProcess, GatewayProcess], backend: BackendThread, algorithm: str) -> None:
+@pytest.fixture
+def defaults(transactional_db: None, gateway: GatewayProcess) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+    env = {"GATEWAY_RATELIMIT_REDIS_URL": os.environ["REDIS_URL"], "GATEWAY_RATELIMIT_REDIS_TIMEOUT": ""}  # 50 ms
+    one, two = GatewayProcess(env=env).start(), GatewayProcess(env=env).start()
+    yield one, two
+    one.stop()
+    two.stop()
+
+
+def configure(
+    gateways: tuple[GatewayProcess, GatewayProcess],
+    backend: BackendThread,
+    algorithm: str,
+    failure_mode: str | None = RatePolicy.FailureMode.CLOSED,
+) -> None:
     config = ConfigHelper(gateways=list(gateways))
     service = config.service("exact", targets=[backend])
     route = config.route(service, "/exact")
+    fields: dict[str, Any] = {"failure_mode": failure_mode} if failure_mode else {}  # none: the model's default
     make_policy(
         f"exact-{algorithm.replace('_', '-')}",
         LIMIT,
         period=3600,
         algorithm=algorithm,
         scope=RatePolicy.Scope.ROUTE,
-        failure_mode=RatePolicy.FailureMode.CLOSED,
         routes=[route],
+        **fields,
     )
     config.sync()
 
@@ -104,5 +121,19 @@ def test_they_stay_exact_with_10_ms_of_latency_between_the_gateways_and_redis(
 ) -> None:
     configure(delayed, backend, "sliding_window")
     statuses = asyncio.run(fire(delayed, "/exact/x"))
+    assert statuses == Counter({200: LIMIT, 429: REQUESTS - LIMIT}), statuses
+    assert backend.count() == LIMIT
+
+
+def test_with_the_production_defaults_a_burst_never_over_admits(
+    defaults: tuple[GatewayProcess, GatewayProcess], backend: BackendThread
+) -> None:
+    # The policy takes the model's default failure mode (closed), the gateways the default Redis
+    # timeout: a burst on two busy processes once timed out there and "local" admitted on top.
+    configure(defaults, backend, "sliding_window", failure_mode=None)
+    assert RatePolicy.objects.get().failure_mode == RatePolicy.FailureMode.CLOSED
+
+    statuses = asyncio.run(fire(defaults, "/exact/x"))
+
     assert statuses == Counter({200: LIMIT, 429: REQUESTS - LIMIT}), statuses
     assert backend.count() == LIMIT

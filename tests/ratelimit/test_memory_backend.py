@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from ratelimit.algorithms import GCRA, SLIDING_WINDOW, Limit
 from ratelimit.backends import Check, MemoryBackend
 from tests.ratelimit.clock import MovableClock
@@ -29,20 +33,21 @@ def test_a_sliding_window_admits_exactly_the_limit_then_refuses_with_retry_after
     assert [v.admitted for v in verdicts] == [True] * 5 + [False] * 2
     assert [v.remaining for v in verdicts[:5]] == [4, 3, 2, 1, 0]
     assert verdicts[0].reset_ms == 60_000
-    # The current window is full: the wait runs to its end and then until the weighted count drops enough.
-    assert verdicts[5].retry_ms == 60_000 + 12_000
+    # All five came at the window's start: they leave the rolling window exactly one period later.
+    assert verdicts[5].retry_ms == 60_000
 
 
 def test_a_sliding_window_weights_the_previous_window_by_its_overlap() -> None:
     backend, clock = backend_at_window_start(60)
     check = Check("k", window(10, 60))
-    for _ in range(10):
+    for _ in range(10):  # one every 6 s: the last at 54 s
         assert backend.check_now([check])[0].admitted
-    clock.advance(60 + 30)  # half-way through the next window: the old 10 weigh 5
+        clock.advance(6)
+    clock.advance(30)  # half-way through the next window: the old 10, spread over 54 s, weigh 10 * 24/54
     admitted = [backend.check_now([check])[0].admitted for _ in range(6)]
     assert admitted == [True] * 5 + [False]
-    clock.advance(15)  # three quarters: the old 10 weigh 2.5, plus 5 new = 7.5
-    assert [backend.check_now([check])[0].admitted for _ in range(3)] == [True, True, False]
+    clock.advance(15)  # at 45 s they weigh 10 * 9/54 = 1.7, plus 5 new = 6.7
+    assert [backend.check_now([check])[0].admitted for _ in range(4)] == [True, True, True, False]
 
 
 def test_a_sliding_window_forgets_everything_after_two_periods() -> None:
@@ -120,3 +125,54 @@ def test_expired_counters_are_pruned() -> None:
     clock.advance(25)
     backend.prune(int(clock() * 1_000_000))
     assert backend.states == {}
+
+
+def test_the_worst_case_of_a_sliding_window_is_twice_the_limit_less_one_in_a_rolling_period() -> None:
+    """What docs/rate-limiting.md promises, exactly: the previous window's requests all at its end."""
+    backend, clock = backend_at_window_start(60)
+    check = Check("k", window(5, 60))
+    clock.advance(59.9)
+    times = []
+    for _ in range(6):
+        if backend.check_now([check])[0].admitted:
+            times.append(clock.now)
+    for _ in range(600):  # then one try every 0.1 s through the next window
+        clock.advance(0.1)
+        if backend.check_now([check])[0].admitted:
+            times.append(clock.now)
+    most = max(sum(1 for t in times if start <= t < start + 60) for start in times)
+    assert most == 2 * 5 - 1
+
+
+def test_the_worst_case_of_gcra_is_its_burst_plus_the_limit_less_one_in_a_rolling_period() -> None:
+    backend, clock = backend_at_window_start(60)
+    check = Check("k", bucket(5, 60, burst=3))
+    times = []
+    for _ in range(1200):  # one try every 0.1 s for two periods
+        if backend.check_now([check])[0].admitted:
+            times.append(clock.now)
+        clock.advance(0.1)
+    most = max(sum(1 for t in times if start <= t < start + 60) for start in times)
+    assert most == 3 + 5 - 1
+
+
+@pytest.mark.parametrize("algorithm", [SLIDING_WINDOW, GCRA])
+@pytest.mark.parametrize("seed", range(20))
+def test_retry_after_never_exceeds_the_period_and_is_when_a_request_is_admitted_again(
+    algorithm: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    period = rng.choice([1, 2, 10, 60])
+    limit = Limit(algorithm, rng.randint(1, 12), period * SECOND, rng.choice([0, 1, 3]) if algorithm == GCRA else 0)
+    backend, clock = backend_at_window_start(period)
+    check = Check("k", limit)
+    for _ in range(300):
+        clock.advance(rng.choice([0.0, 0.001, period / 50, period / 7, period / 2]))
+        verdict = backend.check_now([check])[0]
+        if verdict.admitted:
+            continue
+        assert 0 < verdict.retry_ms <= period * 1000, (limit, verdict)
+        later = clock.now + verdict.retry_ms / 1000 + 2e-6  # (2 µs: the float clock's precision)
+        probe = MemoryBackend(MovableClock(later))
+        probe.states = dict(backend.states)
+        assert probe.check_now([check])[0].admitted, (limit, verdict)  # waiting as told is enough

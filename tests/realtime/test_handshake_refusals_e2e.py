@@ -10,6 +10,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.realtime.conftest import open_ws, ws_route
 from tests.support.config import ConfigHelper
+from tests.support.http import raw
 from tests.support.servers import GatewayProcess
 from tests.support.ws_backend import WebSocketBackend
 
@@ -148,3 +149,49 @@ def test_an_unreachable_backend_is_502(config: ConfigHelper, gateway: GatewayPro
     ws_route(config, Nowhere(), "/gone")  # type: ignore[arg-type]
 
     refused(gateway, "/gone/x", "upstream_unreachable", 502)
+
+
+def handshake(
+    version: str | None = "13", key: str | None = "dGhlIHNhbXBsZSBub25jZQ==", upgrade: str = "websocket"
+) -> bytes:
+    lines = [
+        "GET /live/x HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Upgrade: {upgrade}",
+        "Connection: Upgrade",
+        "X-Request-ID: hs-1",
+    ]
+    if version is not None:
+        lines.append(f"Sec-WebSocket-Version: {version}")
+    if key is not None:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("version", ["8", "12", None], ids=["v8", "v12", "missing"])
+def test_a_websocket_version_other_than_13_is_426_with_the_supported_version(
+    config: ConfigHelper, gateway: GatewayProcess, ws_backend: WebSocketBackend, version: str | None
+) -> None:
+    ws_route(config, ws_backend)
+
+    reply = raw(gateway, handshake(version=version))
+
+    assert reply.status == 426
+    assert reply.header("sec-websocket-version") == "13"
+    assert reply.header("connection") == "close"
+    problem = reply.problem("unsupported_websocket_version")
+    assert problem["request_id"] == "hs-1"
+    assert ws_backend.connections == 0
+
+
+def test_a_handshake_without_a_valid_key_is_a_problem_json_400(
+    config: ConfigHelper, gateway: GatewayProcess, ws_backend: WebSocketBackend
+) -> None:
+    ws_route(config, ws_backend)
+
+    for key in (None, "not-a-key"):
+        reply = raw(gateway, handshake(key=key))
+
+        assert reply.status == 400
+        reply.problem("invalid_websocket_handshake")
+    assert ws_backend.connections == 0

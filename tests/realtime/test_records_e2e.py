@@ -21,6 +21,7 @@ from gateway_project.serve import UVICORN_OPTIONS
 from proxy import observe
 from tests.realtime.conftest import open_ws
 from tests.support.config import ConfigHelper
+from tests.support.http import raw
 from tests.support.servers import free_port
 from tests.support.ws_backend import WebSocketBackend
 
@@ -131,3 +132,24 @@ def test_a_closed_and_a_refused_connection_are_each_recorded_once(
     assert refused.status == 401 and refused.error_reason == "missing_credentials"
     assert refused.details is not None and refused.details["close_code"] is None
     assert len(wait_for(seen, 3)) == 2  # nothing recorded twice
+
+
+def test_a_handshake_the_server_refuses_is_recorded_too(
+    records: tuple[InProcessGateway, list[observe.Finished]], ws_backend: WebSocketBackend
+) -> None:
+    gateway, seen = records
+    config = ConfigHelper(gateways=[gateway])  # type: ignore[list-item]
+    config.route(config.service("old", targets=[ws_backend]), "/old", websocket=True)
+    config.sync()
+    handshake = (
+        "GET /old/x?page=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Request-ID: old-client\r\n\r\n"
+    )
+
+    assert raw(gateway.port, handshake.encode()).status == 426
+
+    [record] = wait_for(seen, 1)
+    assert (record.status, record.error_reason) == (426, "unsupported_websocket_version")
+    assert (record.request_id, record.path, record.query) == ("old-client", "/old/x", b"page=1")
+    assert record.client_address == "127.0.0.1"
+    assert len(wait_for(seen, 2)) == 1

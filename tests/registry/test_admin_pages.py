@@ -44,6 +44,7 @@ def route_form(service: Service, **overrides: Any) -> dict[str, Any]:
         "priority": "0",
         "strip_prefix": "on",
         "max_body_bytes": "",
+        "body_timeout": "",
         "auth_mode": "none",
         "identity_headers": "consumer-id,consumer-name,roles,subject",
     }

@@ -100,10 +100,14 @@ def database_url_for_gateways() -> str:
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str] | None = None, workers: int = 1, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, workers: int = 1, host: str = "127.0.0.1", admin_port: int = 0
+    ) -> None:
         self.host = host  # "::1" for a gateway its clients reach over IPv6
         self.port = free_port()
         self.workers = workers
+        # With an admin listener the gateway is started as production does: gateway_project.serve.
+        self.admin_port = admin_port
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url_for_gateways(),
@@ -134,6 +138,9 @@ class GatewayProcess:
         return f"http://{host}:{self.port}"
 
     def argv(self) -> list[str]:
+        if self.admin_port:  # started as production does, with its admin listener
+            argv = [sys.executable, "-m", "gateway_project.serve", "--host", self.host, "--port", str(self.port)]
+            return [*argv, "--admin-port", str(self.admin_port), "--workers", str(self.workers), "--log-level", "warning"]
         return [
             sys.executable,
             "-m",
@@ -179,9 +186,14 @@ class GatewayProcess:
             time.sleep(0.1)
         raise RuntimeError(f"gateway not ready after {timeout} s:\n{self.log()}")
 
+    @property
+    def control_url(self) -> str:
+        """Where Django's paths (health, admin) are served: the admin listener, when there is one."""
+        return f"http://127.0.0.1:{self.admin_port}" if self.admin_port else self.url
+
     def get_json(self, path: str) -> tuple[int, Any]:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as resp:
+            with urllib.request.urlopen(self.control_url + path, timeout=5) as resp:
                 return resp.status, json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"null")
