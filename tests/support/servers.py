@@ -140,7 +140,8 @@ class GatewayProcess:
     def argv(self) -> list[str]:
         if self.admin_port:  # started as production does, with its admin listener
             argv = [sys.executable, "-m", "gateway_project.serve", "--host", self.host, "--port", str(self.port)]
-            return [*argv, "--admin-port", str(self.admin_port), "--workers", str(self.workers), "--log-level", "warning"]
+            argv += ["--admin-port", str(self.admin_port), "--workers", str(self.workers)]
+            return [*argv, "--log-level", "warning"]
         return [
             sys.executable,
             "-m",
