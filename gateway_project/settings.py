@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "compliance",
     "realtime",
     "ratelimit",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -192,7 +193,7 @@ GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 GATEWAY_POLICIES = env_list(
     "GATEWAY_POLICIES",
     "compliance.policies.AuditPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
-    "ratelimit.policies.RateLimitPolicy",
+    "ratelimit.policies.RateLimitPolicy,portal.policies.RequestValidationPolicy",
 )
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
@@ -303,6 +304,16 @@ GATEWAY_AUDIT_SYNC_GDPR_LIMIT = env_int("GATEWAY_AUDIT_SYNC_GDPR_LIMIT", 10_000,
 # Days events are kept when no retention rule applies (0: forever); PHI events: 6 years by default.
 GATEWAY_AUDIT_RETENTION_DAYS = env_int("GATEWAY_AUDIT_RETENTION_DAYS", 90, minimum=0)
 GATEWAY_AUDIT_PHI_RETENTION_DAYS = env_int("GATEWAY_AUDIT_PHI_RETENTION_DAYS", 2190, minimum=0)
+
+# --- Developer portal (portal app, docs/portal.md) -----------------------------------------------
+# The URL callers reach the gateway at, the server of the published documents (e.g.
+# https://api.example.com); empty: the scheme and host of each request for the documents.
+GATEWAY_PUBLIC_URL = env_str("GATEWAY_PUBLIC_URL", "").strip()
+# The documents and the docs page need a consumer's API key or JWT (or a staff session).
+GATEWAY_PORTAL_REQUIRE_AUTH = env_bool("GATEWAY_PORTAL_REQUIRE_AUTH", False)
+# Fetching a backend's OpenAPI document: seconds per step (connect, each read), and its largest size.
+GATEWAY_PORTAL_FETCH_TIMEOUT = env_float("GATEWAY_PORTAL_FETCH_TIMEOUT", 5.0, minimum=0.1)
+GATEWAY_PORTAL_MAX_DOCUMENT_BYTES = env_int("GATEWAY_PORTAL_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

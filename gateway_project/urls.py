@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.module_loading import module_has_submodule
-from django.views.generic import RedirectView
 from rest_framework.routers import DefaultRouter
 
 from gateway_project import catalogue, views
@@ -49,7 +48,6 @@ urlpatterns = [
     path("health/detailed", views.detailed, name="health-detailed"),
     path("ready", views.ready, name="ready"),
     path("api/v1/services", catalogue.service_list, name="service-list"),
-    path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
     *(pattern for module in _project_modules("urls") for pattern in module.urlpatterns),
     path("admin/api/", include((_admin_api(), "admin-api"))),
     path("admin/", admin.site.urls),

@@ -1,7 +1,9 @@
 """Reading the client's request body under the route's limit and the body timeout.
 
 A small body (or one that arrives in a single message) is read whole so that it can be replayed on
-a retry; anything else is streamed to the upstream as it arrives, cut off at the limit.
+a retry; anything else is streamed to the upstream as it arrives, cut off at the limit. A policy
+that must see the body before the backend is called (request validation) reads it whole with
+``buffer_body``; the upstream leg then sends those bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class ClientGone(Exception):
 
 
 async def read_body(exchange: Exchange) -> bytes | AsyncIterator[bytes] | None:
+    if exchange.buffered is not None:
+        return exchange.buffered
     if not exchange.chunked and not exchange.content_length:
         exchange.body_done = True
         return None
@@ -39,6 +43,18 @@ async def read_body(exchange: Exchange) -> bytes | AsyncIterator[bytes] | None:
         exchange.body_done = True
         return b"".join(parts)
     return _stream(exchange, first)
+
+
+async def buffer_body(exchange: Exchange) -> bytes:
+    """The whole request body, read now under the route's limit and the body timeout (a policy
+    pays for this only on the routes where it asks)."""
+    if exchange.buffered is None:
+        body = await read_body(exchange)
+        if isinstance(body, bytes | None):
+            exchange.buffered = body or b""
+        else:
+            exchange.buffered = b"".join([chunk async for chunk in body])
+    return exchange.buffered
 
 
 async def _stream(exchange: Exchange, first: bytes) -> AsyncIterator[bytes]:
