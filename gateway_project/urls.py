@@ -17,7 +17,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.module_loading import module_has_submodule
 from rest_framework.routers import DefaultRouter
 
@@ -50,6 +50,8 @@ urlpatterns = [
     path("api/v1/services", catalogue.service_list, name="service-list"),
     *(pattern for module in _project_modules("urls") for pattern in module.urlpatterns),
     path("admin/api/", include((_admin_api(), "admin-api"))),
+    # Anything else under /admin/api/ is an API 404 (problem+json), never the admin's login page.
+    re_path(r"^admin/api/", views.not_found),
     path("admin/", admin.site.urls),
 ]
 

@@ -14,12 +14,13 @@ from registry import validators as v
 from registry.models import Route, Service
 
 
+@v.described(v.pattern(rf"|{v.PATH_WITH_QUERY}"))
 def validate_document_path(value: str) -> None:
     """A path on the service's own targets, never a URL: the gateway fetches from its targets only."""
-    if value and not value.startswith("/"):
-        raise ValidationError("A path on the service's targets, such as /openapi.json (not a URL).")
-    if value:
-        v.validate_plain_path(value.split("?", 1)[0])
+    try:
+        v.validate_health_path(value)
+    except ValidationError:
+        raise ValidationError("A path on the service's targets, such as /openapi.json (not a URL).") from None
 
 
 class ServicePortal(models.Model):
@@ -75,7 +76,12 @@ class RoutePortal(models.Model):
         path = ServicePortal.objects.filter(service=service).values_list("openapi_url", flat=True).first()
         if service is None or service.pk is None or not path:
             raise ValidationError(
-                {"validate_requests": "Validation needs the service's OpenAPI document path (developer portal)."}
+                {
+                    "validate_requests": ValidationError(
+                        "Validation needs the service's OpenAPI document path (developer portal).",
+                        code="conflict",  # with the service as stored
+                    )
+                }
             )
 
 

@@ -3,11 +3,14 @@ appears only in the response that creates it; secrets of issuers are never read 
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from registry import validators as v
+from registry.api.fields import StrictModelSerializer, StrictSerializer, StrictSlugRelatedField, strict
 from registry.api.serializers import ModelCleanSerializer
 from registry.auth_models import ApiKey, Consumer, JwtIssuer
 
@@ -15,9 +18,10 @@ from registry.auth_models import ApiKey, Consumer, JwtIssuer
 class ConsumerSerializer(ModelCleanSerializer):
     """A caller of routes; ``roles`` is comma-separated; ``user`` links an admin API user by username."""
 
-    user = serializers.SlugRelatedField(
+    user = StrictSlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all(), required=False, allow_null=True
     )
+    metadata = serializers.DictField(required=False, help_text="Free-form JSON object.")
 
     class Meta:
         model = Consumer
@@ -25,10 +29,10 @@ class ConsumerSerializer(ModelCleanSerializer):
         read_only_fields = ("created_at", "updated_at")
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(StrictModelSerializer):
     """An API key; ``key`` is only in the response to the POST that creates it."""
 
-    consumer = serializers.SlugRelatedField(slug_field="name", queryset=Consumer.objects.all())
+    consumer = StrictSlugRelatedField(slug_field="name", queryset=Consumer.objects.all())
     key = serializers.SerializerMethodField()
 
     class Meta:
@@ -50,15 +54,30 @@ class ApiKeySerializer(serializers.ModelSerializer):
         return self.context.get("issued_key")
 
 
-class RotateSerializer(serializers.Serializer[Any]):
+class RotateSerializer(StrictSerializer):
     old_valid_until = serializers.DateTimeField(help_text="The old key keeps working until then.")
-    label = serializers.CharField(required=False, allow_blank=True, max_length=100)  # type: ignore[assignment]
+    label = strict(serializers.CharField)(required=False, allow_blank=True, max_length=100, trim_whitespace=False)  # type: ignore[assignment]
+
+
+JWKS_URL = rf"https?://{v.HOST}(?::[0-9]{{1,5}})?(?:/[^\s?#]*)?(?:\?[^\s#]*)?"
+_JWKS_URL_RE = re.compile(rf"^{JWKS_URL}$")
+
+
+@v.described({**v.pattern(rf"|{JWKS_URL}"), "maxLength": 200})
+def validate_jwks_url(value: str) -> None:
+    if value and not _JWKS_URL_RE.match(value):
+        raise DjangoValidationError("An http(s):// URL of the issuer's JWKS document.")
 
 
 class JwtIssuerSerializer(ModelCleanSerializer):
     """A trusted token issuer; ``secret`` (HS256) is write-only."""
 
-    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=512)
+    secret = strict(serializers.CharField)(
+        write_only=True, required=False, allow_blank=True, max_length=512, trim_whitespace=False
+    )
+    jwks_url = strict(serializers.CharField)(
+        required=False, allow_blank=True, max_length=200, trim_whitespace=False, validators=[validate_jwks_url]
+    )
 
     class Meta:
         model = JwtIssuer
