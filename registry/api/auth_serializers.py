@@ -4,15 +4,75 @@ appears only in the response that creates it; secrets of issuers are never read 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import validators as v
 from registry.api.fields import StrictModelSerializer, StrictSerializer, StrictSlugRelatedField, strict
 from registry.api.serializers import ModelCleanSerializer
 from registry.auth_models import ApiKey, Consumer, JwtIssuer
+
+NO_NUL = "^[^\\u0000]*$"
+_SCALAR: list[dict[str, Any]] = [
+    {"type": "string", "pattern": NO_NUL},
+    {"type": "number"},
+    {"type": "boolean"},
+    {"type": "null"},
+]
+_VALUE = {
+    "anyOf": [
+        *_SCALAR,
+        {"type": "array", "items": {"anyOf": _SCALAR}},
+        {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"anyOf": _SCALAR}},
+    ]
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "propertyNames": {"pattern": NO_NUL},
+        "additionalProperties": _VALUE,
+        "description": "Free-form data: text, numbers, booleans and nulls, also in lists and objects one level down.",
+    }
+)
+class MetadataField(serializers.Field):
+    """A consumer's metadata: a JSON object, at most two levels deep, without NUL characters (which
+    Postgres cannot store); what the schema says, exactly."""
+
+    default_error_messages = {
+        "invalid": "Use an object of text, numbers, booleans and nulls (lists and objects one level down)."
+    }
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict) or not all(_key(k) and _value(v, 1) for k, v in data.items()):
+            self.fail("invalid")
+        return data
+
+
+def _key(key: Any) -> bool:
+    return isinstance(key, str) and "\x00" not in key
+
+
+def _value(value: Any, depth: int) -> bool:
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    if isinstance(value, str):
+        return "\x00" not in value
+    if depth == 0:
+        return False
+    if isinstance(value, list):
+        return all(_value(item, 0) for item in value)
+    if isinstance(value, dict):
+        return all(_key(k) and _value(v, 0) for k, v in value.items())
+    return False
 
 
 class ConsumerSerializer(ModelCleanSerializer):
@@ -21,7 +81,7 @@ class ConsumerSerializer(ModelCleanSerializer):
     user = StrictSlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all(), required=False, allow_null=True
     )
-    metadata = serializers.DictField(required=False, help_text="Free-form JSON object.")
+    metadata = MetadataField(required=False)
 
     class Meta:
         model = Consumer
