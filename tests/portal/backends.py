@@ -67,6 +67,7 @@ class DocumentBackend:
         self.document = copy.deepcopy(document)
         self.raw: bytes | None = None
         self.status = 200
+        self.seen: list[str] = []  # "METHOD path" of every request but the document's
         self.thread = BackendThread(name, self._app())
 
     def _app(self) -> web.Application:
@@ -76,6 +77,7 @@ class DocumentBackend:
 
         async def echo(request: web.Request) -> web.Response:
             body = await request.read()
+            self.seen.append(f"{request.method} {request.raw_path}")
             return web.json_response(
                 {
                     "method": request.method,
