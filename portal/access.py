@@ -12,6 +12,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
@@ -75,3 +76,13 @@ def _policy() -> AuthPolicy | None:
         cached = (config, AuthPolicy(config.auth, settings.GATEWAY_API_KEY_PEPPER))
         _policies[id(config)] = cached
     return cached[1]
+
+
+class ConsumerCredentialsScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """How the portal's schema names the credential (when the portal needs one)."""
+
+    target_class = "portal.access.ConsumerCredentials"
+    name = "consumerCredential"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "A consumer's API key (gw_...) or JWT."}

@@ -6,7 +6,7 @@ from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView
 
 from portal import views
-from portal.access import ConsumerCredentials, PortalAccess
+from portal.access import PortalAccess
 
 documents = [
     path("api/v1/openapi.json", views.MergedDocument.as_view(), name="portal-document"),
@@ -20,7 +20,7 @@ urlpatterns: list[URLPattern] = [
         "api/v1/docs/schema/",
         SpectacularAPIView.as_view(
             patterns=documents,
-            authentication_classes=[ConsumerCredentials],
+            authentication_classes=views.AUTHENTICATION,
             permission_classes=[PortalAccess],
             custom_settings={
                 "TITLE": "Gateway developer portal",

@@ -25,8 +25,9 @@ from rest_framework.views import APIView
 from portal.access import ConsumerCredentials, PortalAccess
 from portal.publish import published
 
-PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="An RFC 9457 problem (application/problem+json).")
-ERRORS = {401: PROBLEM, 403: PROBLEM, 406: PROBLEM}
+# Credentials are read only when the portal needs them, so a public portal's schema names none.
+# Error answers (problem+json) are added to the schema by registry.api.schema.problem_responses.
+AUTHENTICATION = [ConsumerCredentials, SessionAuthentication] if settings.GATEWAY_PORTAL_REQUIRE_AUTH else []
 
 
 class OpenApiJsonRenderer(JSONRenderer):
@@ -35,7 +36,7 @@ class OpenApiJsonRenderer(JSONRenderer):
 
 
 class PortalView(APIView):
-    authentication_classes = [ConsumerCredentials, SessionAuthentication]
+    authentication_classes = AUTHENTICATION
     permission_classes = [PortalAccess]
     renderer_classes = [OpenApiJsonRenderer]
 
@@ -46,7 +47,7 @@ class PortalView(APIView):
 class MergedDocument(PortalView):
     @extend_schema(
         summary="Every published service in one OpenAPI 3.1 document",
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="An OpenAPI 3.1 document."), **ERRORS},
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="An OpenAPI 3.1 document.")},
     )
     def get(self, request: Request) -> Response:
         return Response(published(self.server_url())["merged"])
@@ -55,11 +56,7 @@ class MergedDocument(PortalView):
 class ServiceDocument(PortalView):
     @extend_schema(
         summary="One published service's OpenAPI document, through the gateway's routes",
-        responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="An OpenAPI 3.0 or 3.1 document."),
-            404: PROBLEM,
-            **ERRORS,
-        },
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="An OpenAPI 3.0 or 3.1 document.")},
     )
     def get(self, request: Request, slug: str) -> Response:
         found = published(self.server_url())["services"].get(slug)
@@ -73,7 +70,8 @@ class DocsPage(PortalView):
 
     @extend_schema(
         summary="The developer portal: Swagger UI over the merged document",
-        responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page."), **ERRORS},
+        responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page.")},
+        auth=[],
     )
     def get(self, request: Request) -> Response:
         return Response(page(request))
