@@ -38,6 +38,7 @@ REASONS = {
     "not_acceptable": "not_acceptable",
     "unsupported_media_type": "unsupported_media_type",
     "throttled": "rate_limited",
+    "token_not_valid": "invalid_token",
 }
 
 
@@ -80,8 +81,9 @@ def as_problem(exc: exceptions.APIException) -> ApiProblem:
         if codes and codes <= CONFLICT_CODES | RULE_CODES:
             return ApiProblem(422, "The request breaks a rule between its fields.", "rule_violated", errors)
         return ApiProblem(exc.status_code, "The request is not valid.", "invalid_request", errors)
-    detail = str(exc.detail)
-    code = exc.get_codes() if isinstance(exc.detail, str) else exc.default_code
+    detail, code = str(exc.detail), exc.get_codes() if isinstance(exc.detail, str) else exc.default_code
+    if isinstance(exc.detail, dict):  # simplejwt: {"detail": ..., "code": "token_not_valid", "messages": ...}
+        detail, code = str(exc.detail.get("detail", detail)), exc.detail.get("code", code)
     reason = REASONS.get(str(code), str(exc.default_code))
     if isinstance(exc, exceptions.PermissionDenied) and detail.startswith("CSRF Failed"):
         reason = "csrf_failed"

@@ -55,7 +55,9 @@ def test_the_docs_page_renders_and_try_it_out_answers_through_the_gateway(
 
     with browser_page() as page:
         outside: list[str] = []
-        page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(gateway.url) else None)
+        page.on(
+            "request", lambda request: outside.append(request.url) if not request.url.startswith(gateway.url) else None
+        )
         page.goto(f"{gateway.url}/api/v1/docs")
         page.wait_for_selector("#operations-Pets-listPets")
         listed = page.locator(".opblock-summary-path").all_inner_texts()
