@@ -53,7 +53,8 @@ def load_portal(snapshot: Snapshot) -> PortalSnapshot:
     compiled = {digest: _compiled[digest] for digest in digests.values() if digest in _compiled}
     for digest, document in ServiceDocument.objects.filter(digest__in=missing).values_list("digest", "document"):
         if digest not in compiled:
-            compiled[digest] = compile_document(dialect.as_31(document), digest)
+            was_30 = str(document.get("openapi", "")).startswith("3.0.")
+            compiled[digest] = compile_document(dialect.as_31(document), digest, read_only_optional=was_30)
     _compiled = compiled
     validations = {}
     for route_id in validated:

@@ -10,7 +10,8 @@ measured cost; openapi-core's per-request validation measured ~1 ms here, too sl
 Supported: path, query, header and cookie parameters of the simple and form styles (scalars and
 arrays; ``content`` parameters as JSON), and JSON request bodies (``application/json``, ``*+json``).
 Other bodies are checked for their media type only; object-valued parameters are not checked.
-``readOnly`` properties are not required in requests.
+In 3.0 documents ``readOnly`` properties are not required in requests, as OpenAPI 3.0 says; 3.1
+defers to JSON Schema, where ``required`` holds (as openapi-core reads both).
 """
 
 from __future__ import annotations
@@ -202,10 +203,12 @@ def cast(raw: str, types: frozenset[str]) -> Any:
 # --- Compiling ----------------------------------------------------------------------------------
 
 
-def compile_document(document: Mapping[str, Any], digest: str) -> DocumentValidator:
-    """``document`` in 3.1's dialect. Runs in the table rebuild's thread, once per document version."""
+def compile_document(document: Mapping[str, Any], digest: str, read_only_optional: bool = False) -> DocumentValidator:
+    """``document`` in 3.1's dialect (``read_only_optional`` for one that was 3.0). Runs in the table
+    rebuild's thread, once per document version."""
     doc = copy.deepcopy(dict(document))
-    for_each_schema(doc, _not_read_only)
+    if read_only_optional:
+        for_each_schema(doc, _not_read_only)
     components = doc.get("components") or {}
     literal: dict[str, dict[str, Operation]] = {}
     templated: list[tuple[int, re.Pattern[str], tuple[str, ...], dict[str, Operation]]] = []

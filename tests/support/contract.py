@@ -2,7 +2,8 @@
 
 The run is bounded: ``GATEWAY_CONTRACT_EXAMPLES`` examples per operation (10 by default), at most
 ``GATEWAY_CONTRACT_SECONDS`` seconds (120), and a fixed seed (``GATEWAY_CONTRACT_SEED``), so CI is
-repeatable and stays within its time budget; raise them locally to look harder. No example database is kept between runs (a stale one replays old bodies).
+repeatable and stays within its time budget; raise them locally to look harder. No example
+database is kept between runs (a stale one replays old bodies).
 """
 
 from __future__ import annotations
