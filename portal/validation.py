@@ -70,6 +70,8 @@ class Parameter:
             value = self._value(raw)
         except ValueError:
             return [Problem(self.location, "The value is not valid JSON.", self.name)]
+        if self.validator.is_valid(value):  # the common case, and much cheaper than listing errors
+            return []
         return [Problem(self.location, _message(e), self.name) for e in self.validator.iter_errors(value)]
 
     def _value(self, raw: Sequence[str]) -> Any:
@@ -114,7 +116,8 @@ class DocumentValidator:
     digest: str
     server_base: str  # the document's own server path, e.g. /api
     literal: Mapping[str, Mapping[str, Operation]]
-    templated: tuple[tuple[re.Pattern[str], tuple[str, ...], Mapping[str, Operation]], ...]
+    # Templated paths by their first segment when it is literal ("" for the others), most literal first.
+    templated: Mapping[str, tuple[tuple[re.Pattern[str], tuple[str, ...], Mapping[str, Operation]], ...]]
     operation_count: int = field(default=0)
 
     def find(self, backend_path: str) -> Found | None:
@@ -127,7 +130,8 @@ class DocumentValidator:
         operations = self.literal.get(path)
         if operations is not None:
             return Found(operations, {})
-        for regex, names, operations in self.templated:
+        first = path[1:].split("/", 1)[0]
+        for regex, names, operations in (*self.templated.get(first, ()), *self.templated.get("", ())):
             match = regex.fullmatch(path)
             if match is not None:
                 return Found(
@@ -184,6 +188,8 @@ def check_body(operation: Operation, content_type: str, body: bytes | None) -> l
         value = json.loads(body)
     except ValueError:
         return [Problem("body", "The body is not valid JSON.")]
+    if validator.is_valid(value):
+        return []
     return [Problem("body", _message(e), pointer=_pointer(e.instance_path)) for e in validator.iter_errors(value)]
 
 
@@ -211,7 +217,7 @@ def compile_document(document: Mapping[str, Any], digest: str, read_only_optiona
         for_each_schema(doc, _not_read_only)
     components = doc.get("components") or {}
     literal: dict[str, dict[str, Operation]] = {}
-    templated: list[tuple[int, re.Pattern[str], tuple[str, ...], dict[str, Operation]]] = []
+    templated: list[tuple[int, str, re.Pattern[str], tuple[str, ...], dict[str, Operation]]] = []
     count = 0
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
@@ -225,12 +231,16 @@ def compile_document(document: Mapping[str, Any], digest: str, read_only_optiona
                 count += 1
         if "{" in path:
             regex, names, literal_chars = _template(path)
-            templated.append((literal_chars, regex, names, operations))
+            first = path[1:].split("/", 1)[0]
+            templated.append((literal_chars, "" if "{" in first else first, regex, names, operations))
         else:
             literal[path] = operations
     # OpenAPI: concrete paths win over templated ones; among templates, the most literal first.
-    ordered = tuple((regex, names, ops) for _, regex, names, ops in sorted(templated, key=lambda t: -t[0]))
-    return DocumentValidator(digest, server_path(doc), literal, ordered, count)
+    by_segment: dict[str, list[tuple[re.Pattern[str], tuple[str, ...], dict[str, Operation]]]] = {}
+    for _, first, regex, names, ops in sorted(templated, key=lambda t: -t[0]):
+        by_segment.setdefault(first, []).append((regex, names, ops))
+    indexed = {segment: tuple(entries) for segment, entries in by_segment.items()}
+    return DocumentValidator(digest, server_path(doc), literal, indexed, count)
 
 
 def _operation(item: dict[str, Any], operation: dict[str, Any], doc: dict[str, Any], components: Any) -> Operation:
