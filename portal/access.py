@@ -78,7 +78,7 @@ def _policy() -> AuthPolicy | None:
     return cached[1]
 
 
-class ConsumerCredentialsScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ConsumerCredentialsScheme(OpenApiAuthenticationExtension):
     """How the portal's schema names the credential (when the portal needs one)."""
 
     target_class = "portal.access.ConsumerCredentials"

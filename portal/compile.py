@@ -52,15 +52,15 @@ def load_portal(snapshot: Snapshot) -> PortalSnapshot:
     missing = {digest for digest in digests.values() if digest not in _compiled}
     compiled = {digest: _compiled[digest] for digest in digests.values() if digest in _compiled}
     for digest, document in ServiceDocument.objects.filter(digest__in=missing).values_list("digest", "document"):
-        if digest not in compiled:
+        if digest not in compiled and isinstance(document, dict):
             was_30 = str(document.get("openapi", "")).startswith("3.0.")
             compiled[digest] = compile_document(dialect.as_31(document), digest, read_only_optional=was_30)
     _compiled = compiled
     validations = {}
     for route_id in validated:
         service = routes[route_id].service
-        digest = digests.get(service.id)
-        validations[route_id] = RouteValidation(service.slug, compiled.get(digest) if digest else None)
+        kept = digests.get(service.id)
+        validations[route_id] = RouteValidation(service.slug, compiled.get(kept) if kept else None)
     return PortalSnapshot(_portal_auth(snapshot), validations)
 
 

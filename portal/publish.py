@@ -52,9 +52,10 @@ def _as_31(view: ServiceView) -> ServiceView:
 
 def _load() -> tuple[list[ServiceView], list[RouteView]]:
     publishing = ServicePortal.objects.filter(publish_docs=True).exclude(openapi_url="").values_list("service_id")
-    documents = {
+    documents: dict[int, dict[str, Any]] = {
         row.service_id: row.document
         for row in ServiceDocument.objects.filter(service_id__in=publishing, document__isnull=False)
+        if isinstance(row.document, dict)
     }
     routes = list(Route.objects.filter(enabled=True, service__enabled=True).order_by("pk"))
     validated = set(RoutePortal.objects.filter(validate_requests=True).values_list("route_id", flat=True))

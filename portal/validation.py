@@ -150,8 +150,8 @@ def check_parameters(
     header_values: dict[str, list[str]] = {}
     cookies: dict[str, list[str]] = {}
     if operation.reads_headers or operation.reads_cookies:
-        for name, value in headers:
-            header_values.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+        for raw_name, raw_value in headers:
+            header_values.setdefault(raw_name.decode("latin-1"), []).append(raw_value.decode("latin-1"))
         if operation.reads_cookies:
             for line in header_values.get("cookie", ()):
                 for pair in line.split(";"):
@@ -282,6 +282,7 @@ def _parameter(parameter: dict[str, Any], doc: dict[str, Any], components: Any) 
     types = _types(resolved)
     style = parameter.get("style") or ("form" if location in ("query", "cookie") else "simple")
     explode = bool(parameter.get("explode", style == "form"))
+    cast_types: frozenset[str]
     if "object" in types or style not in ("form", "simple"):
         kind, cast_types = "unchecked", frozenset()
     elif "array" in types:

@@ -131,7 +131,8 @@ def problem_body(
     instance: str | None = None,
     extensions: dict[str, object] | None = None,
 ) -> bytes:
-    body: dict[str, object] = {**(extensions or {}),
+    body: dict[str, object] = {
+        **(extensions or {}),
         "type": f"urn:gateway:error:{reason}",
         "title": HTTPStatus(status).phrase,
         "status": status,

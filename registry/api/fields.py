@@ -9,8 +9,7 @@ allows is never turned into one it does not.
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from rest_framework import serializers
 
@@ -50,13 +49,20 @@ class StrictSlugRelatedField(serializers.SlugRelatedField):
         return super().run_validation(data)
 
 
-@cache
-def strict(field_class: type[serializers.Field]) -> type[serializers.Field]:
+F = TypeVar("F", bound=type[serializers.Field])
+_strict: dict[type, type] = {}
+
+
+def strict(field_class: F) -> F:
     """``field_class`` with the JSON type check, when it is one of the checked kinds."""
-    for base, types in _JSON_TYPES.items():
-        if issubclass(field_class, base) and not issubclass(field_class, StrictJson):
-            return type(f"Strict{field_class.__name__}", (StrictJson, field_class), {"json_types": types})
-    return field_class
+    if field_class not in _strict:
+        _strict[field_class] = field_class
+        for base, types in _JSON_TYPES.items():
+            if issubclass(field_class, base) and not issubclass(field_class, StrictJson):
+                made = type(f"Strict{field_class.__name__}", (StrictJson, field_class), {"json_types": types})
+                _strict[field_class] = made
+                break
+    return cast(F, _strict[field_class])
 
 
 class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -80,11 +86,11 @@ class RefuseUnknownKeys:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
-class StrictSerializer(RefuseUnknownKeys, serializers.Serializer):  # type: ignore[type-arg]
+class StrictSerializer(RefuseUnknownKeys, serializers.Serializer):
     pass
 
 
-class StrictModelSerializer(RefuseUnknownKeys, serializers.ModelSerializer):  # type: ignore[type-arg]
+class StrictModelSerializer(RefuseUnknownKeys, serializers.ModelSerializer):
     """A ModelSerializer whose generated fields check JSON types and keep text as sent."""
 
     serializer_related_field = StrictPrimaryKeyRelatedField

@@ -75,13 +75,14 @@ RULE_CODES = frozenset({RULE})
 def as_problem(exc: exceptions.APIException) -> ApiProblem:
     if isinstance(exc, exceptions.ValidationError):
         codes = set(_leaves(exc.get_codes()))
-        errors = {"errors": exc.detail}
+        errors: dict[str, object] = {"errors": exc.detail}
         if codes and codes <= CONFLICT_CODES:
             return ApiProblem(409, "The request conflicts with the stored configuration.", "conflict", errors)
         if codes and codes <= CONFLICT_CODES | RULE_CODES:
             return ApiProblem(422, "The request breaks a rule between its fields.", "rule_violated", errors)
         return ApiProblem(exc.status_code, "The request is not valid.", "invalid_request", errors)
-    detail, code = str(exc.detail), exc.get_codes() if isinstance(exc.detail, str) else exc.default_code
+    code: Any = exc.get_codes() if isinstance(exc.detail, str) else exc.default_code
+    detail = str(exc.detail)
     if isinstance(exc.detail, dict):  # simplejwt: {"detail": ..., "code": "token_not_valid", "messages": ...}
         detail, code = str(exc.detail.get("detail", detail)), exc.detail.get("code", code)
     reason = REASONS.get(str(code), str(exc.default_code))

@@ -73,7 +73,8 @@ def test_a_broken_document_keeps_the_previous_one_and_records_why(
     row = ServiceDocument.objects.get(service=service)
     assert not result.ok and error in result.error
     assert row.document == good.document and row.digest == good.digest and row.fetched_at == good.fetched_at
-    assert error in row.error and row.checked_at is not None and row.checked_at > good.checked_at
+    assert error in row.error and row.checked_at is not None and good.checked_at is not None
+    assert row.checked_at > good.checked_at
 
 
 def test_a_backend_that_does_not_answer_is_an_error_too() -> None:

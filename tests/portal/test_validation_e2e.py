@@ -88,4 +88,4 @@ def test_a_route_whose_service_has_no_document_yet_answers_503(
     config.sync()
 
     get(gateway, "/shop/pets").problem("api_document_missing")
-    assert Route.objects.get(name="shop").portal.validate_requests  # type: ignore[attr-defined]
+    assert Route.objects.get(name="shop").portal.validate_requests
