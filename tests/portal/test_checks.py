@@ -13,7 +13,7 @@ CHAIN = ["proxy.auth.policy.AuthPolicy", "portal.policies.RequestValidationPolic
 
 def ids(**overrides: object) -> list[str]:
     with override_settings(**({"GATEWAY_PUBLIC_URL": "", "GATEWAY_POLICIES": CHAIN} | overrides)):
-        return [message.id for message in check_portal()]
+        return [str(message.id) for message in check_portal()]
 
 
 def test_the_defaults_pass() -> None:

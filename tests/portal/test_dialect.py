@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.dialect import as_31
 
 
-def wrap(schema: dict[str, object]) -> dict[str, object]:
+def wrap(schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "t", "version": "1"},
@@ -14,7 +16,7 @@ def wrap(schema: dict[str, object]) -> dict[str, object]:
     }
 
 
-def converted(schema: dict[str, object]) -> object:
+def converted(schema: dict[str, Any]) -> Any:
     return as_31(wrap(schema))["components"]["schemas"]["S"]
 
 
