@@ -12,7 +12,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import validators as v
-from registry.api.fields import StrictModelSerializer, StrictSerializer, StrictSlugRelatedField, strict
+from registry.api.fields import (
+    StrictDateTimeField,
+    StrictModelSerializer,
+    StrictSerializer,
+    StrictSlugRelatedField,
+    strict,
+)
 from registry.api.serializers import ModelCleanSerializer
 from registry.auth_models import ApiKey, Consumer, JwtIssuer
 
@@ -115,7 +121,7 @@ class ApiKeySerializer(StrictModelSerializer):
 
 
 class RotateSerializer(StrictSerializer):
-    old_valid_until = serializers.DateTimeField(help_text="The old key keeps working until then.")
+    old_valid_until = StrictDateTimeField(help_text="The old key keeps working until then.")
     label = strict(serializers.CharField)(required=False, allow_blank=True, max_length=100, trim_whitespace=False)  # type: ignore[assignment]
 
 

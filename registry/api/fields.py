@@ -65,6 +65,21 @@ def strict(field_class: F) -> F:
     return cast(F, _strict[field_class])
 
 
+# The first and the last day a datetime can hold: a time zone offset pushes them out of range.
+EDGE_DAYS = ("0001-01-01", "9999-12-31")
+EDGE_DAYS_PATTERN = "^(?!0001-01-01|9999-12-31)"
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """A datetime, but not on the first or last representable day (out of range with an offset):
+    a 400 the schema announces (``registry.api.schema``), never a surprise."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(EDGE_DAYS):
+            self.fail("invalid", format="a date after 0001-01-01 and before 9999-12-31")
+        return super().to_internal_value(value)
+
+
 class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """An object's id: an integer in a JSON body, not ``"5"`` or ``true``."""
 
@@ -99,4 +114,6 @@ class StrictModelSerializer(RefuseUnknownKeys, serializers.ModelSerializer):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
         if issubclass(field_class, serializers.CharField):
             kwargs.setdefault("trim_whitespace", False)
+        if field_class is serializers.DateTimeField:
+            field_class = StrictDateTimeField
         return strict(field_class), kwargs

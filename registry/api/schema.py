@@ -16,6 +16,8 @@ from typing import Any
 from drf_spectacular import openapi
 from rest_framework import serializers
 
+from registry.api.fields import EDGE_DAYS_PATTERN
+
 PROBLEM_MEDIA = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -57,6 +59,8 @@ class AutoSchema(openapi.AutoSchema):
         super()._insert_field_validators(field, schema)
         if isinstance(field, serializers.SlugRelatedField) and schema.get("type") == "string":
             schema.setdefault("minLength", 1)  # "" is no object's name
+        if isinstance(field, serializers.DateTimeField) and schema.get("format") == "date-time":
+            schema["pattern"] = EDGE_DAYS_PATTERN
         if isinstance(field, serializers.CharField) and schema.get("type") == "string" and "pattern" not in schema:
             schema["pattern"] = "^[^\\u0000]*$"  # DRF refuses NUL characters in text
         for validator in getattr(field, "validators", ()):
