@@ -29,13 +29,7 @@ _SCALAR: list[dict[str, Any]] = [
     {"type": "boolean"},
     {"type": "null"},
 ]
-_VALUE = {
-    "anyOf": [
-        *_SCALAR,
-        {"type": "array", "items": {"anyOf": _SCALAR}},
-        {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"anyOf": _SCALAR}},
-    ]
-}
+_VALUE = {"anyOf": [*_SCALAR, {"type": "array", "items": {"anyOf": _SCALAR}}]}
 
 
 @extend_schema_field(
@@ -43,16 +37,14 @@ _VALUE = {
         "type": "object",
         "propertyNames": {"pattern": NO_NUL},
         "additionalProperties": _VALUE,
-        "description": "Free-form data: text, numbers, booleans and nulls, also in lists and objects one level down.",
+        "description": "Free-form data: text, numbers, booleans, nulls, and lists of them.",
     }
 )
 class MetadataField(serializers.Field):
-    """A consumer's metadata: a JSON object, at most two levels deep, without NUL characters (which
-    Postgres cannot store); what the schema says, exactly."""
+    """A consumer's metadata: a JSON object of text, numbers, booleans, nulls and lists of them,
+    without NUL characters (which Postgres cannot store); what the schema says, exactly."""
 
-    default_error_messages = {
-        "invalid": "Use an object of text, numbers, booleans and nulls (lists and objects one level down)."
-    }
+    default_error_messages = {"invalid": "Use an object of text, numbers, booleans, nulls and lists of them."}
 
     def to_representation(self, value: Any) -> Any:
         return value
@@ -76,8 +68,6 @@ def _value(value: Any, depth: int) -> bool:
         return False
     if isinstance(value, list):
         return all(_value(item, 0) for item in value)
-    if isinstance(value, dict):
-        return all(_key(k) and _value(v, 0) for k, v in value.items())
     return False
 
 

@@ -35,18 +35,27 @@ class StrictJson:
         wrong = not isinstance(data, self.json_types) or (isinstance(data, bool) and bool not in self.json_types)
         if wrong and _json_body(self):  # type: ignore[arg-type]
             self.fail("invalid")  # type: ignore[attr-defined]
+        if isinstance(data, str) and "\x00" in data:
+            # Before any validator: a uniqueness check would send the NUL to Postgres, which refuses it.
+            self.fail("invalid")  # type: ignore[attr-defined]
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class StrictSlugRelatedField(serializers.SlugRelatedField):
-    """An object's name: ``""`` is no name (DRF would read it as null)."""
+    """An object's name: ``""`` is no name (DRF would read it as null); in a JSON body a name is a
+    string (also in a list of names); a NUL never reaches the database query."""
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
-        if data == "" or (
-            not isinstance(data, str | type(None)) and data is not serializers.empty and _json_body(self)
-        ):
+        if data == "":
             self.fail("invalid")
         return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" or (not isinstance(data, str) and _json_body(self)):
+            self.fail("invalid")
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 F = TypeVar("F", bound=type[serializers.Field])

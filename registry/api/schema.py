@@ -19,6 +19,7 @@ from rest_framework import serializers
 from registry.api.fields import EDGE_DAYS_PATTERN
 
 PROBLEM_MEDIA = "application/problem+json"
+NO_NUL = "^[^\\u0000]*$"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -59,10 +60,11 @@ class AutoSchema(openapi.AutoSchema):
         super()._insert_field_validators(field, schema)
         if isinstance(field, serializers.SlugRelatedField) and schema.get("type") == "string":
             schema.setdefault("minLength", 1)  # "" is no object's name
+            schema.setdefault("pattern", NO_NUL)
         if isinstance(field, serializers.DateTimeField) and schema.get("format") == "date-time":
             schema["pattern"] = EDGE_DAYS_PATTERN
         if isinstance(field, serializers.CharField) and schema.get("type") == "string" and "pattern" not in schema:
-            schema["pattern"] = "^[^\\u0000]*$"  # DRF refuses NUL characters in text
+            schema["pattern"] = NO_NUL  # NUL characters in text are refused (Postgres cannot store them)
         for validator in getattr(field, "validators", ()):
             keywords = getattr(validator, "openapi", None)
             if keywords:
@@ -80,6 +82,11 @@ def problem_responses(result: dict[str, Any], generator: Any, request: Any, publ
                 continue
             for status in statuses(path, method, operation):
                 operation["responses"].setdefault(status, _problem(DESCRIPTIONS[status]))
+            for parameter in operation.get("parameters", []):
+                # A NUL in a URL is a 400 (gateway_project.guards): say so for every text parameter.
+                schema = parameter.get("schema", {})
+                if schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema:
+                    schema["pattern"] = NO_NUL
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Problem", PROBLEM_SCHEMA)
     for name, schema in schemas.items():

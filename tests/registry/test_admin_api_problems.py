@@ -107,3 +107,30 @@ def test_the_schema_documents_the_errors_and_the_field_rules(api: APIClient) -> 
     limit = next(p for p in schema["paths"]["/admin/api/routes/"]["get"]["parameters"] if p["name"] == "limit")
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 1000)
     assert all(path.startswith("/admin/api/") for path in schema["paths"])
+
+
+def test_a_nul_character_in_a_body_is_a_400_before_any_database_query(api: APIClient) -> None:
+    api.post(f"{API}/consumers/", {"name": "alice"}, format="json")
+
+    name = api.post(f"{API}/services/", {"name": "a\x00b", "slug": "a"}, format="json")
+    reference = api.post(f"{API}/api-keys/", {"consumer": "ali\x00ce"}, format="json")
+    metadata = api.post(f"{API}/consumers/", {"name": "bob", "metadata": {"k": "v\x00"}}, format="json")
+    nested = api.post(f"{API}/consumers/", {"name": "bob", "metadata": {"k": {"deeper": 1}}}, format="json")
+
+    assert "name" in errors(name)
+    assert "consumer" in errors(reference)
+    assert "metadata" in errors(metadata) and "metadata" in errors(nested)
+    assert (
+        api.post(f"{API}/consumers/", {"name": "bob", "metadata": {"k": [1, "x", None]}}, format="json").status_code
+        == 201
+    )
+
+
+def test_a_list_of_names_holds_names(api: APIClient) -> None:
+    Service.objects.create(name="Orders", slug="orders")
+
+    response = api.post(
+        f"{API}/routes/", {"name": "r", "service": "orders", "path_prefix": "/r", "jwt_issuers": [0]}, format="json"
+    )
+
+    assert response.status_code == 400 and "jwt_issuers" in errors(response)
