@@ -65,9 +65,11 @@ INSTALLED_APPS = [
     "cache",
     "edge",
     "mfa",
+    "portal",
 ]
 
 MIDDLEWARE = [
+    "gateway_project.guards.RefuseNulBytes",
     "django.middleware.security.SecurityMiddleware",
     # /static on Django's side of the gateway (proxied paths never reach Django's middleware).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -170,6 +172,8 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# A refused CSRF check: problem+json under /admin/api/, Django's page for people elsewhere.
+CSRF_FAILURE_VIEW = "gateway_project.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LANGUAGE_CODE = "en-us"
@@ -216,9 +220,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.AutoSchema",
+    # limit 1-1000 (100 by default) and offset 0-2^31-1; anything else is a 400.
+    "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Every error as problem+json with X-Gateway-Error, like the rest of the gateway.
+    "EXCEPTION_HANDLER": "registry.api.problems.problem_exception_handler",
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("GATEWAY_ADMIN_TOKEN_MINUTES", 15, minimum=1)),
@@ -233,6 +240,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The admin API only (the portal's public pages have their own schema), with every error it answers.
+    # Its contract is JSON; form posts are still read for the browsable API's HTML forms.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Request bodies get their own components, with what writes need (minLength 1 on required text).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["registry.api.schema.admin_api_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "registry.api.schema.problem_responses",
+    ],
 }
 
 # Graceful shutdown on SIGTERM (gateway_project/shutdown.py): seconds /ready answers 503 while requests
@@ -288,7 +305,7 @@ GATEWAY_POLICIES = env_list(
     "compliance.policies.AuditPolicy,edge.policies.ResponseHeadersPolicy,edge.policies.IpListPolicy,"
     "edge.policies.CorsPolicy,proxy.policies.BodyLimitPolicy,proxy.auth.policy.AuthPolicy,"
     "edge.policies.ConsumerIpListPolicy,ratelimit.policies.RateLimitPolicy,edge.policies.RequestTransformPolicy,"
-    "cache.policies.CachePolicy",
+    "portal.policies.RequestValidationPolicy,cache.policies.CachePolicy",
 )
 
 # --- Consumer authentication (docs/authentication.md) ---------------------------------------------
@@ -435,6 +452,16 @@ GATEWAY_AUDIT_SYNC_GDPR_LIMIT = env_int("GATEWAY_AUDIT_SYNC_GDPR_LIMIT", 10_000,
 # Days events are kept when no retention rule applies (0: forever); PHI events: 6 years by default.
 GATEWAY_AUDIT_RETENTION_DAYS = env_int("GATEWAY_AUDIT_RETENTION_DAYS", 90, minimum=0)
 GATEWAY_AUDIT_PHI_RETENTION_DAYS = env_int("GATEWAY_AUDIT_PHI_RETENTION_DAYS", 2190, minimum=0)
+
+# --- Developer portal (portal app, docs/portal.md) -----------------------------------------------
+# The URL callers reach the gateway at, the server of the published documents (e.g.
+# https://api.example.com); empty: the scheme and host of each request for the documents.
+GATEWAY_PUBLIC_URL = env_str("GATEWAY_PUBLIC_URL", "").strip()
+# The documents and the docs page need a consumer's API key or JWT (or a staff session).
+GATEWAY_PORTAL_REQUIRE_AUTH = env_bool("GATEWAY_PORTAL_REQUIRE_AUTH", False)
+# Fetching a backend's OpenAPI document: seconds per step (connect, each read), and its largest size.
+GATEWAY_PORTAL_FETCH_TIMEOUT = env_float("GATEWAY_PORTAL_FETCH_TIMEOUT", 5.0, minimum=0.1)
+GATEWAY_PORTAL_MAX_DOCUMENT_BYTES = env_int("GATEWAY_PORTAL_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.

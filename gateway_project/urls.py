@@ -17,9 +17,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.module_loading import module_has_submodule
-from django.views.generic import RedirectView
 from rest_framework.routers import DefaultRouter
 
 from gateway_project import catalogue, views
@@ -49,9 +48,10 @@ urlpatterns = [
     path("health/detailed", views.detailed, name="health-detailed"),
     path("ready", views.ready, name="ready"),
     path("api/v1/services", catalogue.service_list, name="service-list"),
-    path("api/v1/docs", RedirectView.as_view(url="/admin/api/docs/", permanent=False), name="public-docs"),
     *(pattern for module in _project_modules("urls") for pattern in module.urlpatterns),
     path("admin/api/", include((_admin_api(), "admin-api"))),
+    # Anything else under /admin/api/ is an API 404 (problem+json), never the admin's login page.
+    re_path(r"^admin/api/", views.not_found),
     path("admin/", admin.site.urls),
 ]
 

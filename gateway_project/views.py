@@ -144,6 +144,14 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return problem_response(request, Forbidden("You are not allowed to do this."))
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if request.path.startswith("/admin/api/"):
+        return problem_response(request, Forbidden(f"CSRF check failed: {reason}", reason="csrf_failed"))
+    from django.views.csrf import csrf_failure as django_page
+
+    return django_page(request, reason)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return problem_response(request, NoRoute(f"Nothing is served at {request.path}.", reason="not_found"))
 

@@ -6,7 +6,9 @@ must arrive within the route's ``body_timeout`` of the request's head (``GATEWAY
 body dribbled a byte at a time is not served forever) and never stall longer than
 ``GATEWAY_BODY_TIMEOUT`` between two reads: 408 ``body_timeout``, with the connection closed.
 A body whose framing breaks is refused by the server protocol (``proxy.server``); this reader then
-sees ``http.disconnect`` and the upstream request, if it started, is abandoned.
+sees ``http.disconnect`` and the upstream request, if it started, is abandoned. A policy
+that must see the body before the backend is called (request validation) reads it whole with
+``buffer_body``; the upstream leg then sends those bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class ClientGone(Exception):
 
 
 async def read_body(exchange: Exchange) -> bytes | AsyncIterator[bytes] | None:
+    if exchange.buffered is not None:
+        return exchange.buffered
     if not exchange.chunked and not exchange.content_length:
         exchange.body_done = True
         return None
@@ -45,6 +49,18 @@ async def read_body(exchange: Exchange) -> bytes | AsyncIterator[bytes] | None:
         exchange.body_done = True
         return b"".join(parts)
     return _stream(exchange, first)
+
+
+async def buffer_body(exchange: Exchange) -> bytes:
+    """The whole request body, read now under the route's limit and the body timeout (a policy
+    pays for this only on the routes where it asks)."""
+    if exchange.buffered is None:
+        body = await read_body(exchange)
+        if isinstance(body, bytes | None):
+            exchange.buffered = body or b""
+        else:
+            exchange.buffered = b"".join([chunk async for chunk in body])
+    return exchange.buffered
 
 
 async def _stream(exchange: Exchange, first: bytes) -> AsyncIterator[bytes]:

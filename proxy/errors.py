@@ -18,7 +18,8 @@
     └── UpstreamTimeout (504 upstream_timeout)
 
 Each becomes an RFC 9457 problem+json response with ``X-Gateway-Error: <reason>`` and the request
-id: ``problem_body`` and ``problem_headers`` on the data plane, ``problem_response`` for a Django view.
+id, plus the error's ``extensions`` (extension members, such as a list of ``errors``):
+``problem_body`` and ``problem_headers`` on the data plane, ``problem_response`` for a Django view.
 Feature apps add their own subclasses (401, 403, 429, 503) in the same way. The answers the server
 protocol gives before (or instead of) the application, with the same body, are in ``proxy.server``:
 400 bad_request and invalid_framing, 405 for TRACE and CONNECT, 408 request_header_timeout,
@@ -39,12 +40,21 @@ class GatewayError(Exception):
     status = 500
     reason = "internal_error"
 
-    def __init__(self, detail: str, *, reason: str | None = None, headers: list[tuple[bytes, bytes]] | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        reason: str | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        extensions: dict[str, object] | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         if reason is not None:
             self.reason = reason
         self.headers = headers or []
+        # Extra members of the problem body (RFC 9457 section 3.2), e.g. {"errors": [...]}.
+        self.extensions = extensions
         # Set when the request body was not (fully) read: the connection cannot be reused.
         self.close_connection = False
 
@@ -136,8 +146,16 @@ class UpstreamTimeout(GatewayError):
     reason = "upstream_timeout"
 
 
-def problem_body(status: int, reason: str, detail: str, request_id: str, instance: str | None = None) -> bytes:
+def problem_body(
+    status: int,
+    reason: str,
+    detail: str,
+    request_id: str,
+    instance: str | None = None,
+    extensions: dict[str, object] | None = None,
+) -> bytes:
     body: dict[str, object] = {
+        **(extensions or {}),
         "type": f"urn:gateway:error:{reason}",
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -164,7 +182,7 @@ def problem(
 ) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """The headers and body of the gateway's answer to ``error`` (``Connection: close`` included when
     the request body was left unread)."""
-    body = problem_body(error.status, error.reason, error.detail, request_id, instance)
+    body = problem_body(error.status, error.reason, error.detail, request_id, instance, error.extensions)
     headers = problem_headers(error.reason, request_id, len(body)) + error.headers
     if error.close_connection:
         headers.append((b"connection", b"close"))

@@ -58,6 +58,7 @@ class Exchange:
     # X-Forwarded-For entry when the peer is a trusted proxy (proxy.headers.client_address).
     client_address: str = ""
     body_done: bool = False
+    buffered: bytes | None = None  # the whole body, once a policy read it (proxy.body.buffer_body)
     body_error: Exception | None = None
     target: TargetSpec | None = None
     attempts: int = 0

@@ -218,7 +218,8 @@ class Route(models.Model):
             if same and v.methods_overlap(self.method_list, other.method_list):
                 raise ValidationError(
                     f"Route {other.name!r} already matches the same host, prefix, version and priority "
-                    "for some of these methods; change the priority or the methods so one route wins."
+                    "for some of these methods; change the priority or the methods so one route wins.",
+                    code="conflict",  # with a stored route: the admin API answers 409
                 )
 
     def clean_auth(self) -> None:

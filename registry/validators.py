@@ -1,9 +1,15 @@
-"""Validation rules shared by models, admin forms, the admin API and ``gateway_apply``."""
+"""Validation rules shared by models, admin forms, the admin API and ``gateway_apply``.
+
+Where a rule is a pattern, the pattern is the rule: the validator matches it (ASCII classes only,
+written so Python and ECMA-262 read it alike) and carries it as ``openapi`` for the admin API's
+schema (``registry.api.schema.AutoSchema``), so what the schema allows is exactly what is accepted.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 import re
+from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -12,11 +18,43 @@ from proxy.reserved import is_reserved, reserved_prefixes, reserved_segments
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
+_PCHAR = r"[A-Za-z0-9\-._~!$&'()*+,;=:@%]"
 _PATH_RE = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$")
-_HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_HOSTNAME_RE = re.compile(rf"^{_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
-_WILDCARD_RE = re.compile(rf"^\*\.{_HOST_LABEL}(\.{_HOST_LABEL})+$")
+# A plain path: "/" then segments without "//".
+PLAIN_PATH = rf"/(?:{_PCHAR}+(?:/{_PCHAR}+)*/?)?"
+# A path segment other than "." and "..".
+_SEGMENT = rf"(?:[A-Za-z0-9\-_~!$&'()*+,;=:@%]{_PCHAR}*|\.[A-Za-z0-9\-_~!$&'()*+,;=:@%]{_PCHAR}*|\.\.{_PCHAR}+)"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})*\.?"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{IPV4})"
+IPV6 = (
+    rf"(?:(?:{_H16}:){{6}}{_LS32}|::(?:{_H16}:){{5}}{_LS32}|(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}"
+    rf"|(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}|(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}"
+    rf"|(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}|(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}"
+    rf"|(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}|(?:(?:{_H16}:){{0,6}}{_H16})?::)"
+)
+HOST = rf"(?:{IPV4}|{IPV6}|{HOSTNAME})"
+_HOST_RE = re.compile(rf"^{HOST}$")
+_WILDCARD_RE = re.compile(rf"^\*\.{_LABEL}(?:\.{_LABEL})+$")
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+def described(schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> Callable[[Any], Any]:
+    """Attach JSON Schema keywords (or a function giving them) to a validator: the admin API's
+    schema shows them for every field the validator checks."""
+
+    def attach(validator: Any) -> Any:
+        validator.openapi = schema
+        return validator
+
+    return attach
+
+
+def pattern(regex: str) -> dict[str, str]:
+    return {"pattern": f"^(?:{regex})$"}
 
 
 def normalize_prefix(value: str) -> str:
@@ -26,6 +64,12 @@ def normalize_prefix(value: str) -> str:
     return value
 
 
+def _prefix_pattern() -> dict[str, str]:
+    reserved = "|".join(re.escape(p) for p in reserved_prefixes())
+    return {"pattern": rf"^(?!(?:{reserved})(?:/|$))/(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"}
+
+
+@described(_prefix_pattern)
 def validate_path_prefix(value: str) -> None:
     if not value.startswith("/"):
         raise ValidationError("A path prefix starts with '/'.", code="path_start")
@@ -52,6 +96,10 @@ def validate_path_prefix(value: str) -> None:
         )
 
 
+_PLAIN_PATH_RE = re.compile(rf"^{PLAIN_PATH}$")
+
+
+@described(pattern(rf"|{PLAIN_PATH}"))
 def validate_base_path(value: str) -> None:
     if value == "":
         return
@@ -59,35 +107,31 @@ def validate_base_path(value: str) -> None:
 
 
 def validate_plain_path(value: str) -> None:
-    if not value.startswith("/") or not _PATH_RE.match(value) or "//" in value:
+    if not _PLAIN_PATH_RE.match(value):
         raise ValidationError("Use an empty value or a plain path that starts with '/'.", code="base_path")
 
 
+@described({**pattern(HOST), "maxLength": 253})
 def validate_hostname(value: str) -> None:
     """A target host: a DNS name or an IP address, without scheme, port or path."""
     if not value:
         raise ValidationError("Enter a host name or IP address.", code="host_empty")
     if value.startswith("["):
         raise ValidationError("Write an IPv6 address without brackets, e.g. ::1.", code="host_brackets")
-    try:
-        ipaddress.ip_address(value)
-        return
-    except ValueError:
-        pass
-    if len(value) > 253 or not _HOSTNAME_RE.match(value.lower()):
+    if len(value) > 253 or not _HOST_RE.match(value):
         raise ValidationError(
             f"{value!r} is not a host name or IP address (leave out the scheme, port and path).", code="host"
         )
 
 
+@described(pattern(rf"|\*\.{_LABEL}(?:\.{_LABEL})+|{HOST}"))
 def validate_route_host(value: str) -> None:
     """A route's Host match: a DNS name or a leading wildcard such as ``*.example.com``."""
     if not value:
         return
-    lowered = value.lower()
-    if _WILDCARD_RE.match(lowered):
+    if _WILDCARD_RE.match(value):
         return
-    validate_hostname(lowered)
+    validate_hostname(value)
 
 
 def parse_methods(value: str) -> tuple[str, ...]:
@@ -112,6 +156,7 @@ def validate_methods(value: str) -> None:
     parse_methods(value)
 
 
+@described(pattern(r"|[A-Za-z0-9][A-Za-z0-9._-]{0,31}"))
 def validate_api_version(value: str) -> None:
     if value and not _VERSION_RE.match(value):
         raise ValidationError(
@@ -119,6 +164,12 @@ def validate_api_version(value: str) -> None:
         )
 
 
+def _slug_pattern() -> dict[str, str]:
+    reserved = "|".join(re.escape(name) for name in sorted(reserved_segments("/api/v1")))
+    return {"pattern": rf"^(?!(?:{reserved})$)[-a-zA-Z0-9_]+$"}
+
+
+@described(_slug_pattern)
 def validate_slug_not_reserved(value: str) -> None:
     if value in reserved_segments("/api/v1"):
         raise ValidationError(f"{value!r} is reserved under /api/v1/; choose another slug.", code="slug_reserved")
@@ -139,43 +190,62 @@ def methods_overlap(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[st
     return not a or not b or bool(set(a) & set(b))
 
 
+_STATUS = r"[1-5][0-9][0-9]"
+_STATUS_ITEM = rf"[ \t]*(?:{_STATUS}(?:[ \t]*-[ \t]*{_STATUS})?)?[ \t]*"
+STATUSES = rf"{_STATUS_ITEM}(?:,{_STATUS_ITEM})*"
+_STATUSES_RE = re.compile(rf"^{STATUSES}$")
+
+
 def parse_statuses(value: str) -> frozenset[int]:
-    """``"502,503"`` or ``"200-399"`` (comma-separated codes and ranges) as a set of status codes."""
+    """``"502,503"`` or ``"200-399"`` (comma-separated codes 100-599 and ranges) as a set of status
+    codes; a range may be written either way round."""
+    if not _STATUSES_RE.match(value):
+        raise ValidationError(f"{value!r} is not a list of status codes (100-599) or ranges like 500-599.")
     codes: set[int] = set()
-    for item in (part.strip() for part in value.split(",")):
-        if not item:
-            continue
-        low, _, high = item.partition("-")
-        try:
-            first, last = int(low), int(high or low)
-        except ValueError:
-            raise ValidationError(f"{item!r} is not a status code or a range like 500-599.") from None
-        if not 100 <= first <= last <= 599:
-            raise ValidationError(f"{item!r} is not a range of HTTP status codes (100-599).")
-        codes.update(range(first, last + 1))
+    for item in value.split(","):
+        low, _, high = item.strip(" \t").partition("-")
+        if low:
+            first, last = sorted((int(low), int(high.strip(" \t") or low)))
+            codes.update(range(first, last + 1))
     return frozenset(codes)
 
 
+@described(pattern(STATUSES))
 def validate_statuses(value: str) -> None:
     parse_statuses(value)
 
 
+PATH_WITH_QUERY = rf"{PLAIN_PATH}(?:\?[^\r\n]*)?"
+_PATH_WITH_QUERY_RE = re.compile(rf"^{PATH_WITH_QUERY}$")
+
+
+@described(pattern(rf"|{PATH_WITH_QUERY}"))
 def validate_health_path(value: str) -> None:
-    if value and not value.startswith("/"):
-        raise ValidationError("The health check path starts with '/', e.g. /healthz.")
-    if value:
-        validate_plain_path(value.split("?", 1)[0])
+    if value and not _PATH_WITH_QUERY_RE.match(value):
+        raise ValidationError("A path that starts with '/' (a query string may follow), e.g. /healthz.")
 
 
 # --- Authentication -----------------------------------------------------------------------------
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-_ROLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+ROLE = r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}"
+_ROLE_RE = re.compile(rf"^{ROLE}$")
+ROLES = rf"[ \t]*(?:{ROLE})?[ \t]*(?:,[ \t]*(?:{ROLE})?[ \t]*)*"
+_ROLES_RE = re.compile(rf"^{ROLES}$")
 _QUERY_PARAM_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _HEADER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 IDENTITY_HEADERS = ("consumer-id", "consumer-name", "roles", "subject")
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+_IDENTITY_ITEM = rf"[ \t]*(?:{'|'.join(_any_case(h) for h in IDENTITY_HEADERS)})?[ \t]*"
+IDENTITY_LIST = rf"{_IDENTITY_ITEM}(?:,{_IDENTITY_ITEM})*"
+
+
+@described(pattern(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}"))
 def validate_consumer_name(value: str) -> None:
     # Names travel in X-Consumer-Name: header-safe characters only.
     if not _NAME_RE.match(value):
@@ -186,7 +256,7 @@ def parse_roles(value: str) -> tuple[str, ...]:
     """``"a, b,a"`` -> ``("a", "b")``; raises ValidationError on a malformed role."""
     roles: list[str] = []
     for item in (value or "").split(","):
-        role = item.strip()
+        role = item.strip(" \t")
         if not role:
             continue
         if not _ROLE_RE.match(role):
@@ -196,6 +266,7 @@ def parse_roles(value: str) -> tuple[str, ...]:
     return tuple(roles)
 
 
+@described(pattern(ROLES))
 def validate_roles(value: str) -> None:
     parse_roles(value)
 
@@ -223,33 +294,38 @@ def validate_token_types(value: str) -> None:
 
 
 def parse_identity_headers(value: str) -> tuple[str, ...]:
-    items = tuple(dict.fromkeys(i.strip().lower() for i in (value or "").split(",") if i.strip()))
+    items = tuple(dict.fromkeys(i.strip(" \t").lower() for i in (value or "").split(",") if i.strip(" \t")))
     unknown = [i for i in items if i not in IDENTITY_HEADERS]
     if unknown:
         raise ValidationError(f"Unknown identity headers {unknown}; choose from {', '.join(IDENTITY_HEADERS)}.")
     return items
 
 
+@described(pattern(IDENTITY_LIST))
 def validate_identity_headers(value: str) -> None:
     parse_identity_headers(value)
 
 
+@described(pattern(r"|[A-Za-z0-9_-]{1,40}"))
 def validate_query_param(value: str) -> None:
     if value and not _QUERY_PARAM_RE.match(value):
         raise ValidationError("A query parameter name: letters, digits, _ and - only.")
 
 
+@described(pattern(r"|[A-Za-z0-9-]{1,64}"))
 def validate_header_name(value: str) -> None:
     if value and (not _HEADER_RE.match(value) or "_" in value):
         raise ValidationError("A header name: letters, digits and hyphens only.")
 
 
 _ORIGIN_RE = re.compile(r"^https?://(?:[a-z0-9\-._~]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
+_ORIGIN_ITEM = r"[ \t]*(?:\*|[hH][tT][tT][pP][sS]?://(?:[A-Za-z0-9\-._~]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?/*)?[ \t]*"
+ORIGINS = rf"{_ORIGIN_ITEM}(?:,{_ORIGIN_ITEM})*"
 
 
 def parse_origins(value: str) -> tuple[str, ...]:
     """A route's allowed WebSocket origins, lower-cased; ``("*",)`` allows any."""
-    origins = tuple(item.strip().lower().rstrip("/") for item in value.split(",") if item.strip())
+    origins = tuple(item.strip(" \t").lower().rstrip("/") for item in value.split(",") if item.strip(" \t"))
     for origin in origins:
         if origin != "*" and not _ORIGIN_RE.match(origin):
             raise ValidationError(
@@ -258,5 +334,6 @@ def parse_origins(value: str) -> tuple[str, ...]:
     return origins
 
 
+@described(pattern(ORIGINS))
 def validate_origins(value: str) -> None:
     parse_origins(value)

@@ -15,6 +15,7 @@ from django.http import HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.request import Request
@@ -24,9 +25,26 @@ from rest_framework.views import APIView
 from compliance import exports, search, services
 from compliance.admin_audit import EXPORT_PERM, stream_export
 from compliance.models import ComplianceJob
+from registry.api.pagination import bounded_int
 
 MAX_LIMIT = 1000
-FILTER_PARAMS = [OpenApiParameter(name, str, description="as in the admin's audit search") for name in search.FILTERS]
+MAX_SEQ = 2**63 - 1
+# The schema of each filter, as strict as the search is: what it documents is what it accepts.
+MOMENT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "at_from": MOMENT,
+    "at_to": MOMENT,
+    "status": {"type": "integer", "minimum": 100, "maximum": 599},
+    "status_class": {"type": "string", "enum": list(search.STATUS_CLASSES)},
+    "phi": {"type": "boolean"},
+    "erased": {"type": "boolean"},
+}
+FILTER_PARAMS = [
+    OpenApiParameter(name, str, description="as in the admin's audit search")
+    if name not in FILTER_SCHEMAS
+    else OpenApiParameter(name, FILTER_SCHEMAS[name], description="as in the admin's audit search")
+    for name in search.FILTERS
+]
 
 
 def needs(perm: str) -> type[BasePermission]:
@@ -38,7 +56,16 @@ def needs(perm: str) -> type[BasePermission]:
 
 
 def _filters(request: Request) -> dict[str, str]:
-    return search.clean_params(request.query_params.dict())
+    params = search.clean_params(request.query_params.dict())
+    for name in FILTER_SCHEMAS:
+        if len(request.query_params.getlist(name)) > 1 or request.query_params.get(name) == "":
+            raise ApiValidationError({name: ["Give one value."]})
+    for name in ("phi", "erased"):
+        if name in request.query_params and request.query_params[name] not in ("true", "false"):
+            raise ApiValidationError({name: ["Use true or false."]})
+    if "status" in request.query_params:
+        bounded_int(request, "status", 0, 100, 599)
+    return params
 
 
 def _row(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -49,16 +76,26 @@ class AuditEventList(APIView):
     permission_classes = [IsAdminUser, needs("compliance.view_auditevent")]
 
     @extend_schema(
-        parameters=[*FILTER_PARAMS, OpenApiParameter("after", int), OpenApiParameter("limit", int)],
+        parameters=[
+            *FILTER_PARAMS,
+            OpenApiParameter(
+                "after", {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}, description="Events after this seq."
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                description="Events per page (100 by default).",
+            ),
+        ],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
+        limit = bounded_int(request, "limit", 100, 1, MAX_LIMIT)
+        after = bounded_int(request, "after", 0, 0, MAX_SEQ)
         try:
-            limit = min(int(request.query_params.get("limit", 100)), MAX_LIMIT)
-            after = int(request.query_params.get("after", 0))
             qs = search.search_events(_filters(request)).filter(seq__gt=after)
-        except (ValueError, ValidationError) as exc:
-            raise ApiValidationError(str(exc)) from None
+        except ValidationError as exc:
+            raise ApiValidationError(exc.messages) from None
         rows = [_row(r) for r in qs.values_list(*exports.FIELDS)[: max(limit, 1)]]
         next_url = None
         if len(rows) == limit:
@@ -73,7 +110,12 @@ class AuditEventExport(APIView):
 
     @extend_schema(
         parameters=[*FILTER_PARAMS, OpenApiParameter("_format", str, enum=list(exports.FORMATS))],
-        responses={(200, "text/csv"): OpenApiTypes.STR, 202: OpenApiTypes.OBJECT},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "application/json"): {"type": "array", "items": {"type": "object"}},
+            202: OpenApiTypes.OBJECT,
+        },
     )
     def get(self, request: Request) -> HttpResponseBase:
         fmt = request.query_params.get("_format", "jsonl")
@@ -113,7 +155,7 @@ class ComplianceJobDetail(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job = ComplianceJob.objects.filter(pk=job_id).first()
         if job is None:
-            return Response({"detail": "No such job."}, status=404)
+            raise NotFound("No such job.")
         ready = services.job_file(job) is not None
         download = reverse("admin:compliance_compliancejob_download", args=[job.pk]) if ready else None
         return Response({"job": job.pk, "kind": job.kind, "status": job.status, "rows": job.rows,

@@ -7,9 +7,12 @@ from rest_framework import serializers
 
 from ratelimit import services
 from ratelimit.models import RatePolicy
+from registry.api.fields import StrictModelSerializer
+from registry.api.problems import RULE
+from registry.api.serializers import rule_errors
 
 
-class RatePolicySerializer(serializers.ModelSerializer):
+class RatePolicySerializer(StrictModelSerializer):
     class Meta:
         model = RatePolicy
         fields = (
@@ -45,13 +48,13 @@ class RatePolicySerializer(serializers.ModelSerializer):
         all_routes = attrs.get("all_routes", current.all_routes if current is not None else False)
         error = services.validate_attachments(all_routes, **relations)
         if error:
-            raise serializers.ValidationError({"non_field_errors": [error]})
+            raise serializers.ValidationError({"non_field_errors": [error]}, code=RULE)
         plain = {k: v for k, v in attrs.items() if k not in relations}
         candidate = RatePolicy(**{**_fields_of(current), **plain})
         try:
             candidate.clean()
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
+            raise serializers.ValidationError(rule_errors(exc)) from None
         attrs["header_name"] = candidate.header_name
         return attrs
 

@@ -14,10 +14,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.utils import html
 
 from registry import layout
 from registry import validators as v
+from registry.api.fields import StrictModelSerializer, StrictSlugRelatedField
+from registry.api.problems import CONFLICT, RULE
 from registry.models import JwtIssuer, Route, Service, Target
 from registry.sections import Section, sections_of
 
@@ -46,7 +49,7 @@ class MethodsField(serializers.Field):
             raise serializers.ValidationError(exc.messages) from None
 
 
-class ModelCleanSerializer(serializers.ModelSerializer):
+class ModelCleanSerializer(StrictModelSerializer):
     """Runs ``Model.clean()`` on the would-be instance and keeps the values it normalises; carries the
     fields of the model's sections."""
 
@@ -69,7 +72,7 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         try:
             instance.clean()
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+            raise serializers.ValidationError(rule_errors(exc)) from None
         errors: dict[str, Any] = {}
         cleaned = {name: attrs[name] if name in many else getattr(instance, name) for name in own}
         for section in sections_of(model):
@@ -78,7 +81,7 @@ class ModelCleanSerializer(serializers.ModelSerializer):
             try:
                 section.validate(row)
             except DjangoValidationError as exc:
-                errors.update(serializers.as_serializer_error(exc))
+                errors.update(rule_errors(exc))
             cleaned.update({name: getattr(row, name) for name in values})
         if errors:
             raise serializers.ValidationError(errors)
@@ -97,12 +100,26 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         return instance
 
 
+def rule_errors(exc: DjangoValidationError) -> Any:
+    """A model's ``clean()`` errors for the API: each message coded ``rule`` (a 422), unless the model
+    coded it ``conflict`` (at odds with stored rows: a 409); see ``registry.api.problems``."""
+
+    def coded(detail: Any) -> Any:
+        if isinstance(detail, dict):
+            return {key: coded(value) for key, value in detail.items()}
+        if isinstance(detail, list):
+            return [coded(item) for item in detail]
+        return ErrorDetail(str(detail), code=CONFLICT if getattr(detail, "code", None) == CONFLICT else RULE)
+
+    return coded(serializers.as_serializer_error(exc))
+
+
 def _section_names(model: type[Model]) -> set[str]:
     return {name for section in sections_of(model) for name in section.fields}
 
 
 def _section_fields(section: Section) -> dict[str, serializers.Field]:
-    class Fields(serializers.ModelSerializer):
+    class Fields(StrictModelSerializer):
         class Meta:
             model = section.model
             fields = section.fields
@@ -138,7 +155,7 @@ class ServiceSerializer(ModelCleanSerializer):
 class TargetSerializer(ModelCleanSerializer):
     """One address of a service; traffic is shared by ``weight``."""
 
-    service = serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.all())
+    service = StrictSlugRelatedField(slug_field="slug", queryset=Service.objects.all())
     address = serializers.CharField(read_only=True)
 
     class Meta:
@@ -150,11 +167,9 @@ class TargetSerializer(ModelCleanSerializer):
 class RouteSerializer(ModelCleanSerializer):
     """Which requests reach a service; an empty ``methods`` list allows every method."""
 
-    service = serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.all())
+    service = StrictSlugRelatedField(slug_field="slug", queryset=Service.objects.all())
     methods = MethodsField(required=False)
-    jwt_issuers = serializers.SlugRelatedField(
-        slug_field="name", queryset=JwtIssuer.objects.all(), many=True, required=False
-    )
+    jwt_issuers = StrictSlugRelatedField(slug_field="name", queryset=JwtIssuer.objects.all(), many=True, required=False)
 
     class Meta:
         model = Route

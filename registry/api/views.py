@@ -18,12 +18,10 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 
 from registry import signin
 from registry.api.auth_serializers import ApiKeySerializer, ConsumerSerializer, JwtIssuerSerializer, RotateSerializer
+from registry.api.problems import CONFLICT
 from registry.api.serializers import RouteSerializer, ServiceSerializer, TargetSerializer
 from registry.models import ApiKey, Consumer, JwtIssuer, Route, Service, Target
 from registry.services import config_change, issue_api_key, revoke_api_key, rotate_api_key
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 
 ENABLED_PARAM = OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only enabled (true) or disabled (false).")
 SERVICE_PARAM = OpenApiParameter("service", OpenApiTypes.STR, description="Only objects of the service with this slug.")
@@ -60,11 +58,11 @@ class ConfigViewSet(viewsets.ModelViewSet):
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         queryset = super().filter_queryset(queryset)
         params = self.request.query_params
-        enabled = params.get("enabled", "").strip().lower()
-        if enabled in _TRUE | _FALSE:
-            queryset = queryset.filter(enabled=enabled in _TRUE)
-        elif enabled:
-            raise serializers.ValidationError({"enabled": ["Use true or false."]})
+        if "enabled" in params:
+            # Exactly what the schema's boolean allows: anything else is a 400, not an ignored filter.
+            if params["enabled"] not in ("true", "false"):
+                raise serializers.ValidationError({"enabled": ["Use true or false."]})
+            queryset = queryset.filter(enabled=params["enabled"] == "true")
         if self.filters_by_service and "service" in params:
             queryset = queryset.filter(service__slug=params["service"])
         return queryset
@@ -157,7 +155,8 @@ class JwtIssuerViewSet(ConfigViewSet):
 class ApiKeyViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ApiKey]
 ):
-    """API keys. The full key is in the creation response only; DELETE revokes (the row stays)."""
+    """API keys. The full key is in the creation response only. ``revoke`` stops a key and keeps it
+    listed (with ``revoked_at``); DELETE removes it: it stops working and is gone (404 afterwards)."""
 
     permission_classes = ConfigViewSet.permission_classes
 
@@ -179,8 +178,17 @@ class ApiKeyViewSet(
         body = ApiKeySerializer(issued.api_key, context={"issued_key": issued.key}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=ApiKeySerializer)
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        api_key = self.get_object()
+        with config_change():
+            api_key.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Stop the key at once; it stays listed, with ``revoked_at`` set."""
         api_key = self.get_object()
         with config_change():
             revoke_api_key(api_key)
@@ -192,8 +200,8 @@ class ApiKeyViewSet(
         """Issue a new key for the same consumer; the old one keeps working until ``old_valid_until``."""
         old = self.get_object()
         if old.revoked_at is not None:
-            raise serializers.ValidationError({"detail": "A revoked key cannot be rotated."})
-        params = RotateSerializer(data=request.data)
+            raise serializers.ValidationError({"detail": "A revoked key cannot be rotated."}, code=CONFLICT)
+        params = RotateSerializer(data=request.data, context=self.get_serializer_context())
         params.is_valid(raise_exception=True)
         with config_change():
             issued = rotate_api_key(

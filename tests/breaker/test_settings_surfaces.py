@@ -87,7 +87,7 @@ def test_the_admin_api_reads_and_writes_them() -> None:
     assert created.status_code == 201, created.json()
     assert created.json()["breaker_failures"] == 5 and created.json()["health_check_statuses"] == "200-399"
     bad = api.patch("/admin/api/services/billing/", {"breaker_failure_statuses": "abc"}, format="json")
-    assert bad.status_code == 400 and "breaker_failure_statuses" in bad.json()
+    assert bad.status_code == 400 and "breaker_failure_statuses" in bad.json()["errors"]
     target = api.post(
         "/admin/api/targets/",
         {"service": "billing", "host": "10.0.0.1", "port": 80, "breaker_failures": 2},

@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from registry.models import ConfigVersion, Route, Service, Target
+from tests.support.problems import errors
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,8 @@ def test_it_refuses_a_forged_token(service: Service) -> None:
     response = client.get(f"{API}/services/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
-    assert response.json()["code"] == "token_not_valid"
+    assert response["X-Gateway-Error"] == "invalid_token"
+    assert response["Content-Type"] == "application/problem+json"
 
 
 # --- CRUD, each write one version bump --------------------------------------------------------
@@ -191,64 +193,64 @@ def test_it_answers_400_for_a_bad_target_host(api: APIClient, service: Service) 
     before = version()
     response = api.post(f"{API}/targets/", {"service": "orders", "host": "http://x", "port": 80}, format="json")
     assert response.status_code == 400
-    assert "is not a host name or IP address" in response.json()["host"][0]
+    assert "is not a host name or IP address" in errors(response)["host"][0]
     assert version() == before
 
 
 def test_it_answers_400_for_a_bad_route_host(api: APIClient, service: Service) -> None:
     response = api.post(f"{API}/routes/", new_route(host="bad host!"), format="json")
     assert response.status_code == 400
-    assert list(response.json()) == ["host"]
+    assert list(errors(response)) == ["host"]
 
 
 def test_it_answers_400_for_a_reserved_prefix(api: APIClient, service: Service) -> None:
     response = api.post(f"{API}/routes/", new_route(path_prefix="/admin/x"), format="json")
     assert response.status_code == 400
-    assert "served by the gateway itself" in response.json()["path_prefix"][0]
+    assert "served by the gateway itself" in errors(response)["path_prefix"][0]
 
 
 def test_it_answers_400_for_an_unknown_method(api: APIClient, service: Service) -> None:
     response = api.post(f"{API}/routes/", new_route(methods=["GET", "FETCH"]), format="json")
     assert response.status_code == 400
-    assert len(response.json()["methods"]) == 1
-    assert "'FETCH' is not a proxied method" in response.json()["methods"][0]
+    assert len(errors(response)["methods"]) == 1
+    assert "'FETCH' is not a proxied method" in errors(response)["methods"][0]
 
 
 def test_it_answers_400_for_methods_that_are_not_a_list(api: APIClient, service: Service) -> None:
     response = api.post(f"{API}/routes/", new_route(methods="GET"), format="json")
     assert response.status_code == 400
-    assert "Expected a list" in response.json()["methods"][0]
+    assert "Expected a list" in errors(response)["methods"][0]
 
 
-def test_it_answers_400_for_two_routes_that_clash(api: APIClient, route: Route) -> None:
+def test_it_answers_409_for_two_routes_that_clash(api: APIClient, route: Route) -> None:
     before = version()
     response = api.post(f"{API}/routes/", new_route(path_prefix="/orders", methods=["GET"]), format="json")
-    assert response.status_code == 400
-    assert "already matches" in response.json()["non_field_errors"][0]
+    assert response.status_code == 409
+    assert "already matches" in errors(response)["non_field_errors"][0]
     assert version() == before
 
 
 def test_a_clash_on_update_leaves_the_route_unchanged(api: APIClient, route: Route, service: Service) -> None:
     other = Route.objects.create(service=service, name="other", path_prefix="/other", methods="GET")
     response = api.patch(f"{API}/routes/{other.pk}/", {"path_prefix": "/orders"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     other.refresh_from_db()
     assert other.path_prefix == "/other"
 
 
-def test_it_answers_400_for_a_reserved_slug_and_a_duplicate_target(api: APIClient, service: Service) -> None:
-    assert "slug" in api.post(f"{API}/services/", {"name": "S", "slug": "docs"}, format="json").json()
+def test_a_reserved_slug_is_400_and_a_duplicate_target_409(api: APIClient, service: Service) -> None:
+    assert "slug" in errors(api.post(f"{API}/services/", {"name": "S", "slug": "docs"}, format="json"))
     target = {"service": "orders", "host": "10.0.0.1", "port": 80}
     assert api.post(f"{API}/targets/", target, format="json").status_code == 201
     response = api.post(f"{API}/targets/", target, format="json")
-    assert response.status_code == 400
-    assert "non_field_errors" in response.json()
+    assert response.status_code == 409
+    assert "non_field_errors" in errors(response)
 
 
-def test_it_answers_400_for_an_unknown_service(api: APIClient) -> None:
+def test_it_answers_409_for_an_unknown_service(api: APIClient) -> None:
     response = api.post(f"{API}/routes/", new_route(service="nope"), format="json")
-    assert response.status_code == 400
-    assert list(response.json()) == ["service"]
+    assert response.status_code == 409
+    assert list(errors(response)) == ["service"]
 
 
 def test_the_browsable_api_renders_and_accepts_methods_from_a_form(api: APIClient, route: Route) -> None:
@@ -278,5 +280,5 @@ def test_concurrent_requests_cannot_create_two_routes_that_clash(staff: User, se
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [201] + [400] * 7
+    assert sorted(statuses) == [201] + [409] * 7
     assert Route.objects.count() == 1
