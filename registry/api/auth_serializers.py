@@ -115,7 +115,7 @@ class RotateSerializer(StrictSerializer):
     label = strict(serializers.CharField)(required=False, allow_blank=True, max_length=100, trim_whitespace=False)  # type: ignore[assignment]
 
 
-JWKS_URL = rf"https?://{v.HOST}(?::[0-9]{{1,5}})?(?:/[^\s?#]*)?(?:\?[^\s#]*)?"
+JWKS_URL = rf"https?://{v.HOST}(?::[0-9]{{1,5}})?(?:/[^\x00-\x20?#]*)?(?:\?[^\x00-\x20#]*)?"  # ASCII classes: Python and ECMA-262 read them alike
 _JWKS_URL_RE = re.compile(rf"^{JWKS_URL}$")
 
 

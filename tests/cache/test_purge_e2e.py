@@ -156,4 +156,4 @@ def test_a_purge_the_caches_redis_cannot_carry_out_answers_503_and_records_nothi
     assert reply.status_code == 503 and reply["X-Gateway-Error"] == "cache_unavailable"
     assert reply.json()["request_id"] and not CachePurge.objects.exists()
     invalid = api.post("/admin/api/cache-purges/", {"kind": "prefix"})
-    assert invalid.status_code == 400 and "prefix" in invalid.json()
+    assert invalid.status_code == 422 and "prefix" in invalid.json()["errors"]
