@@ -11,14 +11,51 @@ ignored per route, and a write to ``/items`` usually changes ``/items?page=2`` t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from cache import keys
+from cache.answers import BYPASS, cache_status, mark_response, marks
+from cache.filling import forget_flights, without_tag_headers
+from cache.stores import MemoryStore, RedisStore
+from proxy.errors import GatewayError
+from proxy.exchange import Exchange, Response
+from proxy.pipeline import Handler
 
 # Safe methods in the IANA HTTP Method Registry; every other method is treated as unsafe.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "REPORT", "SEARCH"})
 _NAMED = (b"location", b"content-location")
+
+
+class Invalidation:
+    """Part of ``cache.policies.CachePolicy``: its step for unsafe methods."""
+
+    counted: dict[str, Any]
+    invalidations: dict[bool, Any]  # the metric's children: True done, False failed
+    store: MemoryStore | RedisStore
+
+    async def _write(self, exchange: Exchange, call_next: Handler) -> Response:
+        """An unsafe method: to the backend, and when it succeeded (2xx, 3xx) every entry of the request's
+        path, and of its Location and Content-Location on this host, goes before the answer does."""
+        self.counted[BYPASS].inc()
+        try:
+            response = await call_next(exchange)
+        except GatewayError as error:
+            error.headers.extend(marks(BYPASS, cache_status(b"fwd=method"), 0))
+            raise
+        without_tag_headers(response)
+        if not 200 <= response.status < 400:
+            return mark_response(response, BYPASS, cache_status(b"fwd=method"))
+        uris = written_uris(exchange.path, exchange.host, response.headers)
+        forget_flights(uris)
+        removed = await self.store.invalidate(uris, time.time())
+        if removed is None:
+            self.invalidations[False].inc()
+            return mark_response(response, BYPASS, cache_status(b"fwd=method", b"detail=not-invalidated"))
+        self.invalidations[True].inc()
+        return mark_response(response, BYPASS, cache_status(b"fwd=method", b"detail=invalidated"))
 
 
 def written_uris(path: str, host: str, headers: Sequence[tuple[bytes, bytes]]) -> list[str]:

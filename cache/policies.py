@@ -51,7 +51,6 @@ from cache.filling import (
     Fill,
     Flight,
     flights,
-    forget_flights,
     judge,
     make_entry,
     store_ttl,
@@ -59,7 +58,7 @@ from cache.filling import (
     without_tag_headers,
 )
 from cache.incoming import ANSWERED_CONDITIONALS, Asked, read, vary_matches
-from cache.invalidation import SAFE_METHODS, written_uris
+from cache.invalidation import SAFE_METHODS, Invalidation
 from cache.metrics import INVALIDATIONS, RESPONSES, SERVED_BYTES, STORED_BYTES
 from cache.revalidation import Revalidation
 from cache.stores import LOCK_ALWAYS, LOCK_IF_STALE, NO_LOCK, MemoryStore, RedisStore, get_store
@@ -76,7 +75,7 @@ _tokens = itertools.count()
 _PROCESS = os.urandom(6).hex().encode()
 
 
-class CachePolicy(Revalidation):
+class CachePolicy(Revalidation, Invalidation):
     name = "cache"
 
     def __init__(self, spec: CacheSpec, route: RouteSpec, store: MemoryStore | RedisStore) -> None:
@@ -128,26 +127,10 @@ class CachePolicy(Revalidation):
     def _fill(self, asked: Asked, flight: Flight | None) -> Fill:
         return Fill(self.store, asked.key, asked.uri, b"%s:%d" % (_PROCESS, next(_tokens)), flight)
 
-    async def _write(self, exchange: Exchange, call_next: Handler) -> Response:
-        """An unsafe method: to the backend, and when it succeeded (2xx, 3xx) every entry of the request's
-        path, and of its Location and Content-Location on this host, goes before the answer does."""
-        self.counted[BYPASS].inc()
-        try:
-            response = await call_next(exchange)
-        except GatewayError as error:
-            error.headers.extend(marks(BYPASS, cache_status(b"fwd=method")))
-            raise
-        without_tag_headers(response)
-        if not 200 <= response.status < 400:
-            return mark_response(response, BYPASS, cache_status(b"fwd=method"))
-        uris = written_uris(exchange.path, exchange.host, response.headers)
-        forget_flights(uris)
-        removed = await self.store.invalidate(uris, time.time())
-        if removed is None:
-            self.invalidations[False].inc()
-            return mark_response(response, BYPASS, cache_status(b"fwd=method", b"detail=not-invalidated"))
-        self.invalidations[True].inc()
-        return mark_response(response, BYPASS, cache_status(b"fwd=method", b"detail=invalidated"))
+    def _not_cached(self, detail: str) -> NotCached:
+        """A 504 for ``only-if-cached`` with nothing usable stored: a miss the backend never saw."""
+        self.counted[MISS].inc()
+        return NotCached(detail, headers=marks(MISS, cache_status(b"detail=only-if-cached"), 0))
 
     def _fits(self, entry: Entry, asked: Asked, now: float) -> bool:
         return usable(entry.age(now), entry.freshness, asked.rules, entry.has_validators) in (FRESH, STALE_OK)
@@ -168,7 +151,7 @@ class CachePolicy(Revalidation):
         if not isinstance(entry, Entry):  # a miss, or a PASS marker (fetch without waiting on a lock)
             fill.passed = entry is not None
             if asked.rules.only_if_cached:
-                raise NotCached("No stored answer, and the request asked for one only (only-if-cached).")
+                raise self._not_cached("No stored answer, and the request asked for one only (only-if-cached).")
             if entry is None and not fill.locked and mode != NO_LOCK and isinstance(self.store, RedisStore):
                 return await self._await_other(exchange, call_next, asked, fill, None)
             return await self._fetch(exchange, call_next, asked, fill, None, b"fwd=uri-miss", store=mode != NO_LOCK)
@@ -179,7 +162,9 @@ class CachePolicy(Revalidation):
             fill.share(entry)
             return self._serve(exchange, asked, entry, HIT, now, b"hit")
         if asked.rules.only_if_cached:
-            raise NotCached("The stored answer is stale, and the request asked for a stored one only (only-if-cached).")
+            raise self._not_cached(
+                "The stored answer is stale, and the request asked for a stored one only (only-if-cached)."
+            )
         if state == STALE_OK:
             if fill.locked:
                 self._revalidate_later(exchange, call_next, asked, fill, entry)
@@ -231,7 +216,7 @@ class CachePolicy(Revalidation):
         try:
             response = await call_next(exchange)
         except GatewayError as error:
-            error.headers.extend(marks(BYPASS, cache_status(detail)))
+            error.headers.extend(marks(BYPASS, cache_status(detail), 0))
             raise
         without_tag_headers(response)
         return mark_response(response, BYPASS, cache_status(detail))
@@ -278,7 +263,7 @@ class CachePolicy(Revalidation):
             fill.abandon()
             if count:
                 self.counted[word].inc()
-            error.headers.extend(marks(word, cache_status(fwd or b"fwd=stale", b"detail=backend-error")))
+            error.headers.extend(marks(word, cache_status(fwd or b"fwd=stale", b"detail=backend-error"), 0))
             raise
         now = time.time()
         status = response.status
