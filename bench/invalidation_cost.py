@@ -12,16 +12,21 @@ carrying many invalidations per write):
 - ``write``: POST answered 201, its path invalidated (one awaited EVALSHA);
 - ``write_location``: the same with a Location on this host (two paths, still one EVALSHA);
 - ``write_error``: POST answered 409 (nothing invalidated: the cost of looking);
-- ``memory_write``: ``write`` on the in-memory store (the embedded default).
+- ``memory_write``: ``write`` on the in-memory store (the embedded default);
+- ``miss_store``: GET of a new path each time, answered 200 ``max-age=60`` and stored: what the
+  per-path index (``gwc-uri:``) and the write fence (``gwc-gone:``) add to every fill
+  (``--only-reads`` runs just this row, so it can be timed against an older checkout too).
 
-The extra cost of a write is ``write`` minus ``bypass``. It writes keys under ``gwc-uri:/bench-inv/``
-and ``gwc-gone:/bench-inv/`` (expiring within ``GATEWAY_CACHE_INVALIDATION_SECONDS``).
+The extra cost of a write is ``write`` minus ``bypass``. It writes keys under ``gwc:r1:/bench-inv/``,
+``gwc-uri:/bench-inv/`` and ``gwc-gone:/bench-inv/``, all expiring within a minute: use a Redis
+database of its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -53,7 +58,7 @@ def backend(status: int, headers: list[tuple[bytes, bytes]]) -> Any:
     return answer
 
 
-def measure(calls: int, concurrency: int) -> dict[str, Any]:
+def measure(calls: int, concurrency: int, only_reads: bool = False) -> dict[str, Any]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
     import django
 
@@ -91,6 +96,10 @@ def measure(calls: int, concurrency: int) -> dict[str, Any]:
                 ("write_error", store, "POST", "/bench-inv/orders", backend(409, [])),
                 *rows,
             ]  # fmt: skip
+            fresh = backend(200, [(b"cache-control", b"max-age=60")])
+            rows.append(("miss_store", store, "GET", "", fresh))
+            if only_reads:
+                rows = rows[-1:]
         for name, store_, method, path, answer in rows:
             policy = CachePolicy(spec, route, store_)
             results[name] = await _time(policy, method, path, answer, calls, concurrency)
@@ -102,16 +111,17 @@ def measure(calls: int, concurrency: int) -> dict[str, Any]:
 
 
 async def _time(policy: Any, method: str, path: str, answer: Any, calls: int, concurrency: int) -> dict[str, float]:
+    paths = (f"/bench-inv/new/{os.getpid()}/{n}" for n in itertools.count()) if not path else itertools.repeat(path)
     for _ in range(500):
-        await policy(exchange(method, path), answer)
+        await policy(exchange(method, next(paths)), answer)
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
-        await policy(exchange(method, path), answer)
+        await policy(exchange(method, next(paths)), answer)
     seq_wall, seq_cpu = time.perf_counter() - wall, time.process_time() - cpu
     batches = max(1, calls // concurrency)
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(batches):
-        await asyncio.gather(*(policy(exchange(method, path), answer) for _ in range(concurrency)))
+        await asyncio.gather(*(policy(exchange(method, next(paths)), answer) for _ in range(concurrency)))
     par_wall, par_cpu = time.perf_counter() - wall, time.process_time() - cpu
     done = batches * concurrency
     return {
@@ -126,8 +136,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--only-reads", action="store_true")
     args = parser.parse_args()
-    print(json.dumps(measure(args.calls, args.concurrency), indent=1))
+    print(json.dumps(measure(args.calls, args.concurrency, args.only_reads), indent=1))
 
 
 if __name__ == "__main__":
