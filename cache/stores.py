@@ -51,7 +51,12 @@ elseif op == 'put' then
     redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
     for i = 3, #KEYS do
       if i ~= 4 then
-        redis.call('SADD', KEYS[i], KEYS[1])
+        if redis.call('SADD', KEYS[i], KEYS[1]) == 1 and redis.call('SCARD', KEYS[i]) > 256 then
+          -- a set refilled for ever never expires: forget a few names of expired entries per new one
+          for _, old in ipairs(redis.call('SRANDMEMBER', KEYS[i], 8)) do
+            if redis.call('EXISTS', old) == 0 then redis.call('SREM', KEYS[i], old) end
+          end
+        end
         if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
       end
     end

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio
 from prometheus_client import REGISTRY
 
 from cache import keys
@@ -107,8 +108,6 @@ async def step(request: pytest.FixtureRequest) -> AsyncIterator[CachePolicy]:
 
 
 async def _forget(store: RedisStore, patterns: tuple[str, ...]) -> None:
-    import redis.asyncio
-
     client = redis.asyncio.Redis.from_url(os.environ["REDIS_URL"])
     try:
         for pattern in patterns:
@@ -229,3 +228,25 @@ async def test_when_redis_does_not_answer_the_write_is_answered_and_says_it_inva
     assert status(written) == ("BYPASS", "gateway; fwd=method; detail=not-invalidated")
     assert invalidations("failed") == before + 1
     await store.close()
+
+
+@pytest.mark.needs_redis
+async def test_a_paths_index_forgets_the_names_of_expired_entries_as_new_ones_come() -> None:
+    store = RedisStore(os.environ["REDIS_URL"], 2.0, 1.0, 10_000, 4096)
+    uri = keys.uri("/p/index-trim", "gw")
+    await _forget(store, (keys.uri_key(uri),))
+    name = f"{keys.PREFIX}{SPEC.route_key}:/p/index-trim gw"
+    for n in range(400):  # entries that expire at once: e.g. one per consumer, each asked once
+        store.put(f"{name} short{n}", b"PASS", 0.001, b"", uri, 0.0)
+    await asyncio.sleep(0.05)
+    for n in range(400):
+        store.put(f"{name} long{n}", b"PASS", 60, b"", uri, 0.0)
+    await asyncio.wait(list(store.pending))
+    client = redis.asyncio.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        size = await client.scard(keys.uri_key(uri))
+        assert 400 <= size <= 430  # every live entry, and hardly any of the 400 expired ones
+        assert await store.invalidate([uri], 1.0) == 400
+    finally:
+        await client.aclose()
+        await store.close()
