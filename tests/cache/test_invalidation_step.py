@@ -120,9 +120,14 @@ async def _forget(store: RedisStore, patterns: tuple[str, ...]) -> None:
 
 async def ask(step: CachePolicy, origin: Origin, method: str, path: str, **how: object) -> Response:
     response = await step(exchange(method, path, **how), origin.answer)  # type: ignore[arg-type]
-    if isinstance(step.store, RedisStore):
-        await asyncio.sleep(0.01)  # stores are sent without waiting: let them land before the next lookup
+    await settle(step)
     return response
+
+
+async def settle(step: CachePolicy) -> None:
+    """Stores are sent without waiting: let them land before the next lookup."""
+    if isinstance(step.store, RedisStore) and step.store.pending:
+        await asyncio.wait(list(step.store.pending))
 
 
 def status(response: Response) -> tuple[str, str]:
@@ -201,8 +206,9 @@ async def test_a_fill_that_asked_before_the_write_does_not_store_its_older_answe
     origin = Origin()
     gate = origin.hold = asyncio.Event()
     slow = asyncio.ensure_future(step(exchange("GET", "/p/race"), origin.answer))
-    await asyncio.sleep(0.05)  # it asked the backend (v0) and waits for the answer
-    assert origin.asked["/p/race"] == 1
+    async with asyncio.timeout(5):
+        while not origin.asked["/p/race"]:  # it asked the backend (v0) and waits for the answer
+            await asyncio.sleep(0.001)
     origin.hold = None
     written = await ask(step, origin, "PUT", "/p/race")
     assert status(written)[1].endswith("detail=invalidated")
@@ -213,7 +219,7 @@ async def test_a_fill_that_asked_before_the_write_does_not_store_its_older_answe
     gate.set()
     assert (await slow).body == b"/p/race v0"  # what its client asked for, before the write
     assert (await fresh).body == b"/p/race v1"
-    await asyncio.sleep(0.05)
+    await settle(step)
     after = await ask(step, origin, "GET", "/p/race")
     assert status(after)[0] == "HIT" and after.body == b"/p/race v1"  # the older answer was not stored over it
     assert origin.asked["/p/race"] == 3
