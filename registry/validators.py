@@ -89,7 +89,11 @@ def normalize_prefix(value: str) -> str:
 
 def _prefix_pattern() -> dict[str, str]:
     reserved = "|".join(re.escape(p) for p in reserved_prefixes())
-    return {"pattern": rf"^(?!(?:{reserved})(?:/|$))/(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"}
+    # No ';' parameters (path_params below); '%' only as an escape (one of a refused byte: a rule).
+    char = r"(?:[A-Za-z0-9\-._~!$&'()*+,=:@]|%[0-9A-Fa-f]{2})"
+    first = r"(?:[A-Za-z0-9\-_~!$&'()*+,=:@]|%[0-9A-Fa-f]{2})"
+    segment = rf"(?:{first}{char}*|\.{first}{char}*|\.\.{char}+)"
+    return {"pattern": rf"^(?!(?:{reserved})(?:/|$))/(?:{segment}(?:/{segment})*)?$"}
 
 
 @described(_prefix_pattern)
@@ -111,7 +115,8 @@ def validate_path_prefix(value: str) -> None:
     try:
         key_of(value)
     except ValueError as exc:
-        raise ValidationError(f"No request could match this prefix: {exc}", code="path_unreadable") from None
+        # An escape of a byte no path may hold (%2F, %00): a rule of the value no pattern states.
+        raise ValidationError(f"No request could match this prefix: {exc}", code=RULE) from None
     if is_reserved(value):
         raise ValidationError(
             f"{value} is served by the gateway itself ({', '.join(reserved_prefixes())}); choose another prefix.",
