@@ -51,6 +51,11 @@ elseif op == 'put' then
   end
   if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
   return 1
+elseif op == 'tag' then
+  local ttl = tonumber(ARGV[3])
+  redis.call('SADD', KEYS[1], ARGV[2])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return 1
 elseif op == 'unlock' then
   if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
   return 1
@@ -198,9 +203,14 @@ class RedisStore:
         value = entry if isinstance(entry, bytes) else encode(entry, self.compress_above)
         tags = entry.tags if isinstance(entry, Entry) else ()
         k = key.encode("latin-1")
-        parts = [bulk(b"%d" % (2 + len(tags))), bulk(k), bulk(keys.lock_key(key).encode("latin-1"))]
-        parts += [bulk(keys.tag_key(t).encode("latin-1", "replace")) for t in tags]
-        parts += [b"$3\r\nput\r\n", bulk(value), bulk(b"%d" % max(1, int(ttl * 1000))), bulk(token)]
+        ttl_ms = bulk(b"%d" % max(1, int(ttl * 1000)))
+        tag_keys = [bulk(keys.tag_key(t).encode("latin-1", "replace")) for t in tags]
+        if self.client.cluster:  # each tag's index lives in its own slot: indexed by calls of their own
+            for tag_key in tag_keys:
+                self._send(5, b"$1\r\n1\r\n" + tag_key + b"$3\r\ntag\r\n" + bulk(k) + ttl_ms)
+            tag_keys = []
+        parts = [bulk(b"%d" % (2 + len(tag_keys))), bulk(k), bulk(keys.lock_key(key).encode("latin-1")), *tag_keys]
+        parts += [b"$3\r\nput\r\n", bulk(value), ttl_ms, bulk(token)]
         self._send(len(parts), b"".join(parts))
 
     def unlock(self, key: str, token: bytes) -> None:

@@ -18,8 +18,11 @@ from typing import Protocol
 from proxy.pipelined_redis import ScriptClient, bulk
 from ratelimit.algorithms import SLIDING_WINDOW, Limit, State, Verdict, decide, expires_after_us, sliding_window_refund
 
-KEY_PREFIX = "gateway:rl:"
-SHADOW_PREFIX = "gateway:rl-shadow:"
+# Every counter and shadow hash carries the hash tag {rl}: on a Redis Cluster they share one slot, so
+# the one script that decides all of a request's counters may touch them together. No narrower tag
+# would do: one policy's counter meets other policies' counters on different requests and routes.
+KEY_PREFIX = "gateway:{rl}:"
+SHADOW_PREFIX = "gateway:{rl}-shadow:"
 SHADOW_TTL_MS = 7 * 86_400_000
 PRUNE_EVERY = 10_000  # memory backend: drop expired counters after this many writes
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ratelimit.algorithms import GCRA, SLIDING_WINDOW, Limit
-from ratelimit.backends import SHADOW_PREFIX, Check, MemoryBackend, RedisBackend
+from ratelimit.backends import KEY_PREFIX, SHADOW_PREFIX, Check, MemoryBackend, RedisBackend
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.needs_redis
@@ -31,7 +31,7 @@ async def redis_backend() -> AsyncIterator[RedisBackend]:
 
 
 def fresh(name: str) -> str:
-    return f"gateway:rl:test-{name}-{random.randrange(10**12)}"
+    return f"{KEY_PREFIX}test-{name}-{random.randrange(10**12)}"
 
 
 @pytest.mark.parametrize("limit", [Limit(SLIDING_WINDOW, 7, HOUR), Limit(GCRA, 7, HOUR), Limit(GCRA, 70, HOUR, 4)])
