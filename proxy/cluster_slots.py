@@ -127,7 +127,10 @@ class SlotMap:
 
     async def _read(self) -> None:
         error: BaseException | None = None
-        for node in [self.seed, *self.nodes.values()]:
+        # Masters with a live connection first: the URL's node may be the one that just went away.
+        known = [self.seed, *(n for n in self.nodes.values() if n is not self.seed)]
+        known.sort(key=lambda n: n.conn is None or n.conn.lost is not None)
+        for node in known:
             try:
                 conn = await node.connection()
                 reply = await conn.send(CLUSTER_SLOTS)

@@ -70,6 +70,17 @@ def test_one_requests_rate_limit_keys_share_a_slot_whatever_the_policies_and_sub
     assert {key_slot(k.encode()) for k in counters} == {RL_SLOT}
 
 
+def test_a_call_is_routed_by_its_first_key_and_a_call_without_keys_by_slot_zero() -> None:
+    from proxy.cluster_slots import first_key
+    from proxy.pipelined_redis import bulk
+
+    assert (
+        first_key(bulk(b"2") + bulk(b"gwc:{r1}:/a h") + bulk(b"gwc-lock:{r1}:/a h") + bulk(b"get")) == b"gwc:{r1}:/a h"
+    )
+    assert first_key(bulk(b"12") + bulk(b"k" * 300) + bulk(b"x")) == b"k" * 300
+    assert first_key(bulk(b"0") + bulk(b"arg")) is None
+
+
 async def test_counters_on_a_cluster_admit_exactly_the_limit_and_a_refusal_consumes_nothing(
     cluster: RedisCluster, counters: CounterRedis
 ) -> None:
