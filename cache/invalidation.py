@@ -35,6 +35,7 @@ class Invalidation:
     counted: dict[str, Any]
     invalidations: dict[bool, Any]  # the metric's children: True done, False failed
     store: MemoryStore | RedisStore
+    route_key: str  # cache.keys.route_key of the route: on a Redis Cluster, whose path indexes a write clears
 
     async def _write(self, exchange: Exchange, call_next: Handler) -> Response:
         """An unsafe method: to the backend, and when it succeeded (2xx, 3xx) every entry of the request's
@@ -50,7 +51,7 @@ class Invalidation:
             return mark_response(response, BYPASS, cache_status(b"fwd=method"))
         uris = written_uris(exchange.path, exchange.host, response.headers)
         forget_flights(uris)
-        removed = await self.store.invalidate(uris, time.time())
+        removed = await self.store.invalidate(uris, time.time(), self.route_key)
         if removed is None:
             self.invalidations[False].inc()
             return mark_response(response, BYPASS, cache_status(b"fwd=method", b"detail=not-invalidated"))

@@ -1,9 +1,11 @@
 """Cache keys: readable where a purge needs them, hashed where they hold a caller's data.
 
-    gwc:<route>:<path>[?<query>] <host>[ <variant>]
+    gwc:{<route>}:<path>[?<query>] <host>[ <variant>]
 
 ``<route>`` is ``r<route id>`` (a stable id, never a config version), so a purge by route is a SCAN of
-``gwc:r12:*`` and a purge by prefix a SCAN of the paths below it. ``<path>`` is the path the client
+``gwc:{r12}:*`` and a purge by prefix a SCAN of the paths below it. The braces are a Redis Cluster hash
+tag: an entry and its lock (``gwc-lock:{r12}:...``) share a slot, so one script may touch both, and a
+route's entries spread over the cluster with the routes. ``<path>`` is the path the client
 asked for, percent-encoding kept, and ``<query>`` its parameters minus the ignored ones, sorted by
 name (a stable sort: repeated names keep their order). A space cannot occur in a request target, so
 it separates the host and the variant: a short hash of the route's vary headers' values and of who
@@ -60,7 +62,7 @@ def entry_key(route: str, path: str, query: bytes, host: str, variant_hash: str)
     if len(target) > LONGEST_TARGET:
         digest = hashlib.blake2b(target.encode("latin-1"), digest_size=12).hexdigest()
         target = f"{target[:LONGEST_TARGET]}~{digest}"
-    key = f"{PREFIX}{route}:{target} {host}"
+    key = f"{PREFIX}{{{route}}}:{target} {host}"
     return f"{key} {variant_hash}" if variant_hash else key
 
 
@@ -83,12 +85,13 @@ def _normalized_escape(match: re.Match[str]) -> str:
     return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
-def uri_key(uri_: str) -> str:
-    return URI_PREFIX + uri_
+def uri_key(uri_: str, route: str = "") -> str:
+    """The index of ``uri_``'s entries: of every route, or (on a Redis Cluster) of ``route``'s, in its slot."""
+    return f"{URI_PREFIX}{{{route}}}:{uri_}" if route else URI_PREFIX + uri_
 
 
-def gone_key(uri_: str) -> str:
-    return GONE_PREFIX + uri_
+def gone_key(uri_: str, route: str = "") -> str:
+    return f"{GONE_PREFIX}{{{route}}}:{uri_}" if route else GONE_PREFIX + uri_
 
 
 def lock_key(key: str) -> str:
@@ -103,7 +106,7 @@ def path_of(key: str) -> tuple[str, str]:
     """``(route, path)`` of an entry key, for purges by prefix."""
     rest = key.removeprefix(PREFIX)
     route, _, target = rest.partition(":")
-    return route, target.split(" ", 1)[0].split("?", 1)[0]
+    return route.strip("{}"), target.split(" ", 1)[0].split("?", 1)[0]
 
 
 def glob_escape(text: str) -> str:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from cache import keys
 from cache.answers import (
     BYPASS,
     EXPIRED,
@@ -82,6 +83,7 @@ class CachePolicy(Revalidation, Invalidation):
         self.spec = spec
         self.store = store
         self.authenticated = route.auth is not None
+        self.route_key = keys.route_key(route.id or 0)
         self.wait = settings.GATEWAY_CACHE_WAIT_SECONDS
         labels = (route.service.slug, route.name)
         self.counted = {status: RESPONSES.labels(*labels, status) for status in STATUSES}

@@ -78,6 +78,11 @@ elseif op == 'invalidate' then
     end
   end
   return removed
+elseif op == 'tag' then
+  local ttl = tonumber(ARGV[3])
+  redis.call('SADD', KEYS[1], ARGV[2])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return 1
 elseif op == 'unlock' then
   if redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
   return 1
@@ -95,7 +100,7 @@ class Store(Protocol):
 
     def unlock(self, key: str, token: bytes) -> None: ...
 
-    async def invalidate(self, uris: Iterable[str], now: float) -> int | None: ...
+    async def invalidate(self, uris: Iterable[str], now: float, route: str = "") -> int | None: ...
 
 
 class MemoryStore:
@@ -149,7 +154,7 @@ class MemoryStore:
     def unlock(self, key: str, token: bytes) -> None:
         pass
 
-    async def invalidate(self, uris: Iterable[str], now: float) -> int | None:
+    async def invalidate(self, uris: Iterable[str], now: float, route: str = "") -> int | None:
         """Drop every entry stored for these paths, and refuse fills that asked before ``now``."""
         with self.lock:
             gone = self.gone
@@ -266,30 +271,41 @@ class RedisStore:
         value = entry if isinstance(entry, bytes) else encode(entry, self.compress_above)
         tags = entry.tags if isinstance(entry, Entry) else ()
         k = key.encode("latin-1")
+        ttl_ms = bulk(b"%d" % max(1, int(ttl * 1000)))
+        tag_keys = [bulk(keys.tag_key(t).encode("latin-1", "replace")) for t in tags]
+        route = ""
+        if self.client.cluster:  # each tag's index lives in its own slot: indexed by calls of their own
+            for tag_key in tag_keys:
+                self._send(5, b"$1\r\n1\r\n" + tag_key + b"$3\r\ntag\r\n" + bulk(k) + ttl_ms)
+            tag_keys = []
+            route = keys.path_of(key)[0]  # and the path's index is the route's, in the entry's slot
         parts = [
-            bulk(b"%d" % (4 + len(tags))),
+            bulk(b"%d" % (4 + len(tag_keys))),
             bulk(k),
             bulk(keys.lock_key(key).encode("latin-1")),
-            bulk(keys.uri_key(uri).encode("latin-1", "replace")),
-            bulk(keys.gone_key(uri).encode("latin-1", "replace")),
+            bulk(keys.uri_key(uri, route).encode("latin-1", "replace")),
+            bulk(keys.gone_key(uri, route).encode("latin-1", "replace")),
+            *tag_keys,
         ]
-        parts += [bulk(keys.tag_key(t).encode("latin-1", "replace")) for t in tags]
-        parts += [b"$3\r\nput\r\n", bulk(value), bulk(b"%d" % max(1, int(ttl * 1000))), bulk(token)]
-        parts.append(bulk(b"%d" % int(asked_at * 1000)))
+        parts += [b"$3\r\nput\r\n", bulk(value), ttl_ms, bulk(token), bulk(b"%d" % int(asked_at * 1000))]
         self._send(len(parts), b"".join(parts))
 
     def unlock(self, key: str, token: bytes) -> None:
         tail = b"$1\r\n1\r\n" + bulk(keys.lock_key(key).encode("latin-1")) + b"$6\r\nunlock\r\n" + bulk(token)
         self._send(4, tail)
 
-    async def invalidate(self, uris: Iterable[str], now: float) -> int | None:
+    async def invalidate(self, uris: Iterable[str], now: float, route: str = "") -> int | None:
         """Delete every entry stored for these paths and refuse fills that asked before ``now``, in one
         round trip that is awaited (the write's answer must not reach its client before the entries
         are gone, or its next request, to another process, could still be served one). None: Redis
         did not answer."""
         if self.degraded:
             return None
-        names = [bulk(k(uri).encode("latin-1", "replace")) for uri in uris for k in (keys.uri_key, keys.gone_key)]
+        # On a cluster the indexes are per route (in the route's slot): a write clears its own route's.
+        scope = route if self.client.cluster else ""
+        names = [
+            bulk(k(uri, scope).encode("latin-1", "replace")) for uri in uris for k in (keys.uri_key, keys.gone_key)
+        ]
         args = (b"$10\r\ninvalidate\r\n", bulk(b"%d" % int(now * 1000)), bulk(self.remember_ms))
         try:
             removed = await self.client.evalsha(len(names) + 4, b"".join((bulk(b"%d" % len(names)), *names, *args)))

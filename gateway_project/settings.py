@@ -32,6 +32,7 @@ from gateway_project.env import (
     env_str,
 )
 from gateway_project.logs import default_format as default_log_format
+from proxy.redis_urls import as_cluster, cluster_problem, is_cluster
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -135,12 +136,34 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# A Redis Cluster: REDIS_URL=redis+cluster://host:port (any node), or REDIS_CLUSTER=1 with a plain
+# redis:// URL. Rate limits, breaker state, the response cache, the audit stream, config notifications
+# and Django's cache then use it; Celery's broker and the channel layer need a plain Redis of their own
+# (CELERY_BROKER_URL, GATEWAY_CHANNELS_REDIS_URL): neither kombu nor channels_redis speaks cluster.
+if env_bool("REDIS_CLUSTER", False):
+    REDIS_URL = as_cluster(REDIS_URL)
+for _name in ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL", "GATEWAY_CACHE_REDIS_URL", "GATEWAY_AUDIT_REDIS_URL"):
+    _url = REDIS_URL if _name == "REDIS_URL" else env_str(_name)
+    if _problem := cluster_problem(_url):
+        raise ImproperlyConfigured(f"{_name}: {_problem}")
+REDIS_IS_CLUSTER = is_cluster(REDIS_URL)
 # Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
 # (proxy/redis_clients.py) and of Django's cache; the request path's Redis calls have bounds of their own.
 GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
+# The channel layer's Redis (WebSocket fan-out across processes): REDIS_URL by default; a plain Redis
+# (not a cluster) is required when REDIS_URL names a cluster.
+GATEWAY_CHANNELS_REDIS_URL = env_str("GATEWAY_CHANNELS_REDIS_URL") or ("" if REDIS_IS_CLUSTER else REDIS_URL)
+if REDIS_IS_CLUSTER and not GATEWAY_CHANNELS_REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL names a Redis Cluster, which channels_redis cannot use: set GATEWAY_CHANNELS_REDIS_URL "
+        "to a plain Redis (redis://host:port/db) for the channel layer."
+    )
+if is_cluster(GATEWAY_CHANNELS_REDIS_URL):
+    raise ImproperlyConfigured("GATEWAY_CHANNELS_REDIS_URL must be a plain Redis: channels_redis cannot use a cluster.")
 if REDIS_URL:
-    # django-redis: Django's own cache (sessions, throttles, anything the control plane caches). The
-    # gateway's response cache is the cache app's, on its own keys (docs/caching.md).
+    # Django's own cache (sessions, throttles, anything the control plane caches): django-redis, or
+    # Django's Redis cache with redis-py's cluster client on a cluster. The gateway's response cache
+    # is the cache app's, on its own keys (docs/caching.md).
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -151,9 +174,22 @@ if REDIS_URL:
             },
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    if REDIS_IS_CLUSTER:
+        CACHES["default"] = {
+            "BACKEND": "gateway_project.cluster_cache.ClusterCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": GATEWAY_REDIS_TIMEOUT, "socket_timeout": GATEWAY_REDIS_TIMEOUT},
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if GATEWAY_CHANNELS_REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [GATEWAY_CHANNELS_REDIS_URL]},
+        }
+    }
+else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Auth and security --------------------------------------------------------------------------
@@ -469,6 +505,11 @@ GATEWAY_PORTAL_MAX_DOCUMENT_BYTES = env_int("GATEWAY_PORTAL_MAX_DOCUMENT_BYTES",
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost//"
+if is_cluster(CELERY_BROKER_URL):
+    raise ImproperlyConfigured(
+        "Celery's broker cannot be a Redis Cluster: set CELERY_BROKER_URL to a plain Redis (redis://host:port/db)"
+        + (" when REDIS_URL names a cluster." if CELERY_BROKER_URL == REDIS_URL else ".")
+    )
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # bootstrap.prepare makes both folders; kombu's control folder would default to ./control.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -516,10 +557,11 @@ if GATEWAY_METRICS:
     _engine = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     if _engine in ("postgresql", "sqlite3"):
         DATABASES["default"]["ENGINE"] = f"django_prometheus.db.backends.{_engine}"
-    CACHES["default"]["BACKEND"] = {
+    _cache = str(CACHES["default"]["BACKEND"])
+    CACHES["default"]["BACKEND"] = {  # the cluster cache has no counting twin: it stays as it is
         "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
         "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
-    }[str(CACHES["default"]["BACKEND"])]
+    }.get(_cache, _cache)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()
