@@ -141,7 +141,7 @@ async def test_the_response_cache_stores_locks_and_purges_on_a_cluster(cluster: 
         entry = Entry(200, ((b"content-type", b"text/plain"),), route.encode(), time.time(), fresh_for, tags=(tag,))
         answer = await store.lookup(key, 2, b"me", time.time())  # a miss takes the fill lock
         assert answer == (None, True)
-        store.put(key, entry, 60, b"me")
+        store.put(key, entry, 60, b"me", keys.uri("/items", "h"), time.time() - 1)
         written.append(key)
     await asyncio.sleep(0.2)
     for key, route in zip(written, routes, strict=True):
@@ -150,6 +150,11 @@ async def test_the_response_cache_stores_locks_and_purges_on_a_cluster(cluster: 
         found, locked = answer
         assert isinstance(found, Entry) and found.body == route.encode() and not locked  # fresh: no fill lock
     assert len({key_slot(k.encode()) for k in written}) > 1  # routes spread over the cluster
+    # A write through the first route invalidates that route's entry of the path, in its own slot.
+    assert await store.invalidate([keys.uri("/items", "h")], time.time(), routes[0]) == 1
+    assert await store.lookup(written[0], 0, b"", time.time()) == (None, False)
+    assert not store.degraded
+    routes, written = routes[1:], written[1:]
     with override_settings(GATEWAY_CACHE_REDIS_URL=cluster.url):
         assert _purge_redis("", "", tag) == len(routes)
         assert _purge_redis(routes[0], "/", "") == 0
