@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "edge",
     "mfa",
     "portal",
+    "revocation",
 ]
 
 MIDDLEWARE = [
@@ -216,7 +217,8 @@ GATEWAY_MFA_KEY = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: DRF takes WWW-Authenticate from the first class, so a bad token answers 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, refusing revoked tokens (revocation app).
+        "revocation.authentication.RevocationCheckingJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -231,6 +233,8 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("GATEWAY_ADMIN_TOKEN_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A revoked refresh token gets no new access token; each new one joins its sign-in.
+    "TOKEN_REFRESH_SERIALIZER": "revocation.authentication.RevocationCheckingRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gateway admin API",
@@ -319,6 +323,10 @@ GATEWAY_API_KEY_USAGE_FLUSH_SECONDS = env_float("GATEWAY_API_KEY_USAGE_FLUSH_SEC
 # JWKS documents of JWT issuers: fetched by the control plane when the table is built, kept this long.
 GATEWAY_JWKS_CACHE_SECONDS = env_float("GATEWAY_JWKS_CACHE_SECONDS", 300.0, minimum=0.0)
 GATEWAY_JWKS_TIMEOUT = env_float("GATEWAY_JWKS_TIMEOUT", 5.0, minimum=0.1)
+# JWT revocation (docs/authentication.md#revocation): how long an entry given no expiry is kept (at least
+# the longest token lifetime of your issuers), and how often each process checks it missed none.
+GATEWAY_JWT_REVOCATION_SECONDS = env_int("GATEWAY_JWT_REVOCATION_SECONDS", 24 * 3600, minimum=60)
+GATEWAY_JWT_REVOCATION_POLL_INTERVAL = env_float("GATEWAY_JWT_REVOCATION_POLL_INTERVAL", 0.5, minimum=0.05)
 # Token introspection (RFC 7662) for routes with auth mode "introspection"; empty URL: such routes get 503.
 GATEWAY_INTROSPECTION_URL = env_str("GATEWAY_INTROSPECTION_URL", "")
 GATEWAY_INTROSPECTION_CLIENT_ID = env_str("GATEWAY_INTROSPECTION_CLIENT_ID", "")
