@@ -91,11 +91,11 @@ def write(client: Any, add: Iterable[Entry] = (), remove: Iterable[Entry] = (), 
     added, removed = list(add), list(remove)
     now = time.time()
     pipe = client.pipeline(transaction=True)
+    for entry in removed:  # first: a changed entry removes and adds the same key
+        pipe.delete(entry.key)
     for entry in added:
         if entry.expires_at > now:
             pipe.set(entry.key, entry.stored(), pxat=int(entry.expires_at * 1000), nx=missing_only)
-    for entry in removed:
-        pipe.delete(entry.key)
     pipe.incr(VERSION)
     version = int(pipe.execute()[-1])
     message = {"version": version, "add": [e.as_list() for e in added], "remove": [e.as_list() for e in removed]}
