@@ -74,7 +74,9 @@ async def test_it_refuses_a_subjects_tokens_issued_before_the_time_and_accepts_a
 
 async def test_an_unverifiable_token_is_refused_as_invalid_whatever_the_denylist_says() -> None:
     denylist.add_jti("t-1", time.time() + 60)
-    forged = jwt.encode({"iss": "https://idp", "aud": "gw", "sub": "ann", "exp": time.time() + 60, "jti": "t-1"}, b"x" * 32)
+    forged = jwt.encode(
+        {"iss": "https://idp", "aud": "gw", "sub": "ann", "exp": time.time() + 60, "jti": "t-1"}, b"x" * 32
+    )
 
     with pytest.raises(Unauthorized) as refused:
         await policy(KEY).authenticate(carrying(forged))
