@@ -67,7 +67,7 @@ def test_ending_a_session_in_the_admin_signs_the_browser_out_and_is_journaled(ad
     boss = Client()
     boss.force_login(User.objects.create_superuser("boss"))
 
-    listed = boss.get(f"/admin/revocation/adminsession/?q=ada")
+    listed = boss.get("/admin/revocation/adminsession/?q=ada")
     assert listed.status_code == 200 and b"10.1.2.3" in listed.content
     ended = boss.post("/admin/revocation/adminsession/", {"action": "end", "_selected_action": [row.pk]})
 
