@@ -5,7 +5,9 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from proxy.auth.revocation import GATEWAY_ISSUER
 from registry.api.fields import StrictModelSerializer
+from registry.api.problems import RULE
 from registry.api.serializers import rule_errors
 from revocation.models import AdminSession, JwtRevocation
 
@@ -14,14 +16,7 @@ class JwtRevocationSerializer(StrictModelSerializer):
     class Meta:
         model = JwtRevocation
         fields = ("id", "kind", "value", "issuer", "issued_before", "expires_at", "reason", "created_at", "created_by")
-        read_only_fields = ("created_at", "created_by")
-
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            for name in ("kind", "value", "issuer", "issued_before"):  # fixed once saved (lift and add anew)
-                fields[name].read_only = True
-        return fields
+        read_only_fields: tuple[str, ...] = ("created_at", "created_by")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = self.instance
@@ -33,7 +28,20 @@ class JwtRevocationSerializer(StrictModelSerializer):
             candidate.clean()
         except DjangoValidationError as exc:
             raise serializers.ValidationError(rule_errors(exc)) from None
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        own = candidate.kind == JwtRevocation.Kind.SUBJECT and candidate.issuer in ("", GATEWAY_ISSUER)
+        if own and user is not None and candidate.value == str(user.pk):
+            message = "This would revoke the token you are signed in with; another admin must revoke your tokens."
+            raise serializers.ValidationError({"value": [message]}, code=RULE)
         return attrs
+
+
+class JwtRevocationChangeSerializer(JwtRevocationSerializer):
+    """What an entry revokes is fixed once saved (lift it and add another): only these change."""
+
+    class Meta(JwtRevocationSerializer.Meta):
+        read_only_fields = ("kind", "value", "issuer", "issued_before", "created_at", "created_by")
 
 
 class AdminSessionSerializer(serializers.ModelSerializer):

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -16,13 +16,18 @@ from rest_framework.response import Response
 
 from registry.api.views import ModelPermissions
 from revocation import services
-from revocation.api.serializers import AdminSessionSerializer, JwtRevocationSerializer
+from revocation.api.serializers import AdminSessionSerializer, JwtRevocationChangeSerializer, JwtRevocationSerializer
 from revocation.models import AdminSession, JwtRevocation
 from revocation.store import RevocationUnavailable
 
 KIND_PARAM = OpenApiParameter(
     "kind", OpenApiTypes.STR, enum=["jti", "subject"], description="Only entries of this kind."
 )
+PROBLEM = "application/problem+json"
+UNAVAILABLE = {
+    (503, PROBLEM): OpenApiResponse(OpenApiTypes.OBJECT, description="Redis did not take the change; nothing changed.")
+}
+IN_USE = {(409, PROBLEM): OpenApiResponse(OpenApiTypes.OBJECT, description="The sign-in this request uses.")}
 USER_PARAM = OpenApiParameter("user", OpenApiTypes.STR, description="Only the sign-ins of the user with this username.")
 
 
@@ -53,7 +58,27 @@ class Distributed:
             raise Unavailable(f"{exc} Nothing was changed.") from None
 
 
-@extend_schema_view(list=extend_schema(parameters=[KIND_PARAM]))
+class InUse(exceptions.APIException):
+    status_code = 409
+    default_detail = "This request is made with that sign-in; sign out instead, or end it from another one."
+    default_code = "conflict"
+
+
+def _in_use(request: Request, row: AdminSession) -> bool:
+    token = request.auth
+    if token is not None and hasattr(token, "payload"):
+        jti = token.payload.get("jti")
+        return any(entry[0] == jti for entry in row.access_tokens)
+    session = getattr(request._request, "session", None)
+    return session is not None and session.session_key == row.key
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[KIND_PARAM]),
+    create=extend_schema(responses={201: JwtRevocationSerializer, **UNAVAILABLE}),
+    partial_update=extend_schema(responses={200: JwtRevocationSerializer, **UNAVAILABLE}),
+    destroy=extend_schema(responses={204: None, **UNAVAILABLE}),
+)
 class JwtRevocationViewSet(Distributed, viewsets.ModelViewSet):
     """Revoked JWTs: one token by jti, or every token of a subject issued before a time. Refused by
     every gateway process within a second; deleting an entry lifts it."""
@@ -62,6 +87,11 @@ class JwtRevocationViewSet(Distributed, viewsets.ModelViewSet):
     serializer_class = JwtRevocationSerializer
     permission_classes = [IsAdminUser, ModelPermissions]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "partial_update":
+            return JwtRevocationChangeSerializer
+        return JwtRevocationSerializer
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         queryset = super().filter_queryset(queryset)
@@ -73,7 +103,9 @@ class JwtRevocationViewSet(Distributed, viewsets.ModelViewSet):
         return queryset
 
 
-@extend_schema_view(list=extend_schema(parameters=[USER_PARAM]))
+@extend_schema_view(
+    list=extend_schema(parameters=[USER_PARAM]), destroy=extend_schema(responses={204: None, **UNAVAILABLE, **IN_USE})
+)
 class AdminSessionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
@@ -97,6 +129,8 @@ class AdminSessionViewSet(
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         row = self.get_object()
+        if _in_use(request, row):
+            raise InUse()
         try:
             services.end_sign_ins([row])
         except RevocationUnavailable as exc:

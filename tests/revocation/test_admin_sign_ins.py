@@ -123,3 +123,13 @@ def test_a_viewer_cannot_list_or_end_sign_ins(ada: User) -> None:
     assert viewer.get("/admin/api/admin-sessions/").status_code == 403
     assert viewer.delete(f"/admin/api/admin-sessions/{row.pk}/").status_code == 403
     assert AdminSession.objects.filter(pk=row.pk).exists()
+
+
+def test_the_sign_in_a_request_uses_cannot_end_itself(ada: User) -> None:
+    tokens = api_tokens()
+    row = AdminSession.objects.get()
+
+    answer = bearer(tokens["access"]).delete(f"/admin/api/admin-sessions/{row.pk}/")
+
+    assert answer.status_code == 409 and answer["X-Gateway-Error"] == "conflict"
+    assert AdminSession.objects.filter(pk=row.pk).exists()

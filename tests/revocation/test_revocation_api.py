@@ -110,3 +110,24 @@ def test_when_redis_refuses_nothing_is_saved_and_the_answer_is_503(api: APIClien
 
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def test_an_admin_cannot_revoke_the_subject_of_their_own_sign_in(api: APIClient) -> None:
+    root = User.objects.get(username="root")
+
+    answer = api.post(API, {"kind": "subject", "value": str(root.pk), "issuer": "gateway"}, format="json")
+
+    assert answer.status_code == 422 and "value" in errors(answer)
+    other = api.post(API, {"kind": "subject", "value": str(root.pk), "issuer": "https://idp"}, format="json")
+    assert other.status_code == 201  # another issuer's subject that happens to be the same string
+
+
+def test_the_schema_offers_only_the_expiry_and_reason_to_change_and_documents_the_503(api: APIClient) -> None:
+    schema = api.get("/admin/api/schema/?format=json").json()
+    patch = schema["paths"]["/admin/api/jwt-revocations/{id}/"]["patch"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+    assert set(schema["components"]["schemas"][body]["properties"]) == {"expires_at", "reason"}
+    assert "application/problem+json" in patch["responses"]["503"]["content"]
+    ending = schema["paths"]["/admin/api/admin-sessions/{id}/"]["delete"]["responses"]
+    assert "409" in ending and "503" in ending
