@@ -29,6 +29,7 @@ from gateway_project.env import (
     env_int,
     env_list,
     env_networks,
+    env_size,
     env_str,
 )
 from gateway_project.logs import default_format as default_log_format
@@ -267,7 +268,10 @@ GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, mi
 # Client-supplied X-Forwarded-* headers are believed only from these peers (CIDRs).
 GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 # Global cap on request bodies; a route may set a lower or higher one.
-GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
+# Sizes take units (10MB, 512KiB); MAX_REQUEST_SIZE is the spelling of the gateway this one replaces.
+GATEWAY_MAX_BODY_BYTES = env_size(
+    ("GATEWAY_MAX_BODY_BYTES", "GATEWAY_MAX_REQUEST_SIZE", "MAX_REQUEST_SIZE"), 10 * 1024 * 1024
+)
 # A request body that stalls longer than this between two chunks gets 408.
 GATEWAY_BODY_TIMEOUT = env_float("GATEWAY_BODY_TIMEOUT", 30.0, minimum=0.1)
 # The whole request body must arrive within this many seconds of its head (408 after); a route may
