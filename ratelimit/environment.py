@@ -85,7 +85,6 @@ def apply(policies: tuple[EnvPolicy, ...] | None = None) -> bool:
     from ratelimit.models import RatePolicy
     from registry.actors import acting_as
 
-    close_old_connections()
     wanted = {p.name: p for p in (_read if policies is None else policies)}
     changed = False
     with acting_as("environment", "shell"), transaction.atomic():
@@ -127,9 +126,14 @@ async def start() -> None:
     from registry.watch import watcher
 
     try:
-        changed = await asyncio.get_running_loop().run_in_executor(None, apply)
+        changed = await asyncio.get_running_loop().run_in_executor(None, _apply_in_thread)
     except Exception:
         log.exception("the rate limits from the environment could not be written; the stored ones apply")
         return
     if changed and watcher.running:
         await watcher.refresh()  # serve them before this process reports ready
+
+
+def _apply_in_thread() -> bool:
+    close_old_connections()
+    return apply()
