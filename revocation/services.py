@@ -19,6 +19,7 @@ from django.utils import timezone
 from proxy.auth.revocation import GATEWAY_ISSUER, denylist
 from proxy.headers import client_address, is_trusted
 from proxy.redis_clients import sync_client
+from registry.actors import acting_as
 from revocation import store
 from revocation.models import AdminSession, JwtRevocation
 
@@ -123,6 +124,7 @@ def record_sign_in(user: Any, request: HttpRequest | None, tokens: dict[str, str
     """Called for every sign-in (``user_logged_in``): a browser session, or an admin API token pair."""
     address, agent = client_of(request)
     now = timezone.now()
+    forget_ended(now)
     if tokens is not None:
         refresh = _claims(tokens["refresh"])
         access = _claims(tokens["access"])
@@ -151,6 +153,18 @@ def record_sign_in(user: Any, request: HttpRequest | None, tokens: dict[str, str
         },
     )
     return row
+
+
+def forget_ended(now: datetime) -> None:
+    """Housekeeping (not a person's deletion, so not journaled): token pairs past their expiry, and
+    sessions the session store no longer holds (database sessions: the default)."""
+    with acting_as("gateway", "housekeeping"):
+        AdminSession.objects.filter(kind=AdminSession.Kind.API_TOKEN, expires_at__lt=now).delete()
+        if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+            from django.contrib.sessions.models import Session
+
+            live = Session.objects.filter(expire_date__gt=now).values("session_key")
+            AdminSession.objects.filter(kind=AdminSession.Kind.SESSION).exclude(key__in=live).delete()
 
 
 def record_refreshed(refresh: str, access: str) -> None:

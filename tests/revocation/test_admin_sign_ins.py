@@ -5,10 +5,12 @@ account is deactivated. Every ending is journaled."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from compliance.models import AuditEvent
@@ -133,3 +135,14 @@ def test_the_sign_in_a_request_uses_cannot_end_itself(ada: User) -> None:
 
     assert answer.status_code == 409 and answer["X-Gateway-Error"] == "conflict"
     assert AdminSession.objects.filter(pk=row.pk).exists()
+
+
+def test_sign_ins_that_ended_by_themselves_are_forgotten_without_a_journal_entry(ada: User) -> None:
+    past = timezone.now() - timedelta(minutes=1)
+    AdminSession.objects.create(user=ada, kind="api_token", key="old-jti", started_at=past, expires_at=past)
+    AdminSession.objects.create(user=ada, kind="session", key="s" * 32, started_at=past)  # no such session
+
+    api_tokens()
+
+    assert list(AdminSession.objects.values_list("kind", flat=True)) == ["api_token"]
+    assert not AuditEvent.objects.filter(action="gateway.adminsession.deleted").exists()
