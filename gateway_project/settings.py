@@ -29,6 +29,7 @@ from gateway_project.env import (
     env_int,
     env_list,
     env_networks,
+    env_size,
     env_str,
 )
 from gateway_project.logs import default_format as default_log_format
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "edge",
     "mfa",
     "portal",
+    "revocation",
 ]
 
 MIDDLEWARE = [
@@ -252,7 +254,8 @@ GATEWAY_MFA_KEY = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: DRF takes WWW-Authenticate from the first class, so a bad token answers 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, refusing revoked tokens (revocation app).
+        "revocation.authentication.RevocationCheckingJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -267,6 +270,8 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("GATEWAY_ADMIN_TOKEN_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A revoked refresh token gets no new access token; each new one joins its sign-in.
+    "TOKEN_REFRESH_SERIALIZER": "revocation.authentication.RevocationCheckingRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gateway admin API",
@@ -299,7 +304,10 @@ GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, mi
 # Client-supplied X-Forwarded-* headers are believed only from these peers (CIDRs).
 GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 # Global cap on request bodies; a route may set a lower or higher one.
-GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
+# Sizes take units (10MB, 512KiB); MAX_REQUEST_SIZE is the spelling of the gateway this one replaces.
+GATEWAY_MAX_BODY_BYTES = env_size(
+    ("GATEWAY_MAX_BODY_BYTES", "GATEWAY_MAX_REQUEST_SIZE", "MAX_REQUEST_SIZE"), 10 * 1024 * 1024
+)
 # A request body that stalls longer than this between two chunks gets 408.
 GATEWAY_BODY_TIMEOUT = env_float("GATEWAY_BODY_TIMEOUT", 30.0, minimum=0.1)
 # The whole request body must arrive within this many seconds of its head (408 after); a route may
@@ -355,6 +363,10 @@ GATEWAY_API_KEY_USAGE_FLUSH_SECONDS = env_float("GATEWAY_API_KEY_USAGE_FLUSH_SEC
 # JWKS documents of JWT issuers: fetched by the control plane when the table is built, kept this long.
 GATEWAY_JWKS_CACHE_SECONDS = env_float("GATEWAY_JWKS_CACHE_SECONDS", 300.0, minimum=0.0)
 GATEWAY_JWKS_TIMEOUT = env_float("GATEWAY_JWKS_TIMEOUT", 5.0, minimum=0.1)
+# JWT revocation (docs/authentication.md#revocation): how long an entry given no expiry is kept (at least
+# the longest token lifetime of your issuers), and how often each process checks it missed none.
+GATEWAY_JWT_REVOCATION_SECONDS = env_int("GATEWAY_JWT_REVOCATION_SECONDS", 24 * 3600, minimum=60)
+GATEWAY_JWT_REVOCATION_POLL_INTERVAL = env_float("GATEWAY_JWT_REVOCATION_POLL_INTERVAL", 0.5, minimum=0.05)
 # Token introspection (RFC 7662) for routes with auth mode "introspection"; empty URL: such routes get 503.
 GATEWAY_INTROSPECTION_URL = env_str("GATEWAY_INTROSPECTION_URL", "")
 GATEWAY_INTROSPECTION_CLIENT_ID = env_str("GATEWAY_INTROSPECTION_CLIENT_ID", "")

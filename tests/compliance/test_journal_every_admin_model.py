@@ -183,6 +183,9 @@ RECIPES: dict[str, Recipe] = {
             "transform": ("query_remove", "debug"),
         }.items()
     },
+    "revocation.jwtrevocation": Recipe(
+        lambda: M("revocation.jwtrevocation").create(kind="jti", value="jti-1"), _set(reason="leaked")
+    ),
 }
 
 # Records the gateway writes itself: a person can only delete them, through the admin.
@@ -196,6 +199,10 @@ DELETED_BY_PEOPLE: dict[str, Callable[[], models.Model]] = {
     "breaker.targethealth": lambda: M("breaker.targethealth").create(target=_target()),
     "compliance.auditverification": lambda: AuditVerification.objects.create(source="command", ok=True),
     "portal.servicedocument": lambda: M("portal.servicedocument").create(service=_service(), digest="d"),
+    # Ending an admin's sign-in is deleting it (revocation app).
+    "revocation.adminsession": lambda: M("revocation.adminsession").create(
+        user=User.objects.create_user("sam"), kind="session", key="k" * 32, started_at=timezone.now()
+    ),
 }
 
 # Nobody changes these in the admin (not even a superuser): nothing to journal.
