@@ -22,7 +22,9 @@ from typing import Any
 
 from proxy.auth.revocation import Denylist, SubjectEntry
 
-PREFIX = "gateway:revoked:"
+# One hash tag for every key: on a Redis Cluster they share a slot, so a change and its version move
+# together (one MULTI) and a reload reads them from one node.
+PREFIX = "gateway:{revoked}:"
 JTI = PREFIX + "jti:"
 SUBJECT = PREFIX + "sub:"
 VERSION = PREFIX + "version"
@@ -90,7 +92,7 @@ def write(client: Any, add: Iterable[Entry] = (), remove: Iterable[Entry] = (), 
     (re-seeding from the database at start) leaves entries that exist alone."""
     added, removed = list(add), list(remove)
     now = time.time()
-    pipe = client.pipeline(transaction=True)
+    pipe = client.pipeline(transaction=True)  # one slot on a cluster too (the hash tag)
     for entry in removed:  # first: a changed entry removes and adds the same key
         pipe.delete(entry.key)
     for entry in added:

@@ -300,3 +300,25 @@ def test_two_gateways_on_a_cluster_admit_exactly_the_limit_of_1000_concurrent_re
     statuses = asyncio.run(fire(cluster_gateways, "/exact/x"))
     assert statuses == Counter({200: LIMIT, 429: REQUESTS - LIMIT}), statuses
     assert backend.count() == LIMIT
+
+
+async def test_jwt_revocations_are_written_and_reloaded_through_a_cluster(cluster: RedisCluster) -> None:
+    from proxy.redis_clients import async_client
+    from revocation import store
+    from revocation.mirror import _batches
+
+    later = time.time() + 600
+    added = [store.Entry("jti", f"j{random.randrange(10**9)}-{i}", "", 0.0, later) for i in range(20)]
+    added.append(store.Entry("subject", "ann", "https://idp", time.time(), later))
+    client = sync_client(cluster.url)
+    before = int(client.get(store.VERSION) or 0)
+    assert store.write(client, added) == before + 1  # the keys and the version in one MULTI, one slot
+    reader = async_client(cluster.url)
+    try:
+        found = []
+        async for batch in _batches(reader):
+            found += list(store.scan_keys(batch, await reader.mget(batch)))
+    finally:
+        await reader.aclose()
+    assert {(e.kind, e.value) for e in added} <= {(e.kind, e.value) for e in found}
+    client.close()
