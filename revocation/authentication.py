@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -30,3 +31,10 @@ class RevocationCheckingRefreshSerializer(TokenRefreshSerializer):
         data = super().validate(attrs)
         services.record_refreshed(attrs["refresh"], data["access"])
         return data
+
+
+class RevocationCheckingJWTScheme(SimpleJWTScheme):
+    """The admin API's schema names this class's credential as simplejwt's own (``jwtAuth``): a bearer
+    token, so the schema does not read the session cookie as the only way in."""
+
+    target_class = "revocation.authentication.RevocationCheckingJWTAuthentication"

@@ -131,3 +131,10 @@ def test_the_schema_offers_only_the_expiry_and_reason_to_change_and_documents_th
     assert "application/problem+json" in patch["responses"]["503"]["content"]
     ending = schema["paths"]["/admin/api/admin-sessions/{id}/"]["delete"]["responses"]
     assert "409" in ending and "503" in ending
+
+
+def test_the_admin_apis_schema_names_the_bearer_token_as_a_way_in() -> None:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert schema["paths"]["/admin/api/jwt-revocations/"]["get"]["security"] == [{"jwtAuth": []}, {"cookieAuth": []}]
