@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: bench-ab install run serve test lint format bench clean
+.PHONY: bench-ab install run serve test soak lint format bench clean
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Load and soak runs (minutes each, needs DATABASE_URL and REDIS_URL): audit under load and through a
+# Postgres outage, 100k-row exports in bounded memory. Not part of `make test` / CI.
+soak: install
+	$(BIN)/python -m pytest -m soak
 
 # ruff, mypy, and the layers of docs/architecture.md (import-linter contracts in pyproject.toml).
 lint: install

@@ -30,7 +30,7 @@ from tests.support.config import ConfigHelper
 from tests.support.fault_proxy import FaultProxy
 from tests.support.servers import ROOT, GatewayProcess, database_url_for_gateways, free_port
 
-pytestmark = [pytest.mark.needs_redis, pytest.mark.needs_postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.needs_redis, pytest.mark.needs_postgres, pytest.mark.slow, pytest.mark.soak]
 
 TOTAL = int(os.environ.get("AUDIT_LOAD_REQUESTS", "50000"))
 CLIENTS = 48

@@ -14,7 +14,7 @@ from compliance.exports import aexport_chunks, export_chunks
 from compliance.models import AuditEvent
 from tests.compliance.officer_support import add, event
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.soak]
 ROWS = 100_000
 BOUND = 8 * 1024 * 1024  # bytes of peak heap allowed while exporting
 
