@@ -14,6 +14,7 @@ from django.db.models import Model, Prefetch, QuerySet
 
 from registry import validators as v
 from registry.declarative.entries import FORMAT_VERSION
+from registry.declarative.kinds import Kind, registered, row_values, singleton_row, stored_rows
 from registry.layout import plain_fields
 from registry.models import Consumer, Route, Service, Target
 from registry.sections import sections_of, values_of
@@ -63,8 +64,25 @@ def export_config() -> str:
     consumers = [_consumer(consumer) for consumer in Consumer.objects.order_by("pk")]
     if consumers:  # API keys are never exported: they are secrets, and only their hashes are stored
         data["consumers"] = consumers
+    for kind in registered():
+        data[kind.key] = _kind_rows(kind)
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
     return HEADER + body
+
+
+def _kind_rows(kind: Kind) -> Any:
+    """A feature section's rows (its one row, for a singleton); secrets are never written."""
+    if kind.singleton:
+        return _flow(kind, row_values(kind, singleton_row(kind)))
+    return [_flow(kind, row_values(kind, row)) for row in stored_rows(kind).values()]
+
+
+def _flow(kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+    for name, ref in kind.refs.items():
+        if ref.many:
+            values[name] = _FlowList(values[name])
+    first = {name: values.pop(name) for name in kind.identity}  # the row's name leads its entry
+    return {**first, **values}
 
 
 def _with_sections(model: type[Model]) -> QuerySet[Any]:
