@@ -66,14 +66,15 @@ class Change:
     section: str = ""  # the feature section's key (registry.declarative.kinds), for its rows
 
     def __str__(self) -> str:
+        what = f"{self.kind} {self.label}".strip()
         if self.verb is Verb.CREATE:
-            return f"+ {self.kind} {self.label}"
+            return f"+ {what}"
         if self.verb is Verb.DISABLE:
-            return f"- {self.kind} {self.label} (disabled)"
+            return f"- {what} (disabled)"
         if self.verb is Verb.DELETE:
-            return f"- {self.kind} {self.label} (deleted)"
+            return f"- {what} (deleted)"
         details = ", ".join(f"{f.name} {_show(f.old)} -> {_show(f.new)}" for f in self.fields)
-        return f"~ {self.kind} {self.label}: {details}"
+        return f"~ {what}: {details}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +197,7 @@ def _plan_kind(
         identity = () if kind.singleton else kind.identity_of(entry.values)
         listed.add(identity)
         row = rows.get(identity)
-        label = entry.label
+        label = kind.name_of(entry.values)
         if row is None:
             changes.append(Change(Verb.CREATE, kind.title, label, spec=entry, section=kind.key))
             continue
@@ -218,7 +219,7 @@ def _plan_kind(
         for identity, row in rows.items():
             if identity in listed:
                 continue
-            label = kind.label(dict(zip(kind.identity, identity, strict=True)))
+            label = kind.name_of(dict(zip(kind.identity, identity, strict=True)))
             if not kind.prunes_by_disabling:
                 changes.append(Change(Verb.DELETE, kind.title, label, instance=row, section=kind.key))
             elif getattr(row, "enabled", False):

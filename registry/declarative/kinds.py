@@ -58,11 +58,12 @@ class Kind:
     def keys(self) -> tuple[str, ...]:
         return (*self.fields, *self.refs, *self.secrets.values())
 
+    def name_of(self, values: Values) -> str:
+        """How a row is named in the diff, after the kind's title: its identity (nothing for a singleton)."""
+        return " ".join(_shown(values.get(name)) for name in self.identity)
+
     def label(self, values: Values) -> str:
-        if self.singleton:
-            return self.title
-        shown = [_shown(values.get(name)) for name in self.identity]
-        return f"{self.title} {' '.join(shown)}"
+        return f"{self.title} {self.name_of(values)}".strip()
 
     def identity_of(self, values: Values) -> tuple[Any, ...]:
         return tuple(values.get(name) for name in self.identity)

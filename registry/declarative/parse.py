@@ -144,7 +144,7 @@ def _kind_entry(kind: k.Kind, raw: _Mapping, index: int, problems: list[Problem]
         assert isinstance(model_field, models.Field)
         kind_of_value = _kind(model_field)
         if name not in raw:
-            required = name in kind.identity or not (model_field.has_default() or model_field.blank or model_field.null)
+            required = not (model_field.has_default() or model_field.blank or model_field.null)
             if required:
                 problems.append(Problem(raw.line, f"{label} is missing the required key '{name}'"))
                 invalid.add(name)
