@@ -164,14 +164,14 @@ jwt_issuers:
         apply_config(text)
 
     assert [(p.line, p.message) for p in caught.value.problems] == [
-        (4, "rate policy nowhere field 'all_routes': " + RatePolicy_attach_message()),
+        (4, "rate policy nowhere field 'all_routes': " + attach_message()),
         (8, "rate policy lost field 'routes': no route named 'missing-route'"),
         (10, "JWT issuer hs field 'secret': HS256 needs a secret of at least 32 characters."),
     ]
     assert not RatePolicy.objects.exists()
 
 
-def RatePolicy_attach_message() -> str:  # noqa: N802
+def attach_message() -> str:
     from ratelimit.models import attachment_error
 
     message = attachment_error(False, [], [], [])
