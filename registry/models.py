@@ -248,7 +248,51 @@ class ConfigVersion(models.Model):
         return f"config v{self.version}"
 
 
+class ConfigRevision(models.Model):
+    """What a config version held: the whole declarative configuration (``gateway_export``'s text,
+    secrets never included), who made it, from where, and a one-line summary of what changed.
+    Written by ``registry.revisions`` after each committed change; rolled back to through the apply path."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "Admin API"
+        APPLY = "apply", "gateway_apply"
+        ROLLBACK = "rollback", "Rollback"
+        SHELL = "shell", "Shell"
+        CELERY = "celery", "Celery"
+
+    version = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    summary = models.CharField(max_length=300)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why a rollback was made.")
+    rolled_back_to = models.BigIntegerField(null=True, blank=True, help_text="The version a rollback restored.")
+    snapshot = models.TextField(help_text="The configuration in the gateway_apply format.")
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "config version"
+        permissions = [
+            ("rollback_configrevision", "Can roll the configuration back to a version"),
+            ("apply_configrevision", "Can apply a whole configuration file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
 from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402
 from registry.dynamic_models import ServiceDynamicRoute  # noqa: E402
 
-__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "ServiceDynamicRoute", "Target"]
+__all__ = [
+    "ApiKey",
+    "ConfigRevision",
+    "ConfigVersion",
+    "Consumer",
+    "JwtIssuer",
+    "Route",
+    "Service",
+    "ServiceDynamicRoute",
+    "Target",
+]
