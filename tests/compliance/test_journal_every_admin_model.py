@@ -166,7 +166,13 @@ DELETED_BY_PEOPLE: dict[str, Callable[[], models.Model]] = {
 }
 
 # Nobody changes these in the admin (not even a superuser): nothing to journal.
-UNCHANGEABLE = {"registry.configversion", "compliance.auditevent", "compliance.chaingap", "compliance.compliancejob"}
+UNCHANGEABLE = {
+    "registry.configversion",
+    "registry.configrevision",
+    "compliance.auditevent",
+    "compliance.chaingap",
+    "compliance.compliancejob",
+}
 
 
 def _label(model: type[models.Model]) -> str:
