@@ -257,3 +257,22 @@ def test_any_generated_configuration_round_trips_through_export_and_apply(config
     Service.objects.all().delete()  # the next example starts empty
     for model in (RatePolicy, Channel, RedactionRule, RetentionRule, EdgeDefaults):
         model.objects.all().delete()
+
+
+def test_a_drift_check_exits_1_with_the_changes_when_the_database_differs(tmp_path: Path) -> None:
+    every_model()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(export_config())
+    out = io.StringIO()
+    call_command("gateway_apply", str(path), "--check", stdout=out)
+    assert "no changes" in out.getvalue()
+    Channel.objects.update(roles="ops")
+    version = ConfigVersion.objects.get(pk=1).version
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as caught:
+        call_command("gateway_apply", str(path), "--check", stdout=out, no_color=True)
+
+    assert caught.value.returncode == 1 and "drift" in str(caught.value)
+    assert out.getvalue() == "~ channel rule orders.*: roles 'ops' -> 'orders:read'\n"
+    assert ConfigVersion.objects.get(pk=1).version == version and Channel.objects.get().roles == "ops"
