@@ -363,4 +363,4 @@ class ConfigVersionAdmin(ReadOnlyAdmin):
     list_display = ("version", "changed_at")
 
 
-from registry import auth_admin, revision_admin  # noqa: E402, F401  (consumers, API keys, JWT issuers; versions)
+from registry import auth_admin, revision_admin, simulator_admin  # noqa: E402, F401  (auth, versions, simulator)

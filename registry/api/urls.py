@@ -10,7 +10,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenRefreshView
 
-from registry.api import config_views, views
+from registry.api import config_views, simulate_views, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -25,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("token/", views.StaffTokenObtainPairView.as_view(), name="token"),
     path("config/export", config_views.ConfigExportView.as_view(), name="config-export"),
     path("config/apply", config_views.ConfigApplyView.as_view(), name="config-apply"),
+    path("simulate", simulate_views.SimulateView.as_view(), name="simulate"),
     path("token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     # drf-spectacular serves its schema and docs to anyone unless told otherwise.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAdminUser]), name="schema"),
