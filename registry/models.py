@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -269,6 +272,8 @@ class ConfigRevision(models.Model):
     reason = models.CharField(max_length=500, blank=True, help_text="Why a rollback was made.")
     rolled_back_to = models.BigIntegerField(null=True, blank=True, help_text="The version a rollback restored.")
     snapshot = models.TextField(help_text="The configuration in the gateway_apply format.")
+    # The same as JSON text (key order kept, unlike jsonb): versions compare without parsing YAML.
+    data_json = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-version"]
@@ -280,6 +285,10 @@ class ConfigRevision(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(json.loads(self.data_json)) if self.data_json else {}
 
 
 from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402

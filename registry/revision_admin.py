@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from registry.admin import ReadOnlyAdmin
 from registry.declarative import ConfigError
 from registry.declarative.compare import compare, show
-from registry.declarative.export import export_config
+from registry.declarative.export import export_plain
 from registry.models import ConfigRevision
 from registry.revisions import roll_back
 
@@ -80,10 +80,11 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
         raw = request.GET.get("against", "")
         if raw.isdigit():
             against = self._revision(request, int(raw))
-            old, old_name = against.snapshot, f"v{against.version}"
+            old, old_name = against.data or against.snapshot, f"v{against.version}"
         else:
-            old, old_name = export_config(), "now"
-        rows = [(d.what, d.field or f"({d.verb})", show(d.old), show(d.new)) for d in compare(old, revision.snapshot)]
+            old, old_name = export_plain(), "now"
+        differences = compare(old, revision.data or revision.snapshot)
+        rows = [(d.what, d.field or f"({d.verb})", show(d.old), show(d.new)) for d in differences]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -125,7 +126,7 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
                 problems = exc.lines(f"v{revision.version}")
         rows = [
             (d.what, d.field or f"({d.verb})", show(d.old), show(d.new))
-            for d in compare(export_config(), revision.snapshot)
+            for d in compare(export_plain(), revision.data or revision.snapshot)
         ]
         context = {
             **self.admin_site.each_context(request),

@@ -21,7 +21,7 @@ from registry.api.problems import RULE
 from registry.api.views import ModelPermissions
 from registry.declarative import ConfigError, apply_config
 from registry.declarative.compare import ABSENT, Difference, compare
-from registry.declarative.export import export_config
+from registry.declarative.export import export_config, export_plain
 from registry.models import ConfigRevision
 from registry.revisions import roll_back
 
@@ -101,8 +101,9 @@ class ConfigVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         """Field by field, from ``against`` (or the configuration now) to this version."""
         revision = self.get_object()
         raw = request.query_params.get("against")
+        old: str | dict[str, Any]
         if raw is None:
-            against, old = None, export_config()
+            against, old = None, export_plain()
         else:
             if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
                 raise serializers.ValidationError({"against": ["Give a version number."]})
@@ -111,8 +112,9 @@ class ConfigVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 raise serializers.ValidationError(
                     {"against": [f"No version {raw} is recorded."]}, code="does_not_exist"
                 )
-            against, old = other.version, other.snapshot
-        body = {"version": revision.version, "against": against, "differences": compare(old, revision.snapshot)}
+            against, old = other.version, other.data or other.snapshot
+        differences = compare(old, revision.data or revision.snapshot)
+        body = {"version": revision.version, "against": against, "differences": differences}
         return Response(DiffSerializer(body).data)
 
     @extend_schema(request=RollbackRequestSerializer, responses=RollbackSerializer)

@@ -6,10 +6,12 @@ to the same database changes nothing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, Prefetch, QuerySet
 
 from registry import validators as v
@@ -52,6 +54,22 @@ _Dumper.add_representer(_FlowList, _represent_flow_list)
 
 
 def export_config() -> str:
+    return render(export_data())
+
+
+def export_plain() -> dict[str, Any]:
+    """``export_data()`` as JSON data (lists, not tuples): what a version's ``data`` holds."""
+    return dict(json.loads(json.dumps(export_data(), cls=DjangoJSONEncoder)))
+
+
+def render(data: dict[str, Any]) -> str:
+    """``export_data()`` as the file's text."""
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+    return HEADER + body
+
+
+def export_data() -> dict[str, Any]:
+    """The configuration as plain data (what the file holds)."""
     services = (
         _with_sections(Service)
         .order_by("pk")
@@ -66,8 +84,7 @@ def export_config() -> str:
         data["consumers"] = consumers
     for kind in registered():
         data[kind.key] = _kind_rows(kind)
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
-    return HEADER + body
+    return data
 
 
 def _kind_rows(kind: Kind) -> Any:
