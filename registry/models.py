@@ -271,9 +271,9 @@ class ConfigRevision(models.Model):
     summary = models.CharField(max_length=300)
     reason = models.CharField(max_length=500, blank=True, help_text="Why a rollback was made.")
     rolled_back_to = models.BigIntegerField(null=True, blank=True, help_text="The version a rollback restored.")
-    snapshot = models.TextField(help_text="The configuration in the gateway_apply format.")
-    # The same as JSON text (key order kept, unlike jsonb): versions compare without parsing YAML.
-    data_json = models.TextField(blank=True)
+    # The configuration as JSON text (key order kept, unlike jsonb): written and compared in
+    # milliseconds; ``snapshot`` is its YAML, made when asked for (a big table's takes seconds).
+    data_json = models.TextField()
 
     class Meta:
         ordering = ["-version"]
@@ -288,7 +288,14 @@ class ConfigRevision(models.Model):
 
     @property
     def data(self) -> dict[str, Any]:
-        return dict(json.loads(self.data_json)) if self.data_json else {}
+        return dict(json.loads(self.data_json))
+
+    @property
+    def snapshot(self) -> str:
+        """The configuration in the gateway_apply format."""
+        from registry.declarative.export import render
+
+        return render(self.data)
 
 
 from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402

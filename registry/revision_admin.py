@@ -80,10 +80,10 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
         raw = request.GET.get("against", "")
         if raw.isdigit():
             against = self._revision(request, int(raw))
-            old, old_name = against.data or against.snapshot, f"v{against.version}"
+            old, old_name = against.data, f"v{against.version}"
         else:
             old, old_name = export_plain(), "now"
-        differences = compare(old, revision.data or revision.snapshot)
+        differences = compare(old, revision.data)
         rows = [(d.what, d.field or f"({d.verb})", show(d.old), show(d.new)) for d in differences]
         context = {
             **self.admin_site.each_context(request),
@@ -125,8 +125,7 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
             except ConfigError as exc:
                 problems = exc.lines(f"v{revision.version}")
         rows = [
-            (d.what, d.field or f"({d.verb})", show(d.old), show(d.new))
-            for d in compare(export_plain(), revision.data or revision.snapshot)
+            (d.what, d.field or f"({d.verb})", show(d.old), show(d.new)) for d in compare(export_plain(), revision.data)
         ]
         context = {
             **self.admin_site.each_context(request),

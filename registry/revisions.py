@@ -28,7 +28,7 @@ from django.dispatch import Signal
 from registry.actors import Actor, acting_as
 from registry.declarative import Change, apply_config
 from registry.declarative.compare import compare, summarize
-from registry.declarative.export import export_data, render
+from registry.declarative.export import export_data
 from registry.models import ConfigRevision, ConfigVersion
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,13 @@ def record_revision(actor: Actor, note: Note | None = None) -> ConfigRevision | 
             row = ConfigVersion.objects.select_for_update().filter(pk=1).first()
             if row is None or ConfigRevision.objects.filter(version=row.version).exists():
                 return None
-            exported = export_data()
-            text = render(exported)
-            data_json = json.dumps(exported, cls=DjangoJSONEncoder)
+            data_json = json.dumps(export_data(), cls=DjangoJSONEncoder)
             data = json.loads(data_json)  # lists, not tuples
             previous = ConfigRevision.objects.filter(version__lt=row.version).order_by("-version").first()
             if previous is None:
                 summary = "First recorded version."
             else:
-                summary = summarize(compare(previous.data or previous.snapshot, data))
+                summary = summarize(compare(previous.data, data))
             if note is not None:
                 summary = f"Rolled back to v{note.rolled_back_to}: {note.reason}"[:300]
             return ConfigRevision.objects.create(
@@ -87,7 +85,6 @@ def record_revision(actor: Actor, note: Note | None = None) -> ConfigRevision | 
                 summary=summary,
                 reason=note.reason if note else "",
                 rolled_back_to=note.rolled_back_to if note else None,
-                snapshot=text,
                 data_json=data_json,
             )
     except Exception:

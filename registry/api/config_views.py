@@ -33,6 +33,8 @@ class RevisionSerializer(serializers.ModelSerializer[ConfigRevision]):
 
 
 class RevisionDetailSerializer(RevisionSerializer):
+    snapshot = serializers.CharField(read_only=True, help_text="The configuration in the gateway_apply format.")
+
     class Meta(RevisionSerializer.Meta):
         fields = [*RevisionSerializer.Meta.fields, "snapshot"]
 
@@ -112,8 +114,8 @@ class ConfigVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 raise serializers.ValidationError(
                     {"against": [f"No version {raw} is recorded."]}, code="does_not_exist"
                 )
-            against, old = other.version, other.data or other.snapshot
-        differences = compare(old, revision.data or revision.snapshot)
+            against, old = other.version, other.data
+        differences = compare(old, revision.data)
         body = {"version": revision.version, "against": against, "differences": differences}
         return Response(DiffSerializer(body).data)
 

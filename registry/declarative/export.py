@@ -49,6 +49,13 @@ def _represent_flow_list(dumper: yaml.SafeDumper, value: _FlowList) -> yaml.Sequ
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
 
 
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
+    # Names and methods on one line (``methods: [GET, POST]``); lists of entries as blocks.
+    flow = all(isinstance(item, (str, int, float, bool)) for item in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
 _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(_FlowList, _represent_flow_list)
 

@@ -22,8 +22,7 @@ class Migration(migrations.Migration):
                 ('summary', models.CharField(max_length=300)),
                 ('reason', models.CharField(blank=True, help_text='Why a rollback was made.', max_length=500)),
                 ('rolled_back_to', models.BigIntegerField(blank=True, help_text='The version a rollback restored.', null=True)),
-                ('snapshot', models.TextField(help_text='The configuration in the gateway_apply format.')),
-                ('data_json', models.TextField(blank=True)),
+                ('data_json', models.TextField()),
             ],
             options={
                 'verbose_name': 'config version',
