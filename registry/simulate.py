@@ -99,7 +99,8 @@ def simulate(
     route, upstream_path = found
     result.route, result.service = route.spec.name, route.spec.service.slug
     _upstream(result, route, upstream_path, query)
-    carrier = _Carrier([(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers], query.encode())
+    # As they would arrive: latin-1 on the wire (what cannot be sent becomes '?').
+    carrier = _Carrier([(_wire(k.lower()), _wire(v)) for k, v in headers], _wire(query))
     for policy in route.policies:
         step = _explain(policy, carrier)
         result.steps.append(step)
@@ -109,6 +110,10 @@ def simulate(
             return result
     result.outcome = f"Forwarded to {result.upstream_url}" if result.upstream_url else "503: the service has no target."
     return result
+
+
+def _wire(text: str) -> bytes:
+    return text.encode("latin-1", "replace")
 
 
 def _version(headers: Sequence[tuple[str, str]]) -> str | None:
@@ -156,7 +161,7 @@ def _upstream(result: Simulation, route: CompiledRoute, upstream_path: str, quer
         return
     index = upstream.balancer.pick()  # a fresh table's balancer: no live state is touched
     result.target = f"{upstream.origins[index][0]}:{upstream.origins[index][1]}"
-    result.upstream_url = str(upstream.url(index, upstream_path, query.encode()))
+    result.upstream_url = str(upstream.url(index, upstream_path, _wire(query)))
 
 
 def _explain(policy: object, carrier: _Carrier) -> Step:

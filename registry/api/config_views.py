@@ -4,8 +4,10 @@ errors)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import yaml
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,11 +19,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.actors import acting_as
+from registry.api.fields import StrictSerializer, strict
 from registry.api.problems import RULE
 from registry.api.views import ModelPermissions
 from registry.declarative import ConfigError, apply_config
 from registry.declarative.compare import ABSENT, Difference, compare
 from registry.declarative.export import export_config, export_plain
+from registry.declarative.kinds import registered
 from registry.models import ConfigRevision
 from registry.revisions import roll_back
 
@@ -60,8 +64,13 @@ class DiffSerializer(serializers.Serializer[Any]):
     differences = DifferenceSerializer(many=True)
 
 
-class RollbackRequestSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=500, help_text="Why: kept with the new version and in the audit trail.")
+REASON = r"^[^\u0000]*\S[^\u0000]*$"
+
+
+class RollbackRequestSerializer(StrictSerializer):
+    reason = strict(serializers.RegexField)(
+        REASON, max_length=500, help_text="Why (not only spaces): kept with the new version and in the audit trail."
+    )
     dry_run = serializers.BooleanField(default=False, help_text="Only list the changes.")
 
 
@@ -82,8 +91,27 @@ class CanApply(permissions.BasePermission):
 
 
 AGAINST = OpenApiParameter(
-    "against", OpenApiTypes.INT, description="The version to compare with; default: the configuration now."
+    "against",
+    {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    description="The version to compare with; default: the configuration now.",
 )
+
+
+# The file's shape as far as a schema can say; everything else is checked as gateway_apply checks it (422).
+def file_schema() -> dict[str, Any]:
+    sections = {kind.key: {"type": "object" if kind.singleton else "array"} for kind in registered()}
+    return {
+        "type": "object",
+        "required": ["version", "services"],
+        "properties": {
+            "version": {"type": "integer", "enum": [1]},
+            "services": {"type": "array", "items": {"type": "object"}},
+            "consumers": {"type": "array", "items": {"type": "object"}},
+            **sections,
+        },
+        "patternProperties": {"^x-": {}},  # free keys for YAML anchors
+        "additionalProperties": False,
+    }
 
 
 class ConfigVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ConfigRevision]):
@@ -176,7 +204,7 @@ class ConfigExportView(APIView):
     permission_classes = [permissions.IsAdminUser, ModelPermissions]
     queryset = ConfigRevision.objects.none()  # for ModelPermissions: view_configrevision
 
-    @extend_schema(responses={(200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR)})
+    @extend_schema(responses={(200, "application/yaml"): OpenApiResponse(OpenApiTypes.OBJECT)})
     def get(self, request: Request) -> HttpResponse:
         return HttpResponse(export_config(), content_type="application/yaml; charset=utf-8")
 
@@ -189,7 +217,7 @@ class ConfigApplyView(APIView):
     parser_classes = [YamlParser, JsonTextParser]
 
     @extend_schema(
-        request={"application/yaml": OpenApiTypes.STR, "application/json": OpenApiTypes.OBJECT},
+        request={"application/yaml": file_schema(), "application/json": file_schema()},
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Only list the changes."),
             OpenApiParameter("prune", OpenApiTypes.BOOL, description="Disable what the file leaves out (default)."),
@@ -203,11 +231,22 @@ class ConfigApplyView(APIView):
             with acting_as(request.user.get_username(), "api"):
                 changes = apply_config(text, prune=flags["prune"], dry_run=flags["dry_run"])
         except ConfigError as exc:
-            raise serializers.ValidationError({"file": exc.lines("body")}) from None
+            # Not a mapping at all: the body does not have the schema's form (400); else a rule (422).
+            code = RULE if isinstance(_mapping(text, request.content_type), dict) else "invalid"
+            raise serializers.ValidationError({"file": exc.lines("body")}, code=code) from None
         from registry.services import current_config_version
 
         body = {"dry_run": flags["dry_run"], "changes": [str(c) for c in changes], "version": current_config_version()}
         return Response(ApplyResultSerializer(body).data)
+
+
+def _mapping(text: str, content_type: str) -> object:
+    try:
+        if "json" in content_type:
+            return json.loads(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
+    except (yaml.YAMLError, ValueError):
+        return None
 
 
 def _flag(request: Request, name: str, default: bool) -> bool:

@@ -11,19 +11,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry.api.fields import StrictSerializer, strict
 from registry.api.schema import NO_NUL
 from registry.simulate import simulate
 from registry.simulator_views import METHODS
 
+Text = strict(serializers.RegexField)
+Dict = strict(serializers.DictField)
+Choice = strict(serializers.ChoiceField)
 
-class SimulateRequestSerializer(serializers.Serializer[Any]):
-    method = serializers.ChoiceField(choices=METHODS, default="GET")
-    host = serializers.CharField(max_length=253)
-    path = serializers.RegexField(r"^/[^\u0000]*$", max_length=2000, help_text="With the query string, if any.")
-    headers = serializers.DictField(
-        child=serializers.RegexField(NO_NUL, max_length=8000, allow_blank=True), required=False, default=dict
-    )
-    credential = serializers.RegexField(
+
+class SimulateRequestSerializer(StrictSerializer):
+    method = Choice(choices=METHODS, default="GET")
+    host = Text(NO_NUL, min_length=1, max_length=253, trim_whitespace=False)
+    path = Text(r"^/[^\u0000]*$", max_length=2000, help_text="With the query string, if any.")
+    headers = Dict(child=Text(NO_NUL, max_length=8000, allow_blank=True), required=False, default=dict)
+    credential = Text(
         NO_NUL, max_length=8000, required=False, allow_blank=True, help_text="Sent as 'Authorization: Bearer ...'."
     )
 

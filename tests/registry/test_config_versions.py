@@ -186,7 +186,10 @@ def test_a_bad_file_over_http_is_a_problem_naming_its_lines() -> None:
         "/admin/api/config/apply", "version: 1\nservices:\n  - name: x\n    slugg: y\n", content_type="application/yaml"
     )
 
-    assert answer.status_code == 400 and answer["Content-Type"] == "application/problem+json"
+    not_a_mapping = client.post("/admin/api/config/apply", "- a list\n", content_type="application/yaml")
+
+    assert answer.status_code == 422 and answer["Content-Type"] == "application/problem+json"
+    assert not_a_mapping.status_code == 400 and not_a_mapping["X-Gateway-Error"] == "invalid_request"
     assert answer.json()["errors"]["file"] == [
         "body:3: service #1 is missing the required key 'slug'",
         "body:4: service #1 has an unknown key 'slugg'; did you mean 'slug'?",
