@@ -153,7 +153,7 @@ class ConfigVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         """Apply this version's snapshot through the apply path, as a new version (422 when today's
         rules refuse it, with the reasons by line)."""
         revision = self.get_object()
-        params = RollbackRequestSerializer(data=request.data)
+        params = RollbackRequestSerializer(data=request.data, context={"request": request})
         params.is_valid(raise_exception=True)
         try:
             done = roll_back(

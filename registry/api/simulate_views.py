@@ -67,7 +67,7 @@ class SimulateView(APIView):
 
     @extend_schema(request=SimulateRequestSerializer, responses=SimulationSerializer)
     def post(self, request: Request) -> Response:
-        params = SimulateRequestSerializer(data=request.data)
+        params = SimulateRequestSerializer(data=request.data, context={"request": request})
         params.is_valid(raise_exception=True)
         data = params.validated_data
         headers = [(str(k), str(v)) for k, v in data["headers"].items()]
