@@ -9,16 +9,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from registry.admin import ReadOnlyAdmin
+from registry.admin import ReadOnlyAdmin, extend
 from registry.declarative import ConfigError
 from registry.declarative.compare import compare, show
 from registry.declarative.export import export_plain
-from registry.models import ConfigRevision
+from registry.models import ConfigRevision, Consumer, Route, Service, Target
 from registry.revisions import roll_back
 
 ROLLBACK_PERM = "registry.rollback_configrevision"
@@ -138,3 +139,49 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
             "rows": rows,
         }
         return TemplateResponse(request, "admin/registry/configrevision/rollback.html", context)
+
+
+# --- Drift: objects changed outside the file that manages them ----------------------------------
+
+
+def object_name(obj: Model) -> str:
+    """How versions and the diff name an object."""
+    if isinstance(obj, Service):
+        return f"service {obj.slug}"
+    if isinstance(obj, Target):
+        return f"target {obj.service.slug}/{obj.address}"
+    if isinstance(obj, Route):
+        return f"route {obj.name}"
+    return f"consumer {obj}"
+
+
+def drift_of(obj: Model) -> str | None:
+    """A warning when the configuration was last applied from a file (``gateway_apply`` or the API's
+    apply) and this object now differs from what that file made it."""
+    applied = ConfigRevision.objects.filter(source=ConfigRevision.Source.APPLY).order_by("-version").first()
+    if applied is None:
+        return None
+    name = object_name(obj)
+    fields = sorted({d.field or "(the whole object)" for d in compare(applied.data, export_plain()) if d.what == name})
+    if not fields:
+        return None
+    return (
+        f"Changed outside the file applied in v{applied.version} ({applied.actor or 'unknown'}): "
+        f"{', '.join(fields)}. The next apply of that file will undo it; change the file instead "
+        f"(gateway_apply --check shows the drift)."
+    )
+
+
+class DriftWarning:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id) if request.method == "GET" else None  # type: ignore[attr-defined]
+        warning = drift_of(obj) if obj is not None else None
+        if warning:
+            messages.warning(request, warning)
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+
+for _model in (Service, Target, Route, Consumer):
+    extend(_model, DriftWarning)

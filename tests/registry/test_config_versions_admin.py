@@ -87,3 +87,23 @@ def test_rolling_back_needs_its_own_permission(versions: tuple[ConfigRevision, C
 
     assert "Roll back to this version" not in page
     assert refused.status_code == 403 and Route.objects.get().path_prefix == "/moved"
+
+
+def test_an_object_changed_outside_the_applied_file_carries_a_warning(admin_client: Client) -> None:
+    from registry.declarative import apply_config
+
+    text = "version: 1\nservices:\n  - name: Shop\n    slug: shop\n    routes:\n"
+    text += "      - {name: cart, path_prefix: /cart}\n      - {name: pay, path_prefix: /pay}\n"
+    with acting_as("ci", "apply"):
+        apply_config(text)
+    cart = Route.objects.get(name="cart")
+    with acting_as("alice", "admin"), config_change():
+        cart.priority = 5
+        cart.save()
+
+    changed = admin_client.get(reverse("admin:registry_route_change", args=[cart.pk])).content.decode()
+    untouched = admin_client.get(reverse("admin:registry_route_change", args=[Route.objects.get(name="pay").pk]))
+
+    applied = ConfigRevision.objects.get(source="apply")
+    assert f"Changed outside the file applied in v{applied.version} (ci): priority." in changed
+    assert "Changed outside the file" not in untouched.content.decode()
