@@ -104,3 +104,16 @@ def test_the_admin_api_simulates_too(table: dict[str, str]) -> None:
     assert answer.status_code == 200 and answer.json()["route"] == "orders-admin"
     assert answer.json()["steps"][-1]["decision"] != "" and answer.json()["status"] is None
     assert bad.status_code == 400 and "path" in bad.json()["errors"]
+
+
+def test_a_rate_limited_route_lists_its_policies_without_counting(table: dict[str, str]) -> None:
+    from ratelimit.models import RatePolicy
+
+    policy = RatePolicy.objects.create(name="per-ip", limit=5, period=60)
+    policy.routes.set([Route.objects.get(name="orders")])
+
+    result = simulate("GET", "h", "/orders/1")
+
+    step = next(s for s in result.steps if s.policy == "ratelimit")
+    assert step.decision.startswith("counts against per-ip: 5 per 60 s per client_ip, if Redis fails: closed")
+    assert result.status is None
