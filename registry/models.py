@@ -277,7 +277,8 @@ class ConfigRevision(models.Model):
 
     class Meta:
         ordering = ["-version"]
-        verbose_name = "config version"
+        verbose_name = "config version snapshot"
+        verbose_name_plural = "config version history"
         permissions = [
             ("rollback_configrevision", "Can roll the configuration back to a version"),
             ("apply_configrevision", "Can apply a whole configuration file"),

@@ -25,7 +25,8 @@ class Migration(migrations.Migration):
                 ('data_json', models.TextField()),
             ],
             options={
-                'verbose_name': 'config version',
+                'verbose_name': 'config version snapshot',
+                'verbose_name_plural': 'config version history',
                 'ordering': ['-version'],
                 'permissions': [('rollback_configrevision', 'Can roll the configuration back to a version'), ('apply_configrevision', 'Can apply a whole configuration file')],
             },
