@@ -408,6 +408,9 @@ GATEWAY_CACHE_PASS_SECONDS = env_float("GATEWAY_CACHE_PASS_SECONDS", 5.0, minimu
 GATEWAY_CACHE_KEEP_STALE_SECONDS = env_float("GATEWAY_CACHE_KEEP_STALE_SECONDS", 300.0, minimum=0.0)
 # Bodies of at least this many bytes are stored zlib-compressed in Redis (unless already encoded); 0: never.
 GATEWAY_CACHE_COMPRESS_ABOVE = env_int("GATEWAY_CACHE_COMPRESS_ABOVE", 4096, minimum=0)
+# After a write (an unsafe method answered 2xx/3xx) invalidated a path, answers to requests that asked
+# the backend before it are not stored for this long (they may hold what the write changed).
+GATEWAY_CACHE_INVALIDATION_SECONDS = env_float("GATEWAY_CACHE_INVALIDATION_SECONDS", 60.0, minimum=0.001)
 # Backend response headers that carry purge tags (space- or comma-separated); clients never see them.
 GATEWAY_CACHE_TAG_HEADERS = env_list("GATEWAY_CACHE_TAG_HEADERS", "Surrogate-Key,Cache-Tag")
 

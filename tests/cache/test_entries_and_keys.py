@@ -49,14 +49,14 @@ def test_the_memory_store_evicts_the_least_recently_used_and_purges_by_route_pre
     now = [1000.0]
     store = MemoryStore(max_bytes=3 * entry().size, clock=lambda: now[0])
     a, b, c = (keys.entry_key("r1", p, b"", "h", "") for p in ("/a", "/b/1", "/b/2"))
-    store.put(a, entry(), 60, b"")
-    store.put(b, entry(tags=("t",)), 60, b"")
-    store.put(c, entry(), 60, b"")
+    store.put(a, entry(), 60, b"", "/p h", 0.0)
+    store.put(b, entry(tags=("t",)), 60, b"", "/p h", 0.0)
+    store.put(c, entry(), 60, b"", "/p h", 0.0)
     asyncio.run(store.lookup(a, 0, b"", now[0]))  # a is used: b is now the oldest
-    store.put(keys.entry_key("r2", "/b/3", b"", "h", ""), entry(), 60, b"")
+    store.put(keys.entry_key("r2", "/b/3", b"", "h", ""), entry(), 60, b"", "/p h", 0.0)
     assert b not in store.items and a in store.items and store.by_tag == {}
     assert store.purge(route="r1", prefix="/b/") == 1
-    store.put(b, entry(tags=("t",)), 60, b"")
+    store.put(b, entry(tags=("t",)), 60, b"", "/p h", 0.0)
     assert store.purge(tag="t") == 1 and store.purge(route="r2") == 1 and list(store.items) == [a]
     now[0] += 61
     assert asyncio.run(store.lookup(a, 0, b"", now[0])) == (None, True) and not store.items

@@ -17,6 +17,7 @@ from registry.models import Route
 from registry.sections import save_with_sections
 from registry.services import config_change
 from tests.cache.conftest import Origin, cached_route
+from tests.cache.test_invalidation_e2e import check_writes_reach_every_process
 from tests.support.config import ConfigHelper
 from tests.support.http import get
 from tests.support.servers import GatewayProcess
@@ -98,7 +99,7 @@ def second_gateway(gateway: GatewayProcess) -> Iterator[GatewayProcess]:
 
 
 @pytest.mark.needs_redis
-def test_two_processes_share_entries_and_every_purge_reaches_both(
+def test_two_processes_share_entries_and_every_purge_and_write_reaches_both(
     config: ConfigHelper, gateway: GatewayProcess, second_gateway: GatewayProcess, origin: Origin, api: APIClient
 ) -> None:
     config.gateways.append(second_gateway)
@@ -109,6 +110,7 @@ def test_two_processes_share_entries_and_every_purge_reaches_both(
     assert shared.body == first.body and origin.count("/x") == 1
     check_purges(config, origin, api, [gateway, second_gateway])
     assert all(p.removed is not None and p.removed >= 1 for p in CachePurge.objects.all())
+    check_writes_reach_every_process(config, origin, [gateway, second_gateway])
 
 
 def test_the_admin_action_and_the_admin_page_purge_and_name_the_admin(
@@ -156,4 +158,4 @@ def test_a_purge_the_caches_redis_cannot_carry_out_answers_503_and_records_nothi
     assert reply.status_code == 503 and reply["X-Gateway-Error"] == "cache_unavailable"
     assert reply.json()["request_id"] and not CachePurge.objects.exists()
     invalid = api.post("/admin/api/cache-purges/", {"kind": "prefix"})
-    assert invalid.status_code == 400 and "prefix" in invalid.json()
+    assert invalid.status_code == 422 and "prefix" in invalid.json()["errors"]
