@@ -11,7 +11,7 @@ import yaml
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -139,9 +139,7 @@ class ConfigVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 raise serializers.ValidationError({"against": ["Give a version number."]})
             other = ConfigRevision.objects.filter(version=int(raw)).first()
             if other is None:
-                raise serializers.ValidationError(
-                    {"against": [f"No version {raw} is recorded."]}, code="does_not_exist"
-                )
+                raise exceptions.NotFound(f"No version {raw} is recorded.")
             against, old = other.version, other.data
         differences = compare(old, revision.data)
         body = {"version": revision.version, "against": against, "differences": differences}

@@ -200,3 +200,11 @@ def test_a_bad_file_over_http_is_a_problem_naming_its_lines() -> None:
         .status_code
         == 403
     )
+
+
+def test_a_comparison_with_a_version_never_recorded_is_a_404(orders: Route) -> None:
+    client = staff("registry.view_configrevision")
+
+    answer = client.get(f"/admin/api/config/versions/{latest().version}/diff/?against=999999")
+
+    assert answer.status_code == 404 and answer["X-Gateway-Error"] == "not_found"
