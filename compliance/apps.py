@@ -12,8 +12,10 @@ class ComplianceConfig(AppConfig):
         # checks and officer_checks register system checks; redaction_admin registers admin pages.
         from compliance import capture, checks, config_audit, officer_checks, redaction_admin, signins  # noqa: F401
         from compliance.compile import NAME, load_audit
-        from compliance.models import RedactionRule, RouteAudit
+        from compliance.models import RedactionRule, RetentionRule, RouteAudit
         from proxy import lifespan, observe
+        from registry.declarative import kinds
+        from registry.models import Service
         from registry.sections import Section, attach
         from registry.services import track_changes
         from registry.snapshot import register_loader
@@ -28,6 +30,16 @@ class ComplianceConfig(AppConfig):
             )
         )
         track_changes(RedactionRule)
+        kinds.register(kinds.Kind("redaction_rules", RedactionRule, "redaction rule", identity=("kind", "name")))
+        kinds.register(
+            kinds.Kind(
+                "retention_rules",
+                RetentionRule,
+                "retention rule",
+                identity=("service", "phi"),
+                refs={"service": kinds.Ref(Service, "slug")},
+            )
+        )
         register_loader(NAME, load_audit)
         observe.subscribe(capture.observe_request, before_last_byte=True)
         drainer = capture.drainer

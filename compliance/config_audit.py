@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from compliance import chain, records
 from compliance.journal import SECRET_FIELDS, SKIP_FIELDS, Journal, action, journal_of, records_deletion, related_names
+from compliance.models import AuditEvent
 from registry.actors import current_actor
 
 
@@ -148,7 +149,29 @@ def _relation_changed(
     _record(instance, journal, "updated", {name: change})
 
 
+def _rolled_back(sender: type, revision: Any, changes: list[Any], reason: str, actor: str, **kwargs: Any) -> None:
+    """``gateway.config.rolled_back``: one event for the rollback as a whole (each row it changes has its own)."""
+    chain.append(
+        [
+            {
+                "event_id": records.new_event_id(),
+                "kind": AuditEvent.Kind.CONFIG,
+                "at": timezone.now(),
+                "action": "gateway.config.rolled_back",
+                "actor": actor,
+                "source": "rollback",
+                "object_type": "registry.configrevision",
+                "object_id": str(revision.version),
+                "data": {"rolled_back_to": revision.version, "reason": reason, "changes": [str(c) for c in changes]},
+            }
+        ]
+    )
+
+
 def connect() -> None:
+    from registry.revisions import rolled_back
+
+    rolled_back.connect(_rolled_back, dispatch_uid="audit-rollback")
     # Every model, filtered by ``journal_of`` when the signal comes: apps that track their models or
     # register admin pages after this one's ready() are journaled too.
     pre_save.connect(_before_save, dispatch_uid="audit-pre-save")

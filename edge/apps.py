@@ -40,6 +40,8 @@ class EdgeConfig(AppConfig):
         environment.read()  # a malformed CORS_ORIGINS stops the start here, naming it
         from edge import models as m
         from edge.compile import NAME, load_edge
+        from registry.declarative import kinds
+        from registry.models import Consumer
         from registry.sections import Section, attach
         from registry.services import track_changes
         from registry.snapshot import register_loader
@@ -79,4 +81,14 @@ class EdgeConfig(AppConfig):
             )
         track_changes(m.EdgeDefaults)
         track_changes(m.ConsumerEdge)
+        kinds.register(kinds.Kind("edge_defaults", m.EdgeDefaults, "edge defaults", singleton=True))
+        kinds.register(
+            kinds.Kind(
+                "consumer_edge",
+                m.ConsumerEdge,
+                "consumer edge settings",
+                identity=("consumer",),
+                refs={"consumer": kinds.Ref(Consumer, "name")},
+            )
+        )
         register_loader(NAME, load_edge)

@@ -17,6 +17,7 @@ class RealtimeConfig(AppConfig):
         from realtime.compile import NAME, accepts_upgrades, load_realtime
         from realtime.fanout import PREFIX
         from realtime.models import Channel, RouteWebSocket
+        from registry.declarative import kinds
         from registry.sections import Section, attach
         from registry.services import track_changes
         from registry.snapshot import register_loader
@@ -40,6 +41,7 @@ class RealtimeConfig(AppConfig):
             )
         )
         track_changes(Channel)
+        kinds.register(kinds.Kind("channels", Channel, "channel rule", identity=("pattern",)))
         register_loader(NAME, load_realtime)
         # A route that accepts upgrades gets its policies in front of the backend's WebSocket.
         table.register_entry("websocket", open_backend, accepts_upgrades)

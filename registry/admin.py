@@ -363,4 +363,4 @@ class ConfigVersionAdmin(ReadOnlyAdmin):
     list_display = ("version", "changed_at")
 
 
-from registry import auth_admin  # noqa: E402, F401  (registers consumers, API keys and JWT issuers)
+from registry import auth_admin, revision_admin, simulator_admin  # noqa: E402, F401  (auth, versions, simulator)

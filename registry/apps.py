@@ -14,12 +14,23 @@ class RegistryConfig(AppConfig):
         from proxy import lifespan
         from proxy.auth import usage
         from registry import signals
-        from registry.models import ServiceDynamicRoute
+        from registry.declarative import kinds
+        from registry.models import JwtIssuer, Route, ServiceDynamicRoute
         from registry.sections import Section, attach
         from registry.services import record_key_usage
         from registry.watch import watcher
 
         signals.connect()
+        kinds.register(
+            kinds.Kind(
+                "jwt_issuers",
+                JwtIssuer,
+                "JWT issuer",
+                identity=("name",),
+                refs={"routes": kinds.Ref(Route, "name", many=True)},  # the routes that name this issuer
+                secrets={"secret": "secret_env"},  # HS256: the shared secret, read from this variable
+            )
+        )
         lifespan.add_hooks(watcher.start, watcher.stop)
         attach(
             Section(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -248,7 +251,65 @@ class ConfigVersion(models.Model):
         return f"config v{self.version}"
 
 
+class ConfigRevision(models.Model):
+    """What a config version held: the whole declarative configuration (``gateway_export``'s text,
+    secrets never included), who made it, from where, and a one-line summary of what changed.
+    Written by ``registry.revisions`` after each committed change; rolled back to through the apply path."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "Admin API"
+        APPLY = "apply", "gateway_apply"
+        ROLLBACK = "rollback", "Rollback"
+        SHELL = "shell", "Shell"
+        CELERY = "celery", "Celery"
+
+    version = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    summary = models.CharField(max_length=300)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why a rollback was made.")
+    rolled_back_to = models.BigIntegerField(null=True, blank=True, help_text="The version a rollback restored.")
+    # The configuration as JSON text (key order kept, unlike jsonb): written and compared in
+    # milliseconds; ``snapshot`` is its YAML, made when asked for (a big table's takes seconds).
+    data_json = models.TextField()
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "config version snapshot"
+        verbose_name_plural = "config version history"
+        permissions = [
+            ("rollback_configrevision", "Can roll the configuration back to a version"),
+            ("apply_configrevision", "Can apply a whole configuration file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(json.loads(self.data_json))
+
+    @property
+    def snapshot(self) -> str:
+        """The configuration in the gateway_apply format."""
+        from registry.declarative.export import render
+
+        return render(self.data)
+
+
 from registry.auth_models import ApiKey, Consumer, JwtIssuer  # noqa: E402
 from registry.dynamic_models import ServiceDynamicRoute  # noqa: E402
 
-__all__ = ["ApiKey", "ConfigVersion", "Consumer", "JwtIssuer", "Route", "Service", "ServiceDynamicRoute", "Target"]
+__all__ = [
+    "ApiKey",
+    "ConfigRevision",
+    "ConfigVersion",
+    "Consumer",
+    "JwtIssuer",
+    "Route",
+    "Service",
+    "ServiceDynamicRoute",
+    "Target",
+]

@@ -42,6 +42,20 @@ def bump_config_version() -> None:
     if not updated:
         ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
     transaction.on_commit(_notify_after_commit)
+    transaction.on_commit(_snapshot_after_commit())
+
+
+def _snapshot_after_commit() -> Callable[[], None]:
+    """Records the version's snapshot once committed, naming who made it (known now, maybe not then)."""
+    from registry.actors import current_actor
+    from registry.revisions import current_note, record_revision
+
+    actor, note = current_actor(), current_note()
+
+    def record() -> None:
+        record_revision(actor, note)
+
+    return record
 
 
 def track_changes(model: type[models.Model], *m2m: str) -> None:

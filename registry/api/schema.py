@@ -49,6 +49,8 @@ DESCRIPTIONS = {
     "429": "Too many sign-in attempts from this address; see Retry-After.",
 }
 SIGN_IN = ("/admin/api/token/",)
+# Bodies that are not a serializer's (a whole configuration file) but are required all the same.
+REQUIRED_BODIES = ("/admin/api/config/apply",)
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -80,6 +82,8 @@ def problem_responses(result: dict[str, Any], generator: Any, request: Any, publ
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if path in REQUIRED_BODIES and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
             for status in statuses(path, method, operation):
                 operation["responses"].setdefault(status, _problem(DESCRIPTIONS[status]))
             for parameter in operation.get("parameters", []):

@@ -7,7 +7,7 @@ found at any step (parsing, validation, checks against the database) name the ri
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
@@ -72,3 +72,5 @@ class Config:
     consumers: tuple[Entry, ...] = ()
     # Only a file with a 'consumers' key manages consumers (and prunes those it does not list).
     manages_consumers: bool = False
+    # The feature sections (``registry.declarative.kinds``) the file has, by key: only those are managed.
+    extras: Mapping[str, tuple[Entry, ...]] = field(default_factory=dict)

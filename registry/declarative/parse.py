@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from registry import validators as v
+from registry.declarative import kinds as k
 from registry.declarative.entries import FORMAT_VERSION, Config, ConfigError, Entry, Problem
 from registry.layout import plain_fields, section_of
 from registry.models import Consumer, Route, Service, Target
@@ -93,7 +94,8 @@ def parse_config(text: str) -> tuple[Config, list[Problem]]:
         return Config(services=()), problems
     # Top-level "x-" keys are free, as in Compose files: a place for YAML anchors (&defaults).
     extensions = {key for key in data if isinstance(key, str) and key.startswith("x-")}
-    _check_keys(data, "the file", ("version", "services", "consumers", *extensions), problems)
+    sections = tuple(kind.key for kind in k.registered())
+    _check_keys(data, "the file", ("version", "services", "consumers", *sections, *extensions), problems)
     if "version" not in data:
         problems.append(Problem(data.line, f"add 'version: {FORMAT_VERSION}' at the top of the file"))
     elif type(data["version"]) is not int or data["version"] != FORMAT_VERSION:
@@ -112,7 +114,75 @@ def parse_config(text: str) -> tuple[Config, list[Problem]]:
         _consumer(item, index, problems)
         for index, item in enumerate(_list_of_mappings(data, "consumers", "the file", problems), start=1)
     )
-    return Config(services=services, consumers=consumers, manages_consumers="consumers" in data), problems
+    extras = {kind.key: _kind_entries(kind, data, problems) for kind in k.registered() if kind.key in data}
+    return Config(services, consumers, manages_consumers="consumers" in data, extras=extras), problems
+
+
+def _kind_entries(kind: k.Kind, data: _Mapping, problems: list[Problem]) -> tuple[Entry, ...]:
+    if kind.singleton:
+        raw = data[kind.key]
+        if raw is None:
+            raw = _Mapping(data.key_lines[kind.key])
+        if not isinstance(raw, _Mapping):
+            line = data.key_lines[kind.key]
+            problems.append(Problem(line, f"the file field '{kind.key}': expected a mapping, got {_describe(raw)}"))
+            return ()
+        return (_kind_entry(kind, raw, 1, problems),)
+    items = _list_of_mappings(data, kind.key, "the file", problems)
+    return tuple(_kind_entry(kind, item, index, problems) for index, item in enumerate(items, start=1))
+
+
+def _kind_entry(kind: k.Kind, raw: _Mapping, index: int, problems: list[Problem]) -> Entry:
+    shown = {name: raw.get(name) for name in kind.identity}
+    plain = all(isinstance(value, (str, int, bool)) or value is None for value in shown.values())
+    label = kind.label(shown) if plain and any(v is not None for v in shown.values()) else f"{kind.title} #{index}"
+    _check_keys(raw, label, kind.keys, problems)
+    values: dict[str, Any] = {}
+    invalid: set[str] = set()
+    for name in kind.fields:
+        model_field = kind.model._meta.get_field(name)
+        assert isinstance(model_field, models.Field)
+        kind_of_value = _kind(model_field)
+        if name not in raw:
+            required = not (model_field.has_default() or model_field.blank or model_field.null)
+            if required:
+                problems.append(Problem(raw.line, f"{label} is missing the required key '{name}'"))
+                invalid.add(name)
+                values[name] = _placeholder(kind_of_value)
+            else:
+                values[name] = _plain(model_field.get_default())
+            continue
+        value, error = _typed(raw[name], kind_of_value, nullable=model_field.null)
+        if error:
+            problems.append(Problem(raw.key_lines[name], f"{label} field '{name}': {error}"))
+            invalid.add(name)
+            value = _placeholder(kind_of_value)
+        values[name] = value
+    for name, ref in kind.refs.items():
+        relation = kind.model._meta.get_field(name)
+        nullable = bool(getattr(relation, "null", False))
+        if name not in raw:
+            if ref.many or nullable:
+                values[name] = () if ref.many else None
+            else:
+                problems.append(Problem(raw.line, f"{label} is missing the required key '{name}'"))
+                invalid.add(name)
+                values[name] = ""
+            continue
+        value, error = _typed(raw[name], list if ref.many else str, nullable=nullable and not ref.many)
+        if error:
+            problems.append(Problem(raw.key_lines[name], f"{label} field '{name}': {error}"))
+            invalid.add(name)
+            value = () if ref.many else ""
+        values[name] = tuple(sorted(set(value))) if ref.many else value
+    for env_key in kind.secrets.values():
+        value, error = _typed(raw.get(env_key, ""), str, nullable=False)
+        if error:
+            problems.append(Problem(raw.key_lines[env_key], f"{label} field '{env_key}': {error}"))
+            invalid.add(env_key)
+            value = ""
+        values[env_key] = value
+    return Entry(kind.model, label, raw.line, raw.key_lines, frozenset(invalid), values)
 
 
 def _consumer(raw: _Mapping, index: int, problems: list[Problem]) -> Entry:

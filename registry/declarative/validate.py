@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 
+from registry.declarative import kinds as k
 from registry.declarative.entries import Config, Entry, Problem
 from registry.declarative.parse import field_of
-from registry.models import Route, Service
+from registry.models import Consumer, Route, Service
 from registry.sections import split
 from registry.validators import methods_overlap, route_tie_key
 
@@ -32,8 +35,9 @@ def validate_config(config: Config) -> tuple[Config, list[Problem]]:
         routes = tuple(_checked(route, problems) for route in service.routes)
         services.append(replace(checked, targets=targets, routes=routes))
     consumers = tuple(_checked(consumer, problems) for consumer in config.consumers)
-    config = Config(services=tuple(services), consumers=consumers, manages_consumers=config.manages_consumers)
+    config = Config(tuple(services), consumers, manages_consumers=config.manages_consumers, extras=config.extras)
     problems += _duplicates(config)
+    problems += _kind_duplicates(config)
     problems += _clashes(all_routes(config), among_themselves=True)
     return config, problems
 
@@ -61,6 +65,59 @@ def validate_against_database(
         names = {route.name for route in all_routes(config)}
         kept_routes = [route for name, route in routes.items() if name not in names and route.enabled]
         problems += _clashes(all_routes(config), among_themselves=False, kept=kept_routes)
+    return problems
+
+
+def validate_kinds(config: Config, state: Mapping[str, Mapping[tuple[Any, ...], Model]]) -> list[Problem]:
+    """Each feature section's entries with their models' rules, against the rows stored now
+    (``state``: each kind's rows by identity) and the names the file and the database hold."""
+    problems: list[Problem] = []
+    known: dict[k.Ref, set[Any]] = {}
+    for key, entries in config.extras.items():
+        kind = k.kind_of(key)
+        for ref in kind.refs.values():
+            if ref not in known:
+                known[ref] = _names(config, ref)
+        for entry in entries:
+            existing = state[key].get(kind.identity_of(entry.values)) if not kind.singleton else None
+            problems += k.check_entry(kind, entry, existing, known)
+    return problems
+
+
+def _names(config: Config, ref: k.Ref) -> set[Any]:
+    """The names a reference may use: those of the rows stored and of the file's entries."""
+    names = set(ref.model._default_manager.values_list(ref.key, flat=True))
+    if ref.model is Route:
+        names |= {route.name for route in all_routes(config)}
+    elif ref.model is Service:
+        names |= {service.slug for service in config.services}
+    elif ref.model is Consumer:
+        names |= {consumer.name for consumer in config.consumers}
+    else:
+        for key, entries in config.extras.items():
+            kind = k.kind_of(key)
+            if kind.model is ref.model and kind.identity == (ref.key,):
+                names |= {entry.values[ref.key] for entry in entries}
+    return names
+
+
+def _kind_duplicates(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    for key, entries in config.extras.items():
+        kind = k.kind_of(key)
+        if kind.singleton:
+            continue
+        seen: dict[tuple[Any, ...], Entry] = {}
+        for entry in entries:
+            if entry.invalid.intersection(kind.identity):
+                continue
+            identity = kind.identity_of(entry.values)
+            first = seen.setdefault(identity, entry)
+            if first is not entry:
+                where = first.line_of(kind.identity[0])
+                what = " and ".join(kind.identity)
+                message = f"{entry.label}: the same {what} is also used on line {where}; list each {kind.title} once"
+                problems.append(Problem(entry.line_of(kind.identity[0]), message))
     return problems
 
 

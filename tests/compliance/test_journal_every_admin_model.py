@@ -208,6 +208,7 @@ DELETED_BY_PEOPLE: dict[str, Callable[[], models.Model]] = {
 # Nobody changes these in the admin (not even a superuser): nothing to journal.
 UNCHANGEABLE = {
     "registry.configversion",
+    "registry.configrevision",
     "compliance.auditevent",
     "compliance.chaingap",
     "compliance.compliancejob",

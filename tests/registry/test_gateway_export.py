@@ -194,7 +194,13 @@ def test_it_writes_to_a_file_with_o(tmp_path: Path) -> None:
 def test_an_empty_database_exports_an_empty_list_that_applies_cleanly(tmp_path: Path) -> None:
     text = export()
 
-    assert yaml.safe_load(text) == {"version": 1, "services": []}
+    data = yaml.safe_load(text)
+    assert data["version"] == 1 and data["services"] == []
+    # Every feature section is written, empty (the edge defaults: their defaults).
+    assert {key: value for key, value in data.items() if isinstance(value, list) and key != "services"} == {
+        key: []
+        for key in ("jwt_issuers", "rate_policies", "channels", "redaction_rules", "retention_rules", "consumer_edge")
+    }
     assert "no changes" in apply(tmp_path, text)
 
 

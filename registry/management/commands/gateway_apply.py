@@ -23,6 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The YAML file, or - to read standard input.")
         parser.add_argument("--dry-run", action="store_true", help="Show the changes without writing them.")
         parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Drift check: write nothing; exit 1 and print the changes when the database differs from the file.",
+        )
+        parser.add_argument(
             "--prune",
             action=argparse.BooleanOptionalAction,
             default=True,
@@ -34,7 +39,8 @@ class Command(BaseCommand):
         source, text = _read(options["file"])
         try:
             with acting_as(options["actor"] or os_user(), "apply"):
-                changes = apply_config(text, prune=options["prune"], dry_run=options["dry_run"])
+                dry_run = options["dry_run"] or options["check"]
+                changes = apply_config(text, prune=options["prune"], dry_run=dry_run)
         except ConfigError as exc:
             for line in exc.lines(source):
                 self.stderr.write(line)
@@ -43,6 +49,10 @@ class Command(BaseCommand):
             self.stdout.write(self._styled(change))
         if not changes:
             self.stdout.write(f"{source}: no changes; the database already matches the file.")
+        elif options["check"]:
+            raise CommandError(
+                f"{source}: drift: the database differs from the file in {len(changes)} change(s).", returncode=1
+            )
         elif options["dry_run"]:
             self.stdout.write(f"Dry run: {len(changes)} change(s) would be made; nothing was written.")
         else:
