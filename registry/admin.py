@@ -29,6 +29,7 @@ from registry.services import config_change
 admin.site.site_header = "Gateway admin"
 admin.site.site_title = "Gateway admin"
 admin.site.index_title = "Configuration"
+admin.site.site_url = "/admin/overview/"  # "View site": the dashboard
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
