@@ -7,8 +7,6 @@ and the live panels and actions are added here with ``registry.admin.extend``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -16,9 +14,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from breaker import services
+from breaker.admin_badges import RouteHealth, ServiceListHealth, TargetListHealth, badge
 from breaker.models import BreakerEvent, HealthCheckResult, TargetHealth
 from registry.admin import ReadOnlyAdmin, extend
-from registry.models import Service, Target
+from registry.models import Route, Service, Target
 
 RECENT = 10
 LIVE = ("Live health", {"fields": ("live_health", "breaker_log", "sweep_history")})
@@ -56,7 +55,8 @@ def _live_table(targets: list[Target]) -> SafeString:
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
-            (t.address, health[t.pk]["status"], health[t.pk]["breaker"], health[t.pk]["checked_at"] or "-",
+            (t.address, badge(health[t.pk]["status"]), badge(health[t.pk]["breaker"]),
+             health[t.pk]["checked_at"] or "-",
              health[t.pk]["latency_ms"] if health[t.pk]["latency_ms"] is not None else "-")
             for t in targets
         ),
@@ -139,20 +139,11 @@ class ServiceHealthAdmin(HealthActions):
 
 
 class TargetHealthPageAdmin(HealthActions):
-    """Added to the target page: the same, and the health status in the list."""
+    """Added to the target page: the same (the list's badges: ``admin_badges``)."""
 
     actions = ("reset_breakers", "probe_targets")
     readonly_fields = ("live_health", "breaker_log", "sweep_history")
-    list_display = ("health_status",)
     panels = (LIVE,)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:
-        return super().get_queryset(request).select_related("health")  # type: ignore[misc]
-
-    @admin.display(description="health")
-    def health_status(self, obj: Target) -> str:
-        health: Any = getattr(obj, "health", None)
-        return str(health.status) if health is not None else "-"
 
     @admin.display(description="now")
     def live_health(self, obj: Target) -> SafeString:
@@ -177,3 +168,6 @@ class TargetHealthPageAdmin(HealthActions):
 
 extend(Service, ServiceHealthAdmin)
 extend(Target, TargetHealthPageAdmin)
+extend(Service, ServiceListHealth)
+extend(Target, TargetListHealth)
+extend(Route, RouteHealth)
