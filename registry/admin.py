@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 
 from registry import dynamic, layout
 from registry import validators as v
+from registry.guide import guide_form
 from registry.models import ConfigVersion, Route, Service, Target
 from registry.sections import Section, sections_of
 from registry.services import config_change
@@ -178,18 +179,23 @@ class ConfigAdmin(admin.ModelAdmin):
     enable/disable actions (one save per object, so signals bump the config version once)."""
 
     actions = ("enable_selected", "disable_selected")
+
+    # Shows a section's fields once its switch is on, and each group only where it applies.
+    class Media:
+        js = ("registry/guide.js",)
+
     panels: tuple[tuple[str, dict[str, Any]], ...] = ()  # read-only fieldsets added by extensions
 
     def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
         if self.model in layout.LAYOUTS:
-            return layout.fieldsets(self.model, *self.panels)
+            return layout.fieldsets(self.model, *self.panels, obj=obj)
         return super().get_fieldsets(request, obj)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         sections = sections_of(self.model)
         if sections:
             kwargs["form"] = section_form(self.form, sections)
-        return super().get_form(request, obj, change, **kwargs)
+        return guide_form(super().get_form(request, obj, change, **kwargs))
 
     def get_list_display(self, request: HttpRequest) -> Any:
         columns = [section_column(s, name) for s in sections_of(self.model) for name in s.list_display]

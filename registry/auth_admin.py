@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from registry.auth_models import ApiKey, Consumer, JwtIssuer
+from registry.guide import guide_form
 from registry.services import issue_api_key, one_config_change, revoke_api_key, rotate_api_key
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -54,6 +55,9 @@ class ConsumerAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = (ApiKeyInline,)
     actions = ("issue_key",)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return guide_form(super().get_form(request, obj, change, **kwargs))
 
     @admin.action(description="Issue a new API key for each selected consumer")
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Consumer]) -> None:
