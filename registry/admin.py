@@ -370,4 +370,5 @@ class ConfigVersionAdmin(ReadOnlyAdmin):
     list_display = ("version", "changed_at")
 
 
-from registry import auth_admin  # noqa: E402, F401  (registers consumers, API keys and JWT issuers)
+# Consumers, API keys and JWT issuers; then the index's order and Celery's schedules for superusers.
+from registry import admin_order, auth_admin  # noqa: E402, F401
