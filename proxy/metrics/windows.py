@@ -154,14 +154,14 @@ def timeline(slots: Slots, now: float, seconds: int, step: int) -> list[dict[str
     points = []
     for n in range(count):
         start = first + n * per_point
-        buckets = [0] * (WIDTH - 1)
-        errors = 0
-        for slot in range(start, start + per_point):
-            counts = slots.get(slot)
-            if counts is not None:
-                for i in range(WIDTH - 1):
-                    buckets[i] += counts[i]
-                errors += counts[ERRORS]
+        present = [counts for slot in range(start, start + per_point) if (counts := slots.get(slot)) is not None]
+        if not present:
+            buckets, errors = [], 0
+        elif len(present) == 1:
+            buckets, errors = present[0][:-1], present[0][ERRORS]
+        else:
+            merged = [sum(column) for column in zip(*present, strict=True)]
+            buckets, errors = merged[:-1], merged[ERRORS]
         requests = sum(buckets)
         covered = min(per_point * SLOT_SECONDS, max(now - start * SLOT_SECONDS, 1.0))
         points.append(
