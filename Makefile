@@ -12,6 +12,7 @@ WORKERS ?= 1
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the dependencies into $(VENV) (about a minute the first time; once only)..."
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt 2>&1 \
 		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	$(BIN)/python -c "import django, aiohttp, uvicorn, pytest" 

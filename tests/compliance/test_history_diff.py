@@ -49,3 +49,8 @@ def test_configuration_events_in_the_audit_list_name_their_route_or_service(admi
     page = admin_client.get("/admin/compliance/auditevent/?kind=config").content.decode()
     assert '<td class="field-route_label">listed-route</td>' in page
     assert '<td class="field-service_label">listed-shop</td>' in page
+
+
+def test_the_export_page_has_its_heading_once(admin_client: Client) -> None:
+    page = admin_client.get("/admin/compliance/auditevent/export/").content.decode()
+    assert page.count("<h1>Export audit events</h1>") == 1
