@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: bench-ab install run serve test lint format bench clean
+.PHONY: bench-ab install run serve test lint format bench clean screenshots
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ bench-ab: install
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+
+# The admin's main pages as PNG files in docs/screenshots/ (an embedded gateway on a free port, Debian's chromium).
+screenshots: install
+	$(BIN)/python docs/screenshots/take.py

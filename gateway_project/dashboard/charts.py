@@ -65,13 +65,18 @@ def line_chart(
     )
     drawn = []
     for n, line in enumerate(lines):
-        commands, pen_down = [], False
+        commands: list[str] = []
+        pen_down = False
         for at, value in line.points:
             if value is None:
                 pen_down = False
                 continue
+            if not pen_down and commands and commands[-1].startswith("M"):
+                commands[-1] += "h0.1"  # a lone point: a dot (round caps), not an invisible line
             commands.append(f"{'L' if pen_down else 'M'}{_f(x(at))},{_f(y(value))}")
             pen_down = True
+        if commands and commands[-1].startswith("M"):
+            commands[-1] += "h0.1"
         latest = next((v for _, v in reversed(line.points) if v is not None), None)
         shown = "-" if latest is None else label(latest)
         colour = PALETTE[n % len(PALETTE)]

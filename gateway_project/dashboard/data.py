@@ -104,7 +104,7 @@ def series_figures() -> dict[str, Any]:
     checked = sum(decisions.values())
     return {
         "top_routes": [
-            {"service": s, "route": r, "requests": int(n), "error_rate": (e / n) if n else 0.0}
+            {"service": s, "route": r, "requests": int(n), "error_percent": _percent(e / n) if n else "-"}
             for (s, r), (n, e) in top
         ],
         "ratelimit": {
@@ -184,6 +184,7 @@ def config_changes(limit: int = CHANGES) -> list[dict[str, Any]]:
                 "actor": event.actor or "-",
                 "source": event.source,
                 "object": f"{model} {label}" if model else str(label),
+                "verb": event.action.rsplit(".", 1)[-1],
                 "object_url": ""
                 if deleted or not model
                 else _admin_link(f"admin:{app}_{model}_change", event.object_id),
@@ -196,6 +197,8 @@ def config_changes(limit: int = CHANGES) -> list[dict[str, Any]]:
 
 def dashboard() -> dict[str, Any]:
     overview = overview_rows()
+    for row in overview["services"]:
+        row["error_percent"] = _percent(row["error_rate"])
     return {
         "overview": overview,
         "charts": chart_panels(),

@@ -45,6 +45,12 @@ def test_the_dashboard_charts_live_traffic_turns_a_failing_service_red_and_the_r
         line = page.locator('#dash-charts .dash-range[data-range="15m"] path.series[data-service="dash"]').first
         assert float(line.get_attribute("data-latest") or 0) > 0  # req/s of the newest point
         assert page.locator("#dash-charts svg.chart").count() == 6
+        hour = page.locator('.dash-range[data-range="1h"]')
+        assert hour.is_hidden()
+        page.click('.dash-range-button[data-range="1h"]')
+        assert hour.is_visible() and page.locator('.dash-range[data-range="15m"]').is_hidden()
+        hour_line = hour.locator('path.series[data-service="dash"]').first
+        assert float(hour_line.get_attribute("data-latest") or 0) > 0
         card = page.locator('.dash-service[data-service="dash"]')
         assert "dash-service-healthy" in (card.get_attribute("class") or "")
         assert "dash-item" not in page.locator("#dash-top-routes").inner_text()

@@ -54,6 +54,7 @@ def test_a_chart_draws_a_line_per_service_with_gaps_where_there_were_no_requests
     shop = re.search(r'<path d="([^"]+)"[^>]*data-service="shop" data-latest="4.0"', svg)
     assert shop is not None
     assert shop.group(1).count("M") == 2 and shop.group(1).count("L") == 1  # a gap after the first point
+    assert shop.group(1).split(" ")[0].endswith("h0.1")  # a lone point is drawn as a dot
     assert 'data-service="idle" data-latest=""' in svg
     assert svg.startswith("<svg") and "5</text>" in svg  # the axis' top: 5 above a highest value of 4
 
