@@ -48,7 +48,14 @@ def service_badge(summary: dict[str, Any] | None) -> SafeString:
 
 
 class _ReadsHealth:
-    """Fills each row of a list page with its health before the page renders."""
+    """Fills each row of a list page with its health before the page renders; its columns come
+    second, after the object's name."""
+
+    badges: tuple[str, ...] = ()  # also in list_display, which ``extend`` merges
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = [c for c in super().get_list_display(request) if c not in self.badges]  # type: ignore[misc]
+        return (*columns[:1], *self.badges, *columns[1:])
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)  # type: ignore[misc]
@@ -62,7 +69,7 @@ class _ReadsHealth:
 
 
 class ServiceListHealth(_ReadsHealth):
-    list_display = ("health_badge",)
+    badges = list_display = ("health_badge",)
 
     def read_health(self, rows: list[Any]) -> None:
         found = services_health(r.pk for r in rows)
@@ -75,7 +82,7 @@ class ServiceListHealth(_ReadsHealth):
 
 
 class TargetListHealth(_ReadsHealth):
-    list_display = ("health_badge", "breaker_badge")
+    badges = list_display = ("health_badge", "breaker_badge")
 
     def read_health(self, rows: list[Any]) -> None:
         targets = list(Target.objects.filter(pk__in=[r.pk for r in rows]).select_related("service__breaker"))
@@ -97,7 +104,7 @@ class TargetListHealth(_ReadsHealth):
 class RouteHealth(_ReadsHealth):
     """The route list and page show the health of the service the route forwards to."""
 
-    list_display = ("service_health_badge",)
+    badges = list_display = ("service_health_badge",)
     readonly_fields = ("service_health_now",)
     panels = (("Service health", {"fields": ("service_health_now",)}),)
 

@@ -3,6 +3,7 @@ whole list page at once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -93,3 +94,17 @@ def test_a_list_page_reads_health_with_the_same_queries_whatever_its_length(
         service = Service.objects.create(name=f"Badge shop {n}", slug=f"badge-shop-{n}")
         Target.objects.create(service=service, host="127.0.0.1", port=9300 + n)
     assert count() == few
+
+
+def test_the_lists_show_health_second_and_fit_a_wide_screen(staff: Client, shops: list[Service]) -> None:
+    for url, columns in (
+        ("/admin/registry/service/", ["name", "health_badge", "slug"]),
+        ("/admin/registry/target/", ["address", "health_badge", "breaker_badge", "service"]),
+        ("/admin/registry/route/", ["name", "service_health_badge", "matches"]),
+    ):
+        page = staff.get(url).content.decode()
+        found = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', page)
+        assert found[: len(columns)] == columns
+        assert len(found) <= 9  # a 1,400 px screen, with the filters beside the list
+    page = staff.get("/admin/registry/route/").content.decode()
+    assert '<td class="field-matches">any method /badge-0</td>' in page

@@ -1,10 +1,12 @@
 """The admin in a real browser (Playwright, Debian's chromium) against a real gateway process: the
 dashboard draws its charts from live traffic, a service turns red on the dashboard (without a
-reload) when its backend is stopped and its breaker opens, and the route form hides and shows its
-sections as the switches move."""
+reload) when its backend is stopped and its breaker opens, the route form hides and shows its
+sections as the switches move, a consumer's new key is shown once in a dialog, and the History page
+shows the change field by field. One test: one browser start, one sign-in."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -36,6 +38,7 @@ def test_the_dashboard_charts_live_traffic_turns_a_failing_service_red_and_the_r
     get_user_model().objects.create_superuser("dora", "dora@example.com", PASSWORD)
     service = config.service("dash", targets=[backend], breaker_enabled=True, breaker_failures=2, retries=0)
     route = config.route(service, "/dash")
+    consumer = config.consumer("dash-shop")
     config.sync()
     with httpx.Client(base_url=gateway.url) as client:
         assert all(client.get("/dash/item").status_code == 200 for _ in range(20))
@@ -86,3 +89,18 @@ def test_the_dashboard_charts_live_traffic_turns_a_failing_service_red_and_the_r
         assert ttl.is_visible()
         page.uncheck("#id_cache_enabled")
         assert ttl.is_hidden()
+
+        page.goto(f"{gateway.url}/admin/registry/consumer/{consumer.pk}/change/")
+        page.click("#add-api-key")
+        dialog = page.locator("#new-key-dialog")
+        dialog.wait_for()
+        key = page.locator("#new-key").inner_text()
+        assert re.fullmatch(r"gw_[0-9a-f]{8}_[A-Za-z0-9]{32}", key)
+        page.click("#copy-new-key")
+        page.click("#close-new-key")
+        assert dialog.is_hidden()
+        page.fill("#id_roles", "orders:read")
+        page.click("input[name=_continue]")
+        page.click("a.historylink")
+        change = page.locator("#audit-history tr.audit-change", has_text="roles").first
+        assert '"orders:read"' in change.inner_text() and "gateway.consumer.updated" in change.inner_text()
