@@ -108,3 +108,10 @@ def test_the_lists_show_health_second_and_fit_a_wide_screen(staff: Client, shops
         assert len(found) <= 9  # a 1,400 px screen, with the filters beside the list
     page = staff.get("/admin/registry/route/").content.decode()
     assert '<td class="field-matches">any method /badge-0</td>' in page
+
+
+def test_the_live_health_panel_shows_every_time_in_one_format(staff: Client, shops: list[Service]) -> None:
+    page = staff.get(f"/admin/registry/service/{shops[0].pk}/change/").content.decode()
+    panel = page[page.index("127.0.0.1:9200") :].split("</table>")[0]
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td>", panel)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d", panel)  # no ISO text beside formatted times
