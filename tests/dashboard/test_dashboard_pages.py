@@ -100,7 +100,10 @@ def test_top_routes_and_the_rate_limit_ratio_come_from_the_series(staff: Client,
     DECISIONS.labels("dash-policy", "limited").inc(10**6)
     page = staff.get("/admin/overview/live").content.decode()
     top = page[page.index('id="dash-top-routes"') :]
-    assert '<a href="/admin/registry/route/?q=dash-busy">dash-busy</a></td><td>dash-shop</td><td>1000</td><td>50 %</td>' in top
+    assert (
+        '<a href="/admin/registry/route/?q=dash-busy">dash-busy</a></td><td>dash-shop</td><td>1000</td><td>50 %</td>'
+        in top
+    )
     ratio = page[page.index('id="ratelimit-ratio"') :].split("<")[0]
     assert ratio != before[before.index('id="ratelimit-ratio"') :].split("<")[0]
     assert "%" in ratio
