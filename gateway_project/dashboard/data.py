@@ -195,7 +195,8 @@ def config_changes(limit: int = CHANGES) -> list[dict[str, Any]]:
     return rows
 
 
-def dashboard() -> dict[str, Any]:
+def dashboard(changes: bool = True) -> dict[str, Any]:
+    """Everything the dashboard shows; ``changes``: with the newest configuration changes."""
     overview = overview_rows()
     for row in overview["services"]:
         row["error_percent"] = _percent(row["error_rate"])
@@ -204,6 +205,6 @@ def dashboard() -> dict[str, Any]:
         "charts": chart_panels(),
         "figures": series_figures(),
         "health": service_health(),
-        "changes": config_changes(),
+        "changes": config_changes() if changes else None,
         "generated_at": time.time(),
     }

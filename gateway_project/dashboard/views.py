@@ -17,19 +17,24 @@ from gateway_project.dashboard.data import dashboard
 REFRESH_SECONDS = 5
 
 
-def _context() -> dict[str, Any]:
-    return {"dashboard": dashboard(), "refresh_ms": REFRESH_SECONDS * 1000}
+AUDIT_PERMISSION = "compliance.view_auditevent"
+
+
+def _context(request: HttpRequest) -> dict[str, Any]:
+    # The newest changes come from the audit chain: shown to those who may read it.
+    changes = request.user.has_perm(AUDIT_PERMISSION)
+    return {"dashboard": dashboard(changes=changes), "refresh_ms": REFRESH_SECONDS * 1000}
 
 
 def index(request: HttpRequest) -> HttpResponse:
     """The admin's own index with the dashboard above the configuration (wrapped in admin_view)."""
-    return admin.site.index(request, extra_context={**_context(), "title": "Gateway dashboard"})
+    return admin.site.index(request, extra_context={**_context(request), "title": "Gateway dashboard"})
 
 
 @staff_member_required
 @require_safe
 def page(request: HttpRequest) -> HttpResponse:
-    context = {**admin.site.each_context(request), **_context(), "title": "Gateway dashboard"}
+    context = {**admin.site.each_context(request), **_context(request), "title": "Gateway dashboard"}
     return TemplateResponse(request, "admin/dashboard.html", context)
 
 
@@ -37,4 +42,4 @@ def page(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @require_safe
 def live(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "admin/dashboard_panels.html", _context())
+    return TemplateResponse(request, "admin/dashboard_panels.html", _context(request))

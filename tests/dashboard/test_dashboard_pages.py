@@ -132,3 +132,16 @@ def test_the_simulator_link_appears_only_once_its_page_exists(staff: Client) -> 
         assert f'href="{reverse("gateway-simulator")}"' in page
     except NoReverseMatch:
         assert "Route simulator" not in page
+
+
+def test_the_newest_changes_are_only_for_those_who_may_read_the_audit_trail(shop: Service) -> None:
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/admin/overview/live").content.decode()
+    assert 'id="dash-changes"' not in page and 'id="dash-health"' in page
+    user.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    client.force_login(get_user_model().objects.get(pk=user.pk))
+    assert 'id="dash-changes"' in client.get("/admin/overview/live").content.decode()
