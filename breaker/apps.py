@@ -10,6 +10,7 @@ class BreakerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from breaker import environment
         from breaker.board import board
         from breaker.compile import NAME, load_breakers
         from breaker.models import ServiceBreaker, TargetBreaker
@@ -17,6 +18,7 @@ class BreakerConfig(AppConfig):
         from registry.sections import Section, attach
         from registry.snapshot import register_loader
 
+        environment.read()  # a malformed CIRCUIT_BREAKER_FAILURE_THRESHOLD stops the start here, naming it
         attach(
             Section(
                 ServiceBreaker,
@@ -33,7 +35,7 @@ class BreakerConfig(AppConfig):
                     ("health_check_healthy_successes", "health_check_unhealthy_failures"),
                 ),
                 "Breakers are per target (a target may override the failures and the open period); health "
-                "checks are probed by the Celery sweep (Periodic tasks: gateway health sweep).",
+                "checks are probed by the Celery sweep (Periodic tasks: gateway health sweep)." + environment.note(),
             )
         )
         attach(Section(TargetBreaker, "Circuit breaker overrides", ("breaker_failures", "breaker_open_seconds")))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from breaker import environment
 from breaker.models import ServiceBreaker, TargetBreaker
 from breaker.state import BreakerSettings
 from proxy.specs import ServiceSpec, Snapshot
@@ -40,13 +41,19 @@ def load_breakers(snapshot: Snapshot) -> Breakers:
     ids = [service.id for service in snapshot.services]
     rows = {row.service_id: row for row in ServiceBreaker.objects.filter(service_id__in=ids)}
     overrides = {row.target_id: row for row in TargetBreaker.objects.filter(target__service_id__in=rows)}
-    return Breakers(
-        {
-            service.id: _compiled(service, rows[service.id], overrides)
-            for service in snapshot.services
-            if service.id in rows
-        }
-    )
+    compiled = {
+        service.id: _compiled(service, rows[service.id], overrides)
+        for service in snapshot.services
+        if service.id in rows
+    }
+    if environment.threshold is not None:  # the environment's breaker, for services without settings
+        for service in snapshot.services:
+            if service.id not in rows:
+                row = ServiceBreaker(
+                    service_id=service.id, breaker_enabled=True, breaker_failures=environment.threshold
+                )
+                compiled[service.id] = _compiled(service, row, {})
+    return Breakers(compiled)
 
 
 def _compiled(service: ServiceSpec, row: ServiceBreaker, overrides: Mapping[int, TargetBreaker]) -> ServiceBreakerSpec:

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from proxy.redis_urls import SCHEMES
+
 POLICY = "cache.policies.CachePolicy"
 BEFORE = ("proxy.auth.policy.AuthPolicy", "ratelimit.policies.RateLimitPolicy")
 
@@ -35,10 +37,11 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     url = settings.GATEWAY_CACHE_REDIS_URL
-    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+    if url and url.split("://", 1)[0].lower() not in SCHEMES:
         messages.append(
             Error(
-                f"GATEWAY_CACHE_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {url.split('@')[-1]!r}.",
+                "GATEWAY_CACHE_REDIS_URL must be a redis://, rediss://, unix:// or redis+cluster:// URL, "
+                f"got {url.split('@')[-1]!r}.",
                 id="cache.E002",
             )
         )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,10 +34,11 @@ _DROPPED = frozenset({b"x-request-id", b"age", b"content-length", b"cache-status
 class Flight:
     """One fill of one key in this process; others wait on it."""
 
-    __slots__ = ("future",)
+    __slots__ = ("future", "uri")
 
-    def __init__(self) -> None:
+    def __init__(self, uri: str) -> None:
         self.future: asyncio.Future[Entry | None] | None = None  # made when a second request arrives
+        self.uri = uri  # a write to it takes the flight out of ``flights`` (``forget_flights``)
 
     async def wait(self, seconds: float) -> Entry | None:
         if self.future is None:
@@ -55,9 +57,22 @@ class Flight:
 flights: dict[str, Flight] = {}
 
 
+def forget_flights(uris: Collection[str]) -> None:
+    """A write invalidated these paths: requests arriving from now on must not wait for fills that
+    asked the backend before it (the store refuses their answers, ``Fill.asked_at``)."""
+    doomed = [key for key, flight in flights.items() if flight.uri in uris]
+    for key in doomed:
+        del flights[key]
+
+
 class Fill:
-    def __init__(self, store: MemoryStore | RedisStore, key: str, token: bytes, flight: Flight | None) -> None:
-        self.store, self.key, self.token, self.flight = store, key, token, flight
+    def __init__(
+        self, store: MemoryStore | RedisStore, key: str, uri: str, token: bytes, flight: Flight | None
+    ) -> None:
+        self.store, self.key, self.uri, self.token, self.flight = store, key, uri, token, flight
+        # When the backend was asked for what this fill stores: a write that invalidated the path
+        # later makes the store refuse it. Set again when the request is sent (CachePolicy._fetch).
+        self.asked_at = time.time()
         self.locked = False
         self.passed = False  # the lookup found a PASS marker: it still holds, no need to write it again
         self.finished = False
@@ -79,11 +94,11 @@ class Fill:
 
     def store_entry(self, entry: Entry, ttl: float) -> None:
         if self._end(entry):
-            self.store.put(self.key, entry, ttl, self.token)
+            self.store.put(self.key, entry, ttl, self.token, self.uri, self.asked_at)
 
     def not_storable(self) -> None:
         if self._end(None) and not self.passed:
-            self.store.put(self.key, PASS, settings.GATEWAY_CACHE_PASS_SECONDS, self.token)
+            self.store.put(self.key, PASS, settings.GATEWAY_CACHE_PASS_SECONDS, self.token, self.uri, self.asked_at)
 
     def abandon(self) -> None:
         self.share(None)

@@ -27,6 +27,7 @@ PASSED = frozenset({b"range", b"if-range", b"if-match", b"if-unmodified-since"})
 @dataclass(slots=True)
 class Asked:
     key: str = ""
+    uri: str = ""  # what a write to this path invalidates (cache.keys.uri)
     rules: RequestRules = NO_RULES
     personal: bool = False  # the key names one caller
     if_none_match: bytes = b""
@@ -86,6 +87,7 @@ def read(exchange: Exchange, spec: CacheSpec, authenticated: bool) -> Asked:
     asked.key = keys.entry_key(
         spec.route_key, exchange.path, query, exchange.host, keys.variant(parts) if parts else ""
     )
+    asked.uri = keys.uri(exchange.path, exchange.host)
     return asked
 
 

@@ -22,3 +22,9 @@ STORED_BYTES = Counter(
     "Body bytes written to the response cache.",
     ROUTE_LABELS,
 )
+INVALIDATIONS = Counter(
+    "gateway_cache_invalidations",
+    "Writes (unsafe methods answered 2xx/3xx) that invalidated their paths' entries (result done), or could not "
+    "because the cache's Redis did not answer (failed).",
+    (*ROUTE_LABELS, "result"),
+)

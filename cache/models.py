@@ -32,6 +32,7 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
+@v.beyond_schema
 def validate_cache_methods(value: str) -> None:
     methods = v.parse_methods(value)
     wrong = [m for m in methods if m not in CACHEABLE_METHODS]
@@ -39,18 +40,21 @@ def validate_cache_methods(value: str) -> None:
         raise ValidationError("Cacheable methods are GET and HEAD (HEAD is answered from GET's entry).")
 
 
+@v.beyond_schema
 def validate_header_names(value: str) -> None:
     bad = [name for name in split_list(value) if not _TOKEN_RE.match(name)]
     if bad:
         raise ValidationError(f"Not header names: {', '.join(bad)} (letters, digits and hyphens).")
 
 
+@v.beyond_schema
 def validate_query_names(value: str) -> None:
     bad = [name for name in split_list(value) if not _PARAM_RE.match(name)]
     if bad:
         raise ValidationError(f"Not query parameter names: {', '.join(bad)} (a trailing * matches a prefix).")
 
 
+@v.beyond_schema
 def validate_tag(value: str) -> None:
     if value and not _TAG_RE.match(value):
         raise ValidationError("A tag is 1-200 visible ASCII characters without spaces.")

@@ -2,7 +2,10 @@
 
 A route gets this step only when its cache settings are on. Per request:
 
-    not GET/HEAD, Range, unchecked credentials ...  -> BYPASS: straight to the backend
+    an unsafe method (POST, PUT, PATCH, DELETE, any not known safe) -> BYPASS; on a 2xx/3xx answer the
+                                                    entries of its path (and of its Location and
+                                                    Content-Location on this host) are invalidated first
+    another safe method, Range, unchecked credentials ...  -> BYPASS: straight to the backend
     another request of this process fills the key   -> wait for it (bounded), answer from its entry
     lookup (one Redis round trip; takes the fill lock when missing or stale)
         fresh                -> HIT
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from cache import keys
 from cache.answers import (
     BYPASS,
     EXPIRED,
@@ -44,9 +48,19 @@ from cache.compile import NAME, CacheSpec, CacheTable
 from cache.directives import ERROR_STATUSES, FRESH, STALE_OK, NotStorable, may_serve_stale_on_error, usable
 from cache.entries import Entry
 from cache.errors import NotCached
-from cache.filling import Fill, Flight, flights, judge, make_entry, store_ttl, tee, without_tag_headers
+from cache.filling import (
+    Fill,
+    Flight,
+    flights,
+    judge,
+    make_entry,
+    store_ttl,
+    tee,
+    without_tag_headers,
+)
 from cache.incoming import ANSWERED_CONDITIONALS, Asked, read, vary_matches
-from cache.metrics import RESPONSES, SERVED_BYTES, STORED_BYTES
+from cache.invalidation import SAFE_METHODS, Invalidation
+from cache.metrics import INVALIDATIONS, RESPONSES, SERVED_BYTES, STORED_BYTES
 from cache.revalidation import Revalidation
 from cache.stores import LOCK_ALWAYS, LOCK_IF_STALE, NO_LOCK, MemoryStore, RedisStore, get_store
 from proxy.errors import GatewayError
@@ -62,18 +76,22 @@ _tokens = itertools.count()
 _PROCESS = os.urandom(6).hex().encode()
 
 
-class CachePolicy(Revalidation):
+class CachePolicy(Revalidation, Invalidation):
     name = "cache"
 
     def __init__(self, spec: CacheSpec, route: RouteSpec, store: MemoryStore | RedisStore) -> None:
         self.spec = spec
         self.store = store
         self.authenticated = route.auth is not None
+        self.route_key = keys.route_key(route.id or 0)
         self.wait = settings.GATEWAY_CACHE_WAIT_SECONDS
         labels = (route.service.slug, route.name)
         self.counted = {status: RESPONSES.labels(*labels, status) for status in STATUSES}
         self.served_bytes = SERVED_BYTES.labels(*labels)
         self.stored_bytes = STORED_BYTES.labels(*labels)
+        self.invalidations = {
+            done: INVALIDATIONS.labels(*labels, "done" if done else "failed") for done in (True, False)
+        }
 
     @classmethod
     def for_route(cls, route: RouteSpec, snapshot: Snapshot | None = None) -> CachePolicy | None:
@@ -83,7 +101,9 @@ class CachePolicy(Revalidation):
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         if exchange.method not in self.spec.methods:
-            return await self._bypass(exchange, call_next, b"fwd=method")
+            if exchange.method in SAFE_METHODS:
+                return await self._bypass(exchange, call_next, b"fwd=method")
+            return await self._write(exchange, call_next)
         asked = read(exchange, self.spec, self.authenticated)
         if asked.bypass:
             return await self._bypass(exchange, call_next, b"fwd=bypass; detail=" + asked.bypass.encode())
@@ -94,20 +114,25 @@ class CachePolicy(Revalidation):
             now = time.time()
             if entry is not None and vary_matches(exchange, entry.vary) and self._fits(entry, asked, now):
                 return self._serve(exchange, asked, entry, HIT, now, b"hit", b"collapsed")
-            return await self._fetch(exchange, call_next, asked, self._fill(key, None), None, b"fwd=uri-miss")
+            return await self._fetch(exchange, call_next, asked, self._fill(asked, None), None, b"fwd=uri-miss")
         head = exchange.method == "HEAD"  # answered from GET's entries, never stored (it has no body)
-        flight = None if head else Flight()
+        flight = None if head else Flight(asked.uri)
         if flight is not None:
             flights[key] = flight
-        fill = self._fill(key, flight)
+        fill = self._fill(asked, flight)
         try:
             return await self._lookup(exchange, call_next, asked, fill, NO_LOCK if head else None)
         except BaseException:
             fill.abandon()
             raise
 
-    def _fill(self, key: str, flight: Flight | None) -> Fill:
-        return Fill(self.store, key, b"%s:%d" % (_PROCESS, next(_tokens)), flight)
+    def _fill(self, asked: Asked, flight: Flight | None) -> Fill:
+        return Fill(self.store, asked.key, asked.uri, b"%s:%d" % (_PROCESS, next(_tokens)), flight)
+
+    def _not_cached(self, detail: str) -> NotCached:
+        """A 504 for ``only-if-cached`` with nothing usable stored: a miss the backend never saw."""
+        self.counted[MISS].inc()
+        return NotCached(detail, headers=marks(MISS, cache_status(b"detail=only-if-cached"), 0))
 
     def _fits(self, entry: Entry, asked: Asked, now: float) -> bool:
         return usable(entry.age(now), entry.freshness, asked.rules, entry.has_validators) in (FRESH, STALE_OK)
@@ -128,7 +153,7 @@ class CachePolicy(Revalidation):
         if not isinstance(entry, Entry):  # a miss, or a PASS marker (fetch without waiting on a lock)
             fill.passed = entry is not None
             if asked.rules.only_if_cached:
-                raise NotCached("No stored answer, and the request asked for one only (only-if-cached).")
+                raise self._not_cached("No stored answer, and the request asked for one only (only-if-cached).")
             if entry is None and not fill.locked and mode != NO_LOCK and isinstance(self.store, RedisStore):
                 return await self._await_other(exchange, call_next, asked, fill, None)
             return await self._fetch(exchange, call_next, asked, fill, None, b"fwd=uri-miss", store=mode != NO_LOCK)
@@ -139,7 +164,9 @@ class CachePolicy(Revalidation):
             fill.share(entry)
             return self._serve(exchange, asked, entry, HIT, now, b"hit")
         if asked.rules.only_if_cached:
-            raise NotCached("The stored answer is stale, and the request asked for a stored one only (only-if-cached).")
+            raise self._not_cached(
+                "The stored answer is stale, and the request asked for a stored one only (only-if-cached)."
+            )
         if state == STALE_OK:
             if fill.locked:
                 self._revalidate_later(exchange, call_next, asked, fill, entry)
@@ -191,7 +218,7 @@ class CachePolicy(Revalidation):
         try:
             response = await call_next(exchange)
         except GatewayError as error:
-            error.headers.extend(marks(BYPASS, cache_status(detail)))
+            error.headers.extend(marks(BYPASS, cache_status(detail), 0))
             raise
         without_tag_headers(response)
         return mark_response(response, BYPASS, cache_status(detail))
@@ -220,7 +247,7 @@ class CachePolicy(Revalidation):
                     headers.append((b"if-modified-since", stale.last_modified))
             exchange.headers = headers
         word = EXPIRED if stale is not None else MISS
-        request_time = time.time()
+        request_time = fill.asked_at = time.time()
         try:
             response = await call_next(exchange)
         except GatewayError as error:
@@ -238,7 +265,7 @@ class CachePolicy(Revalidation):
             fill.abandon()
             if count:
                 self.counted[word].inc()
-            error.headers.extend(marks(word, cache_status(fwd or b"fwd=stale", b"detail=backend-error")))
+            error.headers.extend(marks(word, cache_status(fwd or b"fwd=stale", b"detail=backend-error"), 0))
             raise
         now = time.time()
         status = response.status

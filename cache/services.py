@@ -74,7 +74,7 @@ def _purge_redis(route_key: str, prefix: str, tag: str) -> int:
 
 def _purge_scan(client: Any, route_key: str, prefix: str) -> int:
     route_part = keys.glob_escape(route_key) if route_key else "*"
-    pattern = f"{keys.PREFIX}{route_part}:{keys.glob_escape(prefix)}*"
+    pattern = f"{keys.PREFIX}{{{route_part}}}:{keys.glob_escape(prefix)}*"
     removed = 0
     batch: list[bytes] = []
     for key in client.scan_iter(match=pattern, count=1000):

@@ -28,7 +28,7 @@ from compliance.buffer import RESERVE_BYTES, MemoryBridge
 from compliance.metrics import BUFFER_DEPTH, SPOOL_BYTES, SPOOL_FULL
 from compliance.spool import Segment, SpoolWriter
 from compliance.spool_drain import ship_spools, stream_writer
-from compliance.stream import counter_key, encode_raw
+from compliance.stream import APPEND, counter_key, encode_raw
 from proxy.redis_clients import async_client, sync_client
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,12 @@ class StreamSink:
         self.client = async_client(url, timeout=2, connect_timeout=1)
         self.stream = stream
         self.counter = counter_key(stream)
+        self._append = self.client.register_script(APPEND)
         self.backlog = 0
 
     async def write(self, payloads: list[bytes]) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xadd(self.stream, encode_raw(payloads))
-        pipe.incrby(self.counter, len(payloads))
-        _, self.backlog = await pipe.execute()
+        entry = encode_raw(payloads)
+        self.backlog = int(await self._append(keys=[self.stream, self.counter], args=[entry["n"], entry["r"]]))
 
     async def probe(self) -> None:
         self.backlog = int(await self.client.get(self.counter) or 0)

@@ -9,7 +9,7 @@ be pseudonymised at record time), but never erased ones: an erasure cannot be un
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -36,7 +36,12 @@ def parse_moment(value: str, end: bool = False) -> datetime:
         raise ValidationError(f"{value!r} is not a date or a date and time (YYYY-MM-DD[THH:MM]).")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
-    return moment
+    # In UTC: Postgres takes no offset beyond 15:59, ISO 8601 allows up to 23:59. A time so near the
+    # ends of the calendar that UTC leaves it (0001-01-01T00:30+01:00) means "since/until ever".
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def consumer_values(value: str) -> list[str]:

@@ -56,15 +56,14 @@ def chain_writer() -> Write:
 
 def stream_writer(client: Any, stream: str) -> Write:
     """Batches into the audit stream, as a gateway process sends them (``compliance.stream``)."""
-    from compliance.stream import counter_key, encode_raw
+    from compliance.stream import APPEND, counter_key, encode_raw
 
-    counter = counter_key(stream)
+    keys = [stream, counter_key(stream)]
+    append = client.register_script(APPEND)
 
     def write(payloads: list[bytes]) -> None:
-        pipe = client.pipeline(transaction=True)
-        pipe.xadd(stream, encode_raw(payloads))
-        pipe.incrby(counter, len(payloads))
-        pipe.execute()
+        entry = encode_raw(payloads)
+        append(keys=keys, args=[entry["n"], entry["r"]])
 
     return write
 

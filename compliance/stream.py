@@ -34,8 +34,8 @@ CLAIM_IDLE_MS = 60_000
 # acknowledged by another consumer first is not uncounted twice).
 ACK = """
 local done = 0
-for i = 1, #ARGV - 1, 2 do
-  if redis.call('XACK', KEYS[1], KEYS[3], ARGV[i]) == 1 then
+for i = 2, #ARGV - 1, 2 do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
     redis.call('XDEL', KEYS[1], ARGV[i])
     done = done + tonumber(ARGV[i + 1])
   end
@@ -46,8 +46,20 @@ return left
 """
 
 
+# Append one entry and count its records, atomically, in one round trip: KEYS stream, counter; ARGV
+# records, payload. (A script rather than MULTI: redis-py's asyncio cluster pipeline fails on MULTI.)
+APPEND = """
+redis.call('XADD', KEYS[1], '*', 'n', ARGV[1], 'r', ARGV[2])
+return redis.call('INCRBY', KEYS[2], ARGV[1])
+"""
+
+
 def counter_key(stream: str) -> str:
-    return f"{stream}:records"
+    """The stream's record count, in the stream's Redis Cluster slot (a hash tag of the stream's name,
+    or its own tag when it has one), so one transaction or script may write both."""
+    if (start := stream.find("{")) >= 0 and stream.find("}", start + 1) > start + 1:
+        return f"{stream}:records"
+    return f"{{{stream}}}:records"
 
 
 def encode(records: list[dict[str, Any]]) -> dict[Any, Any]:
@@ -112,10 +124,10 @@ class StreamConsumer:
         except DatabaseError:
             drop_connection()  # the next try opens a fresh connection
             raise
-        args: list[Any] = []
+        args: list[Any] = [GROUP]
         for entry_id, fields in entries:
             args += [entry_id, int(fields[b"n"])]
-        left = self._ack(keys=[self.stream, counter_key(self.stream), GROUP], args=args)
+        left = self._ack(keys=[self.stream, counter_key(self.stream)], args=args)
         BACKLOG.set(int(left))
         return len(records)
 

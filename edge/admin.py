@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from edge import environment
 from edge.apps import CORS_LAYOUT, IP_LAYOUT, SECURITY_LAYOUT, TRANSFORM_LAYOUT
 from edge.models import ConsumerEdge, EdgeDefaults
 from registry.admin import ConfigAdmin
@@ -23,9 +24,10 @@ class EdgeDefaultsAdmin(ConfigAdmin):
     """One row: opening the list opens it (or the form to create it)."""
 
     actions = ()  # type: ignore[assignment]  # one row, nothing to enable or disable
-    readonly_fields = ("updated_at",)
+    readonly_fields = ("updated_at", "from_environment")
     fieldsets = (
         ("CORS", {"fields": CORS_LAYOUT, "description": "For every route whose service and route inherit. " + DOCS}),
+        ("CORS from the environment", {"fields": ("from_environment",)}),
         ("Security headers", {"fields": SECURITY_LAYOUT}),
         ("IP allow and deny lists", {"fields": IP_LAYOUT, "description": "A service's or route's allow list replaces "
                                      "this one; deny lists add up."}),
@@ -35,6 +37,10 @@ class EdgeDefaultsAdmin(ConfigAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and not EdgeDefaults.objects.exists()
+
+    @admin.display(description="CORS_ORIGINS")
+    def from_environment(self, obj: EdgeDefaults | None = None) -> str:
+        return environment.note()
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         row = EdgeDefaults.objects.first()

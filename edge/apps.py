@@ -35,7 +35,9 @@ class EdgeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from edge import checks  # noqa: F401  (checks register themselves)
+        from edge import checks, environment  # noqa: F401  (checks register themselves)
+
+        environment.read()  # a malformed CORS_ORIGINS stops the start here, naming it
         from edge import models as m
         from edge.compile import NAME, load_edge
         from registry.sections import Section, attach

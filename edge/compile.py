@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge import cors, ip_lists, transform
+from edge import cors, environment, ip_lists, transform
 from edge import headers as h
 from edge.security_headers import INHERIT, SecuritySpec
 from proxy.specs import RouteSpec, Snapshot
@@ -167,8 +167,15 @@ def load_edge(snapshot: Snapshot) -> EdgeConfig:
         )
         for row in m.ConsumerEdge.objects.filter(enabled=True, consumer__enabled=True)
     }
+    levels = {group: parse(defaults) for group, parse in _PARSERS.items()}
+    if environment.origins and defaults.cors == "off":
+        # CORS_ORIGINS: the defaults' CORS, while an admin has not turned it on at that level.
+        from_environment = m.EdgeDefaults(pk=defaults.pk, cors="on", cors_origins=",".join(environment.origins))
+        for name in ("cors_methods", "cors_allow_headers", "cors_expose_headers", "cors_credentials", "cors_max_age"):
+            setattr(from_environment, name, getattr(defaults, name))
+        levels["cors"] = _cors(from_environment)
     return EdgeConfig(
-        defaults=Level(**{group: parse(defaults) for group, parse in _PARSERS.items()}),  # type: ignore[arg-type]
+        defaults=Level(**levels),  # type: ignore[arg-type]
         services={pk: Level(**groups) for pk, groups in services.items()},
         routes={pk: Level(**groups) for pk, groups in routes.items()},
         consumers=consumers,

@@ -77,3 +77,37 @@ def env_networks(name: str, default: str = "") -> list[ipaddress.IPv4Network | i
         except ValueError:
             raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or CIDR network") from None
     return networks
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+
+
+def parse_size(name: str, raw: str) -> int:
+    """``10MB`` (10,000,000), ``512KiB`` (524,288), ``1048576``: bytes, or ``ImproperlyConfigured``
+    naming the variable."""
+    text = raw.strip().replace(" ", "").lower()
+    digits = text.rstrip("bkmgi")
+    unit = text[len(digits) :]
+    if not digits.isdigit() or unit not in _SIZE_UNITS:
+        raise ImproperlyConfigured(
+            f"{name} must be a size in bytes, optionally with a unit (B, KB, MB, GB, KiB, MiB, GiB), got {raw!r}"
+        )
+    return int(digits) * _SIZE_UNITS[unit]
+
+
+def env_size(names: tuple[str, ...], default: int) -> int:
+    """The first of ``names`` that is set (the preferred spelling first), as bytes."""
+    for name in names:
+        raw = os.environ.get(name)
+        if raw is not None and raw.strip():
+            return parse_size(name, raw)
+    return default

@@ -29,9 +29,11 @@ from gateway_project.env import (
     env_int,
     env_list,
     env_networks,
+    env_size,
     env_str,
 )
 from gateway_project.logs import default_format as default_log_format
+from proxy.redis_urls import as_cluster, cluster_problem, is_cluster
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "edge",
     "mfa",
     "portal",
+    "revocation",
 ]
 
 MIDDLEWARE = [
@@ -135,12 +138,34 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# A Redis Cluster: REDIS_URL=redis+cluster://host:port (any node), or REDIS_CLUSTER=1 with a plain
+# redis:// URL. Rate limits, breaker state, the response cache, the audit stream, config notifications
+# and Django's cache then use it; Celery's broker and the channel layer need a plain Redis of their own
+# (CELERY_BROKER_URL, GATEWAY_CHANNELS_REDIS_URL): neither kombu nor channels_redis speaks cluster.
+if env_bool("REDIS_CLUSTER", False):
+    REDIS_URL = as_cluster(REDIS_URL)
+for _name in ("REDIS_URL", "GATEWAY_RATELIMIT_REDIS_URL", "GATEWAY_CACHE_REDIS_URL", "GATEWAY_AUDIT_REDIS_URL"):
+    _url = REDIS_URL if _name == "REDIS_URL" else env_str(_name)
+    if _problem := cluster_problem(_url):
+        raise ImproperlyConfigured(f"{_name}: {_problem}")
+REDIS_IS_CLUSTER = is_cluster(REDIS_URL)
 # Connect and call timeout (seconds) of the control plane's and background tasks' Redis clients
 # (proxy/redis_clients.py) and of Django's cache; the request path's Redis calls have bounds of their own.
 GATEWAY_REDIS_TIMEOUT = env_float("GATEWAY_REDIS_TIMEOUT", 1.0, minimum=0.01)
+# The channel layer's Redis (WebSocket fan-out across processes): REDIS_URL by default; a plain Redis
+# (not a cluster) is required when REDIS_URL names a cluster.
+GATEWAY_CHANNELS_REDIS_URL = env_str("GATEWAY_CHANNELS_REDIS_URL") or ("" if REDIS_IS_CLUSTER else REDIS_URL)
+if REDIS_IS_CLUSTER and not GATEWAY_CHANNELS_REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL names a Redis Cluster, which channels_redis cannot use: set GATEWAY_CHANNELS_REDIS_URL "
+        "to a plain Redis (redis://host:port/db) for the channel layer."
+    )
+if is_cluster(GATEWAY_CHANNELS_REDIS_URL):
+    raise ImproperlyConfigured("GATEWAY_CHANNELS_REDIS_URL must be a plain Redis: channels_redis cannot use a cluster.")
 if REDIS_URL:
-    # django-redis: Django's own cache (sessions, throttles, anything the control plane caches). The
-    # gateway's response cache is the cache app's, on its own keys (docs/caching.md).
+    # Django's own cache (sessions, throttles, anything the control plane caches): django-redis, or
+    # Django's Redis cache with redis-py's cluster client on a cluster. The gateway's response cache
+    # is the cache app's, on its own keys (docs/caching.md).
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -151,9 +176,22 @@ if REDIS_URL:
             },
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    if REDIS_IS_CLUSTER:
+        CACHES["default"] = {
+            "BACKEND": "gateway_project.cluster_cache.ClusterCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": GATEWAY_REDIS_TIMEOUT, "socket_timeout": GATEWAY_REDIS_TIMEOUT},
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if GATEWAY_CHANNELS_REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [GATEWAY_CHANNELS_REDIS_URL]},
+        }
+    }
+else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Auth and security --------------------------------------------------------------------------
@@ -216,7 +254,8 @@ GATEWAY_MFA_KEY = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: DRF takes WWW-Authenticate from the first class, so a bad token answers 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, refusing revoked tokens (revocation app).
+        "revocation.authentication.RevocationCheckingJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -231,6 +270,8 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("GATEWAY_ADMIN_TOKEN_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A revoked refresh token gets no new access token; each new one joins its sign-in.
+    "TOKEN_REFRESH_SERIALIZER": "revocation.authentication.RevocationCheckingRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gateway admin API",
@@ -263,7 +304,10 @@ GATEWAY_HEALTH_CHECK_TIMEOUT = env_float("GATEWAY_HEALTH_CHECK_TIMEOUT", 1.5, mi
 # Client-supplied X-Forwarded-* headers are believed only from these peers (CIDRs).
 GATEWAY_TRUSTED_PROXIES = env_networks("GATEWAY_TRUSTED_PROXIES", "")
 # Global cap on request bodies; a route may set a lower or higher one.
-GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
+# Sizes take units (10MB, 512KiB); MAX_REQUEST_SIZE is the spelling of the gateway this one replaces.
+GATEWAY_MAX_BODY_BYTES = env_size(
+    ("GATEWAY_MAX_BODY_BYTES", "GATEWAY_MAX_REQUEST_SIZE", "MAX_REQUEST_SIZE"), 10 * 1024 * 1024
+)
 # A request body that stalls longer than this between two chunks gets 408.
 GATEWAY_BODY_TIMEOUT = env_float("GATEWAY_BODY_TIMEOUT", 30.0, minimum=0.1)
 # The whole request body must arrive within this many seconds of its head (408 after); a route may
@@ -319,6 +363,10 @@ GATEWAY_API_KEY_USAGE_FLUSH_SECONDS = env_float("GATEWAY_API_KEY_USAGE_FLUSH_SEC
 # JWKS documents of JWT issuers: fetched by the control plane when the table is built, kept this long.
 GATEWAY_JWKS_CACHE_SECONDS = env_float("GATEWAY_JWKS_CACHE_SECONDS", 300.0, minimum=0.0)
 GATEWAY_JWKS_TIMEOUT = env_float("GATEWAY_JWKS_TIMEOUT", 5.0, minimum=0.1)
+# JWT revocation (docs/authentication.md#revocation): how long an entry given no expiry is kept (at least
+# the longest token lifetime of your issuers), and how often each process checks it missed none.
+GATEWAY_JWT_REVOCATION_SECONDS = env_int("GATEWAY_JWT_REVOCATION_SECONDS", 24 * 3600, minimum=60)
+GATEWAY_JWT_REVOCATION_POLL_INTERVAL = env_float("GATEWAY_JWT_REVOCATION_POLL_INTERVAL", 0.5, minimum=0.05)
 # Token introspection (RFC 7662) for routes with auth mode "introspection"; empty URL: such routes get 503.
 GATEWAY_INTROSPECTION_URL = env_str("GATEWAY_INTROSPECTION_URL", "")
 GATEWAY_INTROSPECTION_CLIENT_ID = env_str("GATEWAY_INTROSPECTION_CLIENT_ID", "")
@@ -408,6 +456,9 @@ GATEWAY_CACHE_PASS_SECONDS = env_float("GATEWAY_CACHE_PASS_SECONDS", 5.0, minimu
 GATEWAY_CACHE_KEEP_STALE_SECONDS = env_float("GATEWAY_CACHE_KEEP_STALE_SECONDS", 300.0, minimum=0.0)
 # Bodies of at least this many bytes are stored zlib-compressed in Redis (unless already encoded); 0: never.
 GATEWAY_CACHE_COMPRESS_ABOVE = env_int("GATEWAY_CACHE_COMPRESS_ABOVE", 4096, minimum=0)
+# After a write (an unsafe method answered 2xx/3xx) invalidated a path, answers to requests that asked
+# the backend before it are not stored for this long (they may hold what the write changed).
+GATEWAY_CACHE_INVALIDATION_SECONDS = env_float("GATEWAY_CACHE_INVALIDATION_SECONDS", 60.0, minimum=0.001)
 # Backend response headers that carry purge tags (space- or comma-separated); clients never see them.
 GATEWAY_CACHE_TAG_HEADERS = env_list("GATEWAY_CACHE_TAG_HEADERS", "Surrogate-Key,Cache-Tag")
 
@@ -466,6 +517,11 @@ GATEWAY_PORTAL_MAX_DOCUMENT_BYTES = env_int("GATEWAY_PORTAL_MAX_DOCUMENT_BYTES",
 # --- Celery (health sweeps) ---------------------------------------------------------------------
 # Production: Redis. Embedded: a directory queue in var/ that the launcher's worker shares.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost//"
+if is_cluster(CELERY_BROKER_URL):
+    raise ImproperlyConfigured(
+        "Celery's broker cannot be a Redis Cluster: set CELERY_BROKER_URL to a plain Redis (redis://host:port/db)"
+        + (" when REDIS_URL names a cluster." if CELERY_BROKER_URL == REDIS_URL else ".")
+    )
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # bootstrap.prepare makes both folders; kombu's control folder would default to ./control.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -513,10 +569,11 @@ if GATEWAY_METRICS:
     _engine = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     if _engine in ("postgresql", "sqlite3"):
         DATABASES["default"]["ENGINE"] = f"django_prometheus.db.backends.{_engine}"
-    CACHES["default"]["BACKEND"] = {
+    _cache = str(CACHES["default"]["BACKEND"])
+    CACHES["default"]["BACKEND"] = {  # the cluster cache has no counting twin: it stays as it is
         "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
         "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
-    }[str(CACHES["default"]["BACKEND"])]
+    }.get(_cache, _cache)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from proxy.errors import BadRequest, DependencyDown, Forbidden, GatewayError, NoRoute, problem_response
-from proxy.redis_clients import sync_client
+from proxy.redis_clients import get_many, sync_client
 from proxy.serving import serving
 from registry.watch import PROCESS_KEY, watcher
 
@@ -92,7 +92,7 @@ def _migrations() -> dict[str, Any]:
 def _processes() -> list[dict[str, Any]]:
     with sync_client() as client:
         keys = sorted(client.scan_iter(match=PROCESS_KEY + "*", count=100))
-        values = client.mget(keys) if keys else []
+        values = get_many(client, keys)
     return [json.loads(v) for v in values if v]
 
 

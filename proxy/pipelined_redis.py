@@ -26,6 +26,9 @@ from typing import Any
 import hiredis
 from redis.asyncio.connection import SSLConnection, parse_url
 
+from proxy.cluster_slots import SlotMap
+from proxy.redis_urls import is_cluster, plain_url
+
 READ_GRACE = 0.001  # seconds: long enough to put the verdict after the loop's next poll
 
 
@@ -137,21 +140,19 @@ class _Protocol(asyncio.Protocol):
             self.transport.close()
 
 
-class ScriptClient:
-    """Runs one Lua script by EVALSHA over one lazily (re)connected, pipelined connection."""
+class _Node:
+    """One server's pipelined connection, (re)connected lazily, with the script loaded on connect."""
 
-    def __init__(self, url: str, script: str, timeout: float, connect_timeout: float) -> None:
-        self.options = parse_url(url)
-        self.timeout = timeout
-        self.script = script.encode()
-        self.sha = hashlib.sha1(self.script, usedforsecurity=False).hexdigest().encode()  # Redis names scripts so
-        self._evalsha_head = bulk(b"EVALSHA") + bulk(self.sha)
+    def __init__(self, options: dict[str, Any], script: bytes, connect_timeout: float, timeout: float) -> None:
+        self.options = options
+        self.script = script
         self.connect_timeout = connect_timeout
-        self._conn: _Protocol | None = None
+        self.timeout = timeout
+        self.conn: _Protocol | None = None
         self._connecting: asyncio.Future[_Protocol] | None = None
 
-    async def _connection(self) -> _Protocol:
-        conn = self._conn
+    async def connection(self) -> _Protocol:
+        conn = self.conn
         if conn is not None and conn.lost is None:
             return conn
         if self._connecting is None:  # one connect for every caller waiting on it
@@ -190,32 +191,75 @@ class ScriptClient:
                 conn.transport.close()
                 raise
         conn.timeout = self.timeout
-        self._conn = conn
+        self.conn = conn
         return conn
+
+    def close(self) -> None:
+        if self.conn is not None and self.conn.transport is not None:
+            self.conn.transport.close()
+        self.conn = None
+
+
+class ScriptClient:
+    """Runs one Lua script by EVALSHA over one lazily (re)connected, pipelined connection; for a Redis
+    Cluster (``redis+cluster://``), over one such connection per master, each call sent to the master of
+    its first key's slot (``proxy.cluster_slots``), following MOVED (the slot has moved: the map is
+    corrected, and read again in the background) and ASK (a slot being migrated: ASKING, then the call,
+    on the importing master)."""
+
+    def __init__(self, url: str, script: str, timeout: float, connect_timeout: float) -> None:
+        self.cluster = is_cluster(url)
+        self.options: dict[str, Any] = dict(parse_url(plain_url(url)))
+        self.timeout = timeout
+        self.script = script.encode()
+        self.sha = hashlib.sha1(self.script, usedforsecurity=False).hexdigest().encode()  # Redis names scripts so
+        self._evalsha_head = bulk(b"EVALSHA") + bulk(self.sha)
+        self.connect_timeout = connect_timeout
+        self._single = _Node(self.options, self.script, connect_timeout, timeout)
+        self._slots = SlotMap(self._single) if self.cluster else None
 
     async def evalsha(self, count: int, tail: bytes) -> Any:
         """Run the script; ``tail`` is ``count`` RESP bulk strings: numkeys, the keys, the arguments."""
-        conn = self._conn
+        if self._slots is not None:
+            return await self._slots.call(self, count, tail)
+        return await self.run(self._single, count, tail)
+
+    async def run(self, node: _Node, count: int, tail: bytes, asking: bool = False) -> Any:
+        conn = node.conn
         if conn is None or conn.lost is not None:
             async with asyncio.timeout(self.timeout):  # a caller waits no longer for a connect
-                conn = await self._connection()
+                conn = await node.connection()
+        if asking:
+            conn.send(ASKING).add_done_callback(_ignore)  # the same write as the call: nothing between them
         try:
             return await conn.send(b"*%d\r\n%s%s" % (count + 2, self._evalsha_head, tail))
         except RedisReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
         # The script cache was flushed (SCRIPT FLUSH, a failover): run it in full, and cache it again.
+        if asking:
+            conn.send(ASKING).add_done_callback(_ignore)
         reply = await conn.send(b"*%d\r\n%s%s%s" % (count + 2, bulk(b"EVAL"), bulk(self.script), tail))
         conn.send(pack(["SCRIPT", "LOAD", self.script])).add_done_callback(_ignore)
         return reply
 
+    def node(self, options: dict[str, Any]) -> _Node:
+        return _Node(options, self.script, self.connect_timeout, self.timeout)
+
     async def connect(self) -> None:
-        await self._connection()
+        if self._slots is not None:
+            async with asyncio.timeout(self.connect_timeout):
+                await self._slots.refresh()
+            return
+        await self._single.connection()
 
     async def close(self) -> None:
-        if self._conn is not None and self._conn.transport is not None:
-            self._conn.transport.close()
-        self._conn = None
+        self._single.close()
+        if self._slots is not None:
+            self._slots.close()
+
+
+ASKING = pack(["ASKING"])
 
 
 def _ignore(future: asyncio.Future[Any]) -> None:

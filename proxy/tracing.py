@@ -7,7 +7,9 @@ test one module-level flag that ``configure`` sets once at start. When on:
 - a CLIENT span around the upstream call, whose ``traceparent`` replaces the client's in the
   headers sent to the backend, so the backend's spans join the same trace;
 - Redis and Postgres client spans from the OpenTelemetry instrumentations (control plane, and
-  the data plane's own Redis round trips).
+  the data plane's own Redis round trips);
+- a SERVER span per request Django handles (admin, admin API, health, portal), from
+  opentelemetry-instrumentation-django's middleware, with that request's database spans as children.
 
 Export is configured by the standard variables (``OTEL_TRACES_EXPORTER=otlp``,
 ``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_SERVICE_NAME``, ``OTEL_TRACES_SAMPLER``, ...), over OTLP/HTTP.
@@ -42,6 +44,7 @@ def configure(provider: Any = None) -> None:
         provider = _provider_from_environment()
         trace.set_tracer_provider(provider)
         _instrument_clients()
+        _instrument_django(provider)
     _tracer = provider.get_tracer("gateway.proxy")
     _propagator = TraceContextTextMapPropagator()
     enabled = True
@@ -65,6 +68,21 @@ def _provider_from_environment() -> Any:
         elif name != "none":
             log.warning("OTEL_TRACES_EXPORTER names %r, which the gateway does not ship; ignored", name)
     return provider
+
+
+def _instrument_django(provider: Any) -> None:
+    """Server spans for the requests Django handles (admin, admin API, health, portal): the
+    instrumentation puts its middleware first in ``settings.MIDDLEWARE``, which only Django's handler
+    runs; proxied requests never reach it. Called from ``AppConfig.ready``, before the handler loads
+    its middleware; with tracing off it is never called, so the middleware is not there at all."""
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    instrumentor = DjangoInstrumentor()
+    try:
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider)
+    except Exception:
+        log.exception("could not instrument Django")
 
 
 def _instrument_clients() -> None:

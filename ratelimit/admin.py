@@ -40,7 +40,7 @@ class RatePolicyForm(forms.ModelForm):
 @admin.register(RatePolicy)
 class RatePolicyAdmin(ConfigAdmin):
     form = RatePolicyForm
-    list_display = ("name", "scope", "limit", "period", "algorithm", "failure_mode", "shadow", "enabled")
+    list_display = ("name", "scope", "limit", "period", "algorithm", "failure_mode", "shadow", "enabled", "origin")
     list_filter = ("enabled", "shadow", "scope", "algorithm", "failure_mode")
     search_fields = ("name", "description")
     filter_horizontal = ("routes", "services", "consumers")
@@ -52,6 +52,17 @@ class RatePolicyAdmin(ConfigAdmin):
         ("Applies to", {"fields": ("all_routes", "routes", "services", "consumers")}),
         ("Shadow mode", {"fields": ("would_have_limited",)}),
     )
+
+    @admin.display(description="set by")
+    def origin(self, obj: RatePolicy) -> str:
+        return "the environment" if obj.from_environment else "an admin"
+
+    def has_change_permission(self, request: HttpRequest, obj: RatePolicy | None = None) -> bool:
+        # A policy from the environment is shown, never edited here: change the variable.
+        return not (obj is not None and obj.from_environment) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: RatePolicy | None = None) -> bool:
+        return not (obj is not None and obj.from_environment) and super().has_delete_permission(request, obj)
 
     @admin.display(description="Would have limited (per consumer, last 7 days)")
     def would_have_limited(self, obj: RatePolicy) -> SafeString:

@@ -76,6 +76,20 @@ def sliding_window(limit: Limit, state: State | None, now: int) -> tuple[Verdict
     return Verdict(False, 0, _ms(reset), _ms(min(retry, period))), None
 
 
+def sliding_window_refund(limit: Limit, state: State | None, attempted_at: int) -> State | None:
+    """Give back one request admitted at ``attempted_at`` (µs): taken off the window it was counted in
+    (still the current one, or by now the previous one); None when there is nothing to give back."""
+    if state is None:
+        return None
+    window = attempted_at // limit.period_us
+    w, c, p, lc, lp = state
+    if w == window and c > 0:
+        return (w, c - 1, p, lc, lp)
+    if w == window + 1 and p > 0:
+        return (w, c, p - 1, lc, lp)
+    return None
+
+
 def gcra(limit: Limit, state: State | None, now: int) -> tuple[Verdict, State | None]:
     interval = limit.period_us // limit.limit
     tau = interval * (limit.burst or limit.limit)

@@ -10,7 +10,7 @@ class RateLimitConfig(AppConfig):
 
     def ready(self) -> None:
         from proxy import lifespan
-        from ratelimit import checks, fallback  # noqa: F401  (checks register themselves)
+        from ratelimit import checks, environment, fallback  # noqa: F401  (checks register themselves)
         from ratelimit.compile import load_rate_limits
         from ratelimit.models import RatePolicy
         from registry.services import track_changes
@@ -19,3 +19,5 @@ class RateLimitConfig(AppConfig):
         track_changes(RatePolicy, "routes", "services", "consumers")
         register_loader("ratelimit", load_rate_limits)
         lifespan.add_hooks(fallback.start, fallback.stop)
+        environment.read()  # a malformed GLOBAL_/USER_RATE_LIMIT_* stops the start here, naming it
+        lifespan.add_hooks(environment.start, None)

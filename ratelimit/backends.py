@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from proxy.pipelined_redis import ScriptClient, bulk
-from ratelimit.algorithms import Limit, State, Verdict, decide, expires_after_us
+from ratelimit.algorithms import SLIDING_WINDOW, Limit, State, Verdict, decide, expires_after_us, sliding_window_refund
 
-KEY_PREFIX = "gateway:rl:"
-SHADOW_PREFIX = "gateway:rl-shadow:"
+# Every counter and shadow hash carries the hash tag {rl}: on a Redis Cluster they share one slot, so
+# the one script that decides all of a request's counters may touch them together. No narrower tag
+# would do: one policy's counter meets other policies' counters on different requests and routes.
+KEY_PREFIX = "gateway:{rl}:"
+SHADOW_PREFIX = "gateway:{rl}-shadow:"
 SHADOW_TTL_MS = 7 * 86_400_000
 PRUNE_EVERY = 10_000  # memory backend: drop expired counters after this many writes
 
@@ -71,6 +74,18 @@ class MemoryBackend:
             if self._writes % PRUNE_EVERY == 0:
                 self.prune(now)
         return verdicts
+
+    def refund(self, check: Check, age_us: int) -> bool:
+        """Give back one request a sliding-window counter admitted ``age_us`` ago (``REFUND_LUA``)."""
+        assert check.limit.algorithm == SLIDING_WINDOW
+        now = int(self.clock() * 1_000_000)
+        stored = self.states.get(check.key)
+        if stored is None or stored[1] <= now:
+            return False
+        new = sliding_window_refund(check.limit, stored[0], now - age_us)
+        if new is not None:
+            self.states[check.key] = (new, stored[1])
+        return new is not None
 
     def prune(self, now: int) -> None:
         for key in [k for k, (_, until) in self.states.items() if until <= now]:
@@ -165,6 +180,26 @@ if ok then
 end
 return out
 """.replace("%(shadow_ttl)d", str(SHADOW_TTL_MS))
+
+
+# KEYS[1]: a sliding-window counter; ARGV: its period µs, the age µs of the admission to give back.
+# Mirrors ratelimit.algorithms.sliding_window_refund; answers 1 when something was given back.
+REFUND_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = math.floor((now - tonumber(ARGV[2])) / tonumber(ARGV[1]))
+local h = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local w, c, p = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0
+if w == window and c > 0 then
+  redis.call('HINCRBY', KEYS[1], 'c', -1)
+  return 1
+end
+if w == window + 1 and p > 0 then
+  redis.call('HINCRBY', KEYS[1], 'p', -1)
+  return 1
+end
+return 0
+"""
 
 
 def _encode_limit(limit: Limit) -> bytes:

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from proxy.redis_urls import SCHEMES
+
 POLICY = "ratelimit.policies.RateLimitPolicy"
 AUTH = "proxy.auth.policy.AuthPolicy"
 
@@ -33,10 +35,10 @@ def check_ratelimit(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             )
         )
     url = settings.GATEWAY_RATELIMIT_REDIS_URL
-    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+    if url and url.split("://", 1)[0].lower() not in SCHEMES:
         messages.append(
             Error(
-                "GATEWAY_RATELIMIT_REDIS_URL must be a redis://, rediss:// or unix:// URL, "
+                "GATEWAY_RATELIMIT_REDIS_URL must be a redis://, rediss://, unix:// or redis+cluster:// URL, "
                 f"got {url.split('@')[-1]!r}.",
                 id="ratelimit.E002",
             )

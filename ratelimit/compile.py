@@ -27,6 +27,8 @@ class PolicySpec:
     # Services of the routes in route_ids: their dynamic /api/v1/{slug} route reaches the same backend
     # paths, so the policy applies there too (it would be a way around the limit otherwise).
     route_service_ids: frozenset[int] = frozenset()
+    # From the environment: a default, for the routes without a policy of their own with this scope.
+    from_environment: bool = False
 
     @property
     def quota(self) -> int:
@@ -50,7 +52,10 @@ class RateLimits:
     policies: tuple[PolicySpec, ...] = ()
 
     def for_route(self, route: RouteSpec) -> tuple[PolicySpec, ...]:
-        return tuple(p for p in self.policies if p.applies_to(route))
+        own = [p for p in self.policies if not p.from_environment and p.applies_to(route)]
+        scopes = {p.scope for p in own}
+        defaults = [p for p in self.policies if p.from_environment and p.scope not in scopes and p.applies_to(route)]
+        return (*own, *defaults)
 
 
 def load_rate_limits(snapshot: Snapshot) -> RateLimits:
@@ -75,6 +80,7 @@ def load_rate_limits(snapshot: Snapshot) -> RateLimits:
                 service_ids=frozenset(s.pk for s in row.services.all()),
                 consumer_ids=consumers or None,
                 route_service_ids=frozenset(r.service_id for r in routes),
+                from_environment=row.from_environment,
             )
         )
     return RateLimits(tuple(specs))

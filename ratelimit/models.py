@@ -71,6 +71,9 @@ class RatePolicy(models.Model):
         related_name="rate_policies",
         help_text="Only count requests of these consumers (on the routes chosen above, or on every route).",
     )
+    # Written from GLOBAL_/USER_RATE_LIMIT_* at each start (ratelimit.environment): read-only here. It
+    # applies to the routes without a policy of their own with the same scope.
+    from_environment = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

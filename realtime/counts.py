@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from proxy.redis_clients import async_client, sync_client
+from proxy.redis_clients import async_client, get_many, sync_client
 from proxy.serving import serving
 from realtime.live import live
 
@@ -35,7 +35,7 @@ def gather() -> list[dict[str, Any]]:
         return [local_counts()]
     with sync_client() as client:
         keys = sorted(client.scan_iter(match=KEY_PREFIX + "*", count=1000))
-        values = client.mget(keys) if keys else []
+        values = get_many(client, keys)
     return [json.loads(value) for value in values if value]
 
 

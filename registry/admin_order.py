@@ -13,7 +13,10 @@ from django.http import HttpRequest
 from registry.admin import extend
 
 # App labels in the order the index and the sidebar list them; any other app follows, by name.
-ORDER = ("registry", "breaker", "ratelimit", "cache", "edge", "realtime", "portal", "compliance", "mfa", "auth")
+ORDER = (
+    *("registry", "breaker", "ratelimit", "cache", "edge", "realtime", "portal", "revocation"),
+    *("compliance", "mfa", "auth"),
+)
 SUPERUSER_ONLY = ("clockedschedule", "crontabschedule", "solarschedule")
 
 

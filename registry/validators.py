@@ -7,6 +7,7 @@ schema (``registry.api.schema.AutoSchema``), so what the schema allows is exactl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,28 @@ def described(schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> Callable
     return attach
 
 
+# The code of a message about a rule no JSON Schema carries; the admin API answers it with 422
+# (registry.api.problems.RULE, the same string).
+RULE = "rule"
+
+
+def beyond_schema(validator: Callable[[str], None]) -> Callable[[str], None]:
+    """Mark a validator whose rule no JSON Schema can carry (a list with a grammar of its own, an
+    address network, a regular expression that must compile, a header line): its messages get the
+    code ``rule``, so the admin API answers a value its schema allows but the rule refuses with
+    422 ``rule_violated``, never with a 400 that the schema says cannot happen. Forms and
+    ``gateway_apply`` show the same messages."""
+
+    @functools.wraps(validator)
+    def check(value: str) -> None:
+        try:
+            validator(value)
+        except ValidationError as exc:
+            raise ValidationError([ValidationError(message, code=RULE) for message in exc.messages]) from None
+
+    return check
+
+
 def pattern(regex: str) -> dict[str, str]:
     return {"pattern": f"^(?:{regex})$"}
 
@@ -66,7 +89,11 @@ def normalize_prefix(value: str) -> str:
 
 def _prefix_pattern() -> dict[str, str]:
     reserved = "|".join(re.escape(p) for p in reserved_prefixes())
-    return {"pattern": rf"^(?!(?:{reserved})(?:/|$))/(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"}
+    # No ';' parameters (path_params below); '%' only as an escape (one of a refused byte: a rule).
+    char = r"(?:[A-Za-z0-9\-._~!$&'()*+,=:@]|%[0-9A-Fa-f]{2})"
+    first = r"(?:[A-Za-z0-9\-_~!$&'()*+,=:@]|%[0-9A-Fa-f]{2})"
+    segment = rf"(?:{first}{char}*|\.{first}{char}*|\.\.{char}+)"
+    return {"pattern": rf"^(?!(?:{reserved})(?:/|$))/(?:{segment}(?:/{segment})*)?$"}
 
 
 @described(_prefix_pattern)
@@ -88,7 +115,8 @@ def validate_path_prefix(value: str) -> None:
     try:
         key_of(value)
     except ValueError as exc:
-        raise ValidationError(f"No request could match this prefix: {exc}", code="path_unreadable") from None
+        # An escape of a byte no path may hold (%2F, %00): a rule of the value no pattern states.
+        raise ValidationError(f"No request could match this prefix: {exc}", code=RULE) from None
     if is_reserved(value):
         raise ValidationError(
             f"{value} is served by the gateway itself ({', '.join(reserved_prefixes())}); choose another prefix.",
@@ -106,6 +134,7 @@ def validate_base_path(value: str) -> None:
     validate_plain_path(value)
 
 
+@described(pattern(rf"|{PLAIN_PATH}"))  # empty: the fields that use it are optional
 def validate_plain_path(value: str) -> None:
     if not _PLAIN_PATH_RE.match(value):
         raise ValidationError("Use an empty value or a plain path that starts with '/'.", code="base_path")
@@ -288,6 +317,7 @@ def parse_token_types(value: str) -> frozenset[str]:
     return frozenset(types)
 
 
+@beyond_schema
 def validate_token_types(value: str) -> None:
     if not parse_token_types(value):
         raise ValidationError("Name at least one accepted typ, such as JWT or at+jwt.")

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
-from proxy.redis_clients import async_client
+from proxy.redis_clients import async_client, node_client
 from proxy.serving import serving
 from proxy.table import RoutingTable
 from registry import services
@@ -160,7 +160,7 @@ class ConfigWatcher:
         assert self._event is not None
         warned = False
         while True:
-            client = async_client(timeout=None, connect_timeout=2)
+            client = node_client(timeout=None, connect_timeout=2)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(services.CONFIG_CHANNEL)

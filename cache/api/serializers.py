@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from cache.models import CachePurge
+from registry.api.problems import RULE
 from registry.models import Route
 
 
@@ -24,9 +25,11 @@ class CachePurgeSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind, route = attrs.get("kind"), attrs.get("route")
         if kind == CachePurge.Kind.ROUTE and route is None:
-            raise serializers.ValidationError({"route": ["Name the route to purge."]})
+            raise serializers.ValidationError({"route": ["Name the route to purge."]}, code=RULE)
         if kind == CachePurge.Kind.PREFIX and not attrs.get("prefix"):
-            raise serializers.ValidationError({"prefix": ["Give the path prefix to purge, e.g. /products/."]})
+            raise serializers.ValidationError(
+                {"prefix": ["Give the path prefix to purge, e.g. /products/."]}, code=RULE
+            )
         if kind == CachePurge.Kind.TAG and not attrs.get("tag"):
-            raise serializers.ValidationError({"tag": ["Give the tag to purge."]})
+            raise serializers.ValidationError({"tag": ["Give the tag to purge."]}, code=RULE)
         return attrs

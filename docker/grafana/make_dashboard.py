@@ -68,6 +68,33 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
         [(f"sum by (reason) (rate(gateway_auth_failures_total{S}[{RI}]))", "{{reason}}")],
     ),
     (
+        "Auth failure spike (refusals per second, now and the hour before)",
+        "reqps",
+        [
+            (
+                f'sum by (service, route) (rate(gateway_auth_failures_total{{service=~"$service", '
+                f'reason!="insufficient_role"}}[{RI}]))',
+                "{{service}} / {{route}}",
+            ),
+            (
+                'sum by (service, route) (rate(gateway_auth_failures_total{service=~"$service", '
+                'reason!="insufficient_role"}[1h] offset 5m))',
+                "{{service}} / {{route}} (hour before)",
+            ),
+        ],
+    ),
+    (
+        "Rate-limit breaches (share of a route's requests refused)",
+        "percentunit",
+        [
+            (
+                f"sum by (service, route) (rate(gateway_ratelimit_rejections_total{S}[{RI}]))"
+                f" / sum by (service, route) (rate(gateway_requests_total{S}[{RI}]))",
+                "{{service}} / {{route}}",
+            )
+        ],
+    ),
+    (
         "Bytes in / out",
         "Bps",
         [

@@ -12,6 +12,9 @@ from registry.models import Consumer
 class EdgeDefaultsSerializer(ModelCleanSerializer):
     """The edge settings of every route whose service and route inherit them."""
 
+    # null until the defaults are first saved (the built-in ones are shown until then)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = EdgeDefaults
         exclude = ("id",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -12,6 +12,7 @@ from proxy.auth.apikeys import looks_like_key
 from proxy.auth.config import AuthConfig, Identity
 from proxy.auth.introspection import IntrospectionDown, IntrospectionSettings, Introspector
 from proxy.auth.jwt import TokenRefused, roles_of, verify_token
+from proxy.auth.revocation import GATEWAY_ISSUER, TokenMark
 from proxy.errors import DependencyDown
 
 _KEY_IN_QUERY = re.compile(rb"(?:^|[=&])gw_[0-9a-f]{8}_[A-Za-z0-9]{32}(?:&|$)")
@@ -83,21 +84,35 @@ def _exact(credential: str) -> str:
     return credential
 
 
-def identify_token(token: str, config: AuthConfig) -> tuple[Identity, float]:
-    """The caller a verified JWT names, and until when (epoch seconds) that answer holds."""
+def identify_token(token: str, config: AuthConfig) -> tuple[Identity, float, TokenMark]:
+    """The caller a verified JWT names, until when (epoch seconds) that answer holds, and what
+    revocation looks at (``proxy.auth.revocation``)."""
     key, claims = verify_token(token, config.jwt_keys)
     until = float(claims["exp"]) + key.leeway
     if key.issuer_id == 0:  # this gateway's own admin API token (simplejwt)
         if claims.get("token_type") != "access":
             raise TokenRefused("Only access tokens are accepted.")
-        identity = config.credentials.gateway_users.get(str(claims.get(config.credentials.user_id_claim)))
+        user_id = str(claims.get(config.credentials.user_id_claim))
+        identity = config.credentials.gateway_users.get(user_id)
         if identity is None:
             raise TokenRefused("No enabled consumer is linked to this user.")
-        return identity, until
+        return identity, until, _mark(claims, GATEWAY_ISSUER, user_id)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenRefused("The token lacks a 'sub' claim.")
-    return Identity(consumer_id="", name=subject, roles=roles_of(claims, key.roles_claim), subject=subject), until
+    identity = Identity(consumer_id="", name=subject, roles=roles_of(claims, key.roles_claim), subject=subject)
+    return identity, until, _mark(claims, str(claims.get("iss") or ""), subject)
+
+
+def _mark(claims: dict[str, Any], issuer: str, subject: str) -> TokenMark:
+    jti = claims.get("jti")
+    iat = claims.get("iat")  # a number when present (checked by verify_token)
+    return TokenMark(
+        jti=jti if isinstance(jti, str) else "",
+        issuer=issuer,
+        subject=subject,
+        issued_at=float(iat) if isinstance(iat, int | float) else None,
+    )
 
 
 def introspector() -> Introspector | None:

@@ -26,6 +26,7 @@ from proxy.auth.credentials import (
 )
 from proxy.auth.identity import HeaderCache, UnsafeIdentity
 from proxy.auth.jwt import TokenRefused
+from proxy.auth.revocation import TokenMark, denylist
 from proxy.errors import DependencyDown, Forbidden, Unauthorized
 from proxy.exchange import Exchange, Response
 from proxy.pipeline import Handler
@@ -48,9 +49,9 @@ class AuthPolicy:
         self.required = config.required_roles
         self.identity_headers = HeaderCache(config.identity_headers, VERIFIED_CACHE_SIZE)
         self.challenges = _challenges(config.mode)
-        # Verified JWTs -> (valid until, identity). Per policy, so a table rebuild (issuer or key
-        # changed, consumer disabled) starts empty.
-        self._verified: dict[bytes, tuple[float, Identity]] = {}
+        # Verified JWTs -> (valid until, identity, revocation mark). Per policy, so a table rebuild
+        # (issuer or key changed, consumer disabled) starts empty. Revocation is checked on every use.
+        self._verified: dict[bytes, tuple[float, Identity, TokenMark]] = {}
 
     @classmethod
     def for_route(cls, route: RouteSpec, snapshot: Snapshot | None = None) -> AuthPolicy | None:
@@ -109,14 +110,18 @@ class AuthPolicy:
         digest = hashlib.sha256(value.encode()).digest()  # keys of 32 bytes, whatever the token's size
         cached = self._verified.get(digest)
         if cached is not None and cached[0] > time.time():
-            return cached[1]
-        try:
-            identity, until = identify_token(value, config)
-        except TokenRefused as exc:
-            raise Unauthenticated(str(exc), "invalid_token") from None
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            del self._verified[next(iter(self._verified))]
-        self._verified[digest] = (until, identity)
+            identity, mark = cached[1], cached[2]
+        else:
+            try:
+                identity, until, mark = identify_token(value, config)
+            except TokenRefused as exc:
+                raise Unauthenticated(str(exc), "invalid_token") from None
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[digest] = (until, identity, mark)
+        # After the signature: an unverified token never learns whether its jti is listed.
+        if denylist.revoked(mark):
+            raise Unauthenticated("The token has been revoked.", "token_revoked")
         return identity
 
     def _challenge(self, refusal: Unauthenticated) -> list[tuple[bytes, bytes]]:

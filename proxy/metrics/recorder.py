@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 NO_ROUTE = "-"
 STATUS_CLASSES = {0: "none", 1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 AUTH_STATUSES = frozenset({401, 403})
+RATE_LIMITED = "rate_limited"  # the reason of a rate limit's 429 (ratelimit.errors)
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class RouteChildren:
     by_class: dict[int, tuple[Any, Any]]
     errors: dict[str, Any]
     auth: dict[str, Any]
+    limited: Any = None
 
     def for_class(self, status: int) -> tuple[Any, Any]:
         cls = status // 100 if 100 <= status < 600 else 0
@@ -95,6 +97,10 @@ class MetricsRecorder:
             self._count(children.errors, series.UPSTREAM_ERRORS, children, kind)
         if status in AUTH_STATUSES and record.error_reason:
             self._count(children.auth, series.AUTH_FAILURES, children, record.error_reason)
+        elif status == 429 and record.error_reason == RATE_LIMITED:
+            if children.limited is None:
+                children.limited = series.RATE_LIMITED.labels(children.service, children.route)
+            children.limited.inc()
         if self.windows is not None and not endpoint:  # not "refused before routing" in the windows
             self.windows.add(children.service, record.duration, status >= 500)
 

@@ -52,6 +52,11 @@ AUTH_FAILURES = Counter(
     "Requests refused by authentication (401) or authorization (403), by the gateway's error reason.",
     (*ROUTE_LABELS, "reason"),
 )
+RATE_LIMITED = Counter(
+    "gateway_ratelimit_rejections",
+    "Requests refused with 429 by a rate limit (X-Gateway-Error rate_limited), per route.",
+    ROUTE_LABELS,
+)
 IN_FLIGHT = Gauge(
     "gateway_requests_in_flight",
     "Proxied requests being handled right now (summed over the live worker processes).",

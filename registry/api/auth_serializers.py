@@ -115,7 +115,8 @@ class RotateSerializer(StrictSerializer):
     label = strict(serializers.CharField)(required=False, allow_blank=True, max_length=100, trim_whitespace=False)  # type: ignore[assignment]
 
 
-JWKS_URL = rf"https?://{v.HOST}(?::[0-9]{{1,5}})?(?:/[^\s?#]*)?(?:\?[^\s#]*)?"
+# ASCII classes only: Python and ECMA-262 (the schema's reader) agree on them, not on \s.
+JWKS_URL = rf"https?://{v.HOST}(?::[0-9]{{1,5}})?(?:/[^\x00-\x20?#]*)?(?:\?[^\x00-\x20#]*)?"
 _JWKS_URL_RE = re.compile(rf"^{JWKS_URL}$")
 
 

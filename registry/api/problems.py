@@ -9,8 +9,9 @@ A validation error's status says what kind it is, by the codes of its messages:
 400 ``invalid_request``   a value does not have the form the schema gives it;
 409 ``conflict``          well formed, but at odds with what is stored: a name already taken, an
                           object referred to that does not exist, a route that would clash;
-422 ``rule_violated``     well formed, but against a rule between fields that a schema cannot
-                          carry (HS256 needs a secret, required roles need an auth mode, ...).
+422 ``rule_violated``     well formed, but against a rule that a schema cannot carry: between
+                          fields (HS256 needs a secret, required roles need an auth mode, ...) or
+                          a value's own grammar (``registry.validators.beyond_schema``).
 """
 
 from __future__ import annotations

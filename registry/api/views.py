@@ -128,7 +128,8 @@ class StaffTokenObtainPairSerializer(TokenObtainPairSerializer):
             if refused.code == "no_active_account":  # the same answer as a wrong password
                 raise exceptions.AuthenticationFailed(refused.detail, refused.code) from None
             raise exceptions.AuthenticationFailed({"detail": refused.detail, "code": refused.code}) from None
-        user_logged_in.send(sender=type(self.user), request=django_request, user=self.user)
+        # ``tokens``: the pair issued, for receivers that keep track of sign-ins (revocation).
+        user_logged_in.send(sender=type(self.user), request=django_request, user=self.user, tokens=data)
         return data
 
 

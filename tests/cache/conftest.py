@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from cache.keys import LOCK_PREFIX, PREFIX, TAG_PREFIX
+from cache.keys import GONE_PREFIX, LOCK_PREFIX, PREFIX, TAG_PREFIX, URI_PREFIX
 from registry.models import Route
 from tests.support.config import ConfigHelper
 from tests.support.redis_server import forget_keys
@@ -22,15 +22,17 @@ os.environ.setdefault("GATEWAY_CACHE_REDIS_TIMEOUT", "1")
 
 @pytest.fixture(scope="session", autouse=True)
 def forget_entries_of_earlier_runs() -> None:
-    forget_keys(PREFIX, LOCK_PREFIX, TAG_PREFIX)
+    forget_keys(PREFIX, LOCK_PREFIX, TAG_PREFIX, URI_PREFIX, GONE_PREFIX)
 
 
 class Origin:
     """A backend whose answers the request chooses (query parameters) and which counts them by path.
 
     ``cc``: Cache-Control; ``etag``, ``lm`` (Last-Modified), ``vary``, ``tag`` (Surrogate-Key),
-    ``cookie=1`` (a Set-Cookie), ``status``, ``sleep`` (seconds), ``size`` (body bytes), ``expires``.
-    A request whose If-None-Match equals ``etag`` gets a 304. ``fail`` (set by the test) answers 503.
+    ``cookie=1`` (a Set-Cookie), ``status``, ``sleep`` (seconds), ``size`` (body bytes), ``expires``,
+    ``location`` and ``content_location``. A request whose If-None-Match equals ``etag`` gets a 304.
+    ``fail`` (set by the test) answers 503. A write (an unsafe method) answered below 400 moves
+    ``version`` on: every answer after it says so.
     """
 
     def __init__(self) -> None:
@@ -62,9 +64,12 @@ class Origin:
             await asyncio.sleep(float(q["sleep"]))
         if self.fail:
             return web.Response(status=503, text="down")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and int(q.get("status", "200")) < 400:
+            self.version += 1
         headers: dict[str, Any] = {"X-Served": str(self.counts[path]), "X-Version": str(self.version)}
         for param, name in (("cc", "Cache-Control"), ("vary", "Vary"), ("lm", "Last-Modified"),
-                            ("tag", "Surrogate-Key"), ("expires", "Expires")):  # fmt: skip
+                            ("tag", "Surrogate-Key"), ("expires", "Expires"), ("location", "Location"),
+                            ("content_location", "Content-Location")):  # fmt: skip
             if param in q:
                 headers[name] = q[param]
         if "etag" in q:

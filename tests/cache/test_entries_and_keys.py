@@ -38,7 +38,7 @@ def test_keys_sort_the_query_drop_ignored_parameters_and_hash_long_targets() -> 
     q = keys.normalized_query(b"b=2&utm_source=x&a=1&fbclid=y&a=0", frozenset({b"fbclid"}), (b"utm_",))
     assert q == b"a=1&a=0&b=2"
     key = keys.entry_key("r3", "/p", q, "api.example.com", "")
-    assert key == "gwc:r3:/p?a=1&a=0&b=2 api.example.com"
+    assert key == "gwc:{r3}:/p?a=1&a=0&b=2 api.example.com"
     assert keys.path_of(keys.entry_key("r3", "/p/x", b"", "h", "abc")) == ("r3", "/p/x")
     long = keys.entry_key("r3", "/" + "x" * 5000, b"", "h", "")
     assert len(long) < 1200 and keys.path_of(long)[1].startswith("/xxx")
@@ -49,14 +49,14 @@ def test_the_memory_store_evicts_the_least_recently_used_and_purges_by_route_pre
     now = [1000.0]
     store = MemoryStore(max_bytes=3 * entry().size, clock=lambda: now[0])
     a, b, c = (keys.entry_key("r1", p, b"", "h", "") for p in ("/a", "/b/1", "/b/2"))
-    store.put(a, entry(), 60, b"")
-    store.put(b, entry(tags=("t",)), 60, b"")
-    store.put(c, entry(), 60, b"")
+    store.put(a, entry(), 60, b"", "/p h", 0.0)
+    store.put(b, entry(tags=("t",)), 60, b"", "/p h", 0.0)
+    store.put(c, entry(), 60, b"", "/p h", 0.0)
     asyncio.run(store.lookup(a, 0, b"", now[0]))  # a is used: b is now the oldest
-    store.put(keys.entry_key("r2", "/b/3", b"", "h", ""), entry(), 60, b"")
+    store.put(keys.entry_key("r2", "/b/3", b"", "h", ""), entry(), 60, b"", "/p h", 0.0)
     assert b not in store.items and a in store.items and store.by_tag == {}
     assert store.purge(route="r1", prefix="/b/") == 1
-    store.put(b, entry(tags=("t",)), 60, b"")
+    store.put(b, entry(tags=("t",)), 60, b"", "/p h", 0.0)
     assert store.purge(tag="t") == 1 and store.purge(route="r2") == 1 and list(store.items) == [a]
     now[0] += 61
     assert asyncio.run(store.lookup(a, 0, b"", now[0])) == (None, True) and not store.items

@@ -228,6 +228,27 @@ def test_other_methods_and_uncached_routes_pass_through(
     config.route(service, "/sem-plain")
     config.sync()
     posted = call(gateway, "POST", "/sem-post/x?cc=max-age%3D60", body=b"{}")
-    assert posted.header("x-cache-status") == "BYPASS" and posted.header("cache-status") == "gateway; fwd=method"
+    assert posted.header("x-cache-status") == "BYPASS"
+    assert posted.header("cache-status") == "gateway; fwd=method; detail=invalidated"  # test_invalidation_e2e
+    options = call(gateway, "OPTIONS", "/sem-post/x")
+    assert options.header("cache-status") == "gateway; fwd=method"  # a safe method invalidates nothing
     plain = get(gateway, "/sem-plain/x?cc=max-age%3D60")
     assert not plain.has("x-cache-status") and not plain.has("cache-status")  # no cache step at all
+
+
+def test_only_if_cached_answers_504_not_cached_with_the_cache_headers_when_nothing_usable_is_stored(
+    config: ConfigHelper, gateway: GatewayProcess, origin: Origin
+) -> None:
+    cached_route(config, origin, "/sem-oic")
+    only = {"Cache-Control": "only-if-cached"}
+    for path in ("/sem-oic/a?cc=max-age%3D60", "/sem-oic/b?cc=max-age%3D1"):
+        refused = get(gateway, path, only)
+        assert refused.status == 504 and refused.problem("not_cached")
+        assert refused.header("x-cache-status") == "MISS" and refused.header("age") == "0"
+        assert refused.header("cache-status") == "gateway; detail=only-if-cached"
+        get(gateway, path)
+    assert get(gateway, "/sem-oic/a?cc=max-age%3D60", only).header("x-cache-status") == "HIT"
+    time.sleep(1.1)
+    stale = get(gateway, "/sem-oic/b?cc=max-age%3D1", only)  # stored, but no longer fresh
+    assert stale.status == 504 and stale.header("cache-status") == "gateway; detail=only-if-cached"
+    assert (origin.count("/a"), origin.count("/b")) == (1, 1)

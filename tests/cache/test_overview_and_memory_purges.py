@@ -42,12 +42,12 @@ def test_a_process_memory_store_applies_the_purges_recorded_since_its_last_table
     catch_up(store)  # the first table: nothing cached yet, nothing to apply
     a, b, c = (keys.entry_key(route, path, b"", "h", "") for route, path in (("r1", "/a"), ("r1", "/b"), ("r2", "/a")))
     for key, tags in ((a, ()), (b, ("t",)), (c, ())):
-        store.put(key, entry(tags=tags), 60, b"")
+        store.put(key, entry(tags=tags), 60, b"", "/p h", 0.0)
     CachePurge.objects.create(kind="tag", tag="t")
     CachePurge.objects.create(kind="prefix", route_key="r2", prefix="/a")
     catch_up(store)
     assert list(store.items) == [a]
     catch_up(store)  # applied once only
-    store.put(c, entry(), 60, b"")
+    store.put(c, entry(), 60, b"", "/p h", 0.0)
     catch_up(store)
     assert set(store.items) == {a, c}

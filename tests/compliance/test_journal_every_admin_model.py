@@ -70,6 +70,14 @@ def M(label: str) -> Any:
     return apps.get_model(label)._default_manager
 
 
+def _edge_section(owner: str, section: str, field: str, value: object) -> Recipe:
+    def create() -> models.Model:
+        owned: dict[str, Any] = {"route": _route()} if owner == "route" else {"service": _service()}
+        return M(f"edge.{owner}{section}").create(**owned)
+
+    return Recipe(create, _set(**{field: value}))
+
+
 # Models a person changes: create, change (and relate) each leave one event.
 RECIPES: dict[str, Recipe] = {
     "auth.group": Recipe(
@@ -151,6 +159,33 @@ RECIPES: dict[str, Recipe] = {
     "realtime.routewebsocket": Recipe(
         lambda: M("realtime.routewebsocket").create(route=_route()), _set(websocket=True)
     ),
+    "registry.servicedynamicroute": Recipe(
+        lambda: M("registry.servicedynamicroute").create(service=_service()), _set(dynamic_route=True)
+    ),
+    "cache.routecache": Recipe(lambda: M("cache.routecache").create(route=_route()), _set(cache_enabled=True)),
+    "portal.routeportal": Recipe(lambda: M("portal.routeportal").create(route=_route()), _set(validate_requests=True)),
+    "portal.serviceportal": Recipe(
+        lambda: M("portal.serviceportal").create(service=_service()), _set(openapi_url="/openapi.json")
+    ),
+    # Edge policies: the defaults (one row), a consumer's settings, and each section of routes and services.
+    "edge.edgedefaults": Recipe(lambda: M("edge.edgedefaults").create(), _set(hsts_max_age=600)),
+    "edge.consumeredge": Recipe(
+        lambda: M("edge.consumeredge").create(consumer=Consumer.objects.create(name="erin")),
+        _set(ip_allow="203.0.113.0/24"),
+    ),
+    **{
+        f"edge.{owner}{section}": _edge_section(owner, section, field, value)
+        for owner in ("route", "service")
+        for section, (field, value) in {
+            "cors": ("cors_max_age", 60),
+            "securityheaders": ("hsts_max_age", 600),
+            "iplists": ("ip_deny", "198.51.100.0/24"),
+            "transform": ("query_remove", "debug"),
+        }.items()
+    },
+    "revocation.jwtrevocation": Recipe(
+        lambda: M("revocation.jwtrevocation").create(kind="jti", value="jti-1"), _set(reason="leaked")
+    ),
 }
 
 # Records the gateway writes itself: a person can only delete them, through the admin.
@@ -163,10 +198,23 @@ DELETED_BY_PEOPLE: dict[str, Callable[[], models.Model]] = {
     ),
     "breaker.targethealth": lambda: M("breaker.targethealth").create(target=_target()),
     "compliance.auditverification": lambda: AuditVerification.objects.create(source="command", ok=True),
+    "portal.servicedocument": lambda: M("portal.servicedocument").create(service=_service(), digest="d"),
+    # Ending an admin's sign-in is deleting it (revocation app).
+    "revocation.adminsession": lambda: M("revocation.adminsession").create(
+        user=User.objects.create_user("sam"), kind="session", key="k" * 32, started_at=timezone.now()
+    ),
 }
 
 # Nobody changes these in the admin (not even a superuser): nothing to journal.
-UNCHANGEABLE = {"registry.configversion", "compliance.auditevent", "compliance.chaingap", "compliance.compliancejob"}
+UNCHANGEABLE = {
+    "registry.configversion",
+    "compliance.auditevent",
+    "compliance.chaingap",
+    "compliance.compliancejob",
+}
+# Requests a person makes and nobody changes afterwards: a cache purge (its creation is journaled,
+# tests/cache/test_purge_e2e.py).
+REQUESTED_ONLY = {"cache.cachepurge"}
 
 
 def _label(model: type[models.Model]) -> str:
@@ -186,7 +234,7 @@ def one_new_event(label: str, step: Callable[[], Any]) -> tuple[Any, AuditEvent]
 
 
 def test_every_admin_and_tracked_model_is_enumerated_here() -> None:
-    enumerated = set(RECIPES) | set(DELETED_BY_PEOPLE) | UNCHANGEABLE
+    enumerated = set(RECIPES) | set(DELETED_BY_PEOPLE) | UNCHANGEABLE | REQUESTED_ONLY
     present = {_label(m) for m in admin.site._registry} | {_label(m) for m in tracked_models()}
     assert present - enumerated == set(), "a new model: add a recipe for it to this test"
     assert enumerated - present == set()
@@ -262,5 +310,15 @@ def test_the_other_read_only_records_cannot_be_changed_in_the_admin(label: str, 
     request = RequestFactory().get("/admin/")
     request.user = admin_user
     assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+
+
+@pytest.mark.parametrize("label", sorted(REQUESTED_ONLY))
+def test_a_request_is_never_changed_or_deleted_in_the_admin(label: str, admin_user: User) -> None:
+    model_admin = admin.site.get_model_admin(apps.get_model(label))
+    request = RequestFactory().get("/admin/")
+    request.user = admin_user
+    assert model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request)
     assert not model_admin.has_delete_permission(request)

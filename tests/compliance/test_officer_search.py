@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from compliance import admin_filters
+from compliance import admin_filters, search
 from compliance.gdpr import erase_subject
 from compliance.models import AuditEvent
 from compliance.pseudonyms import pseudonym
@@ -159,3 +159,17 @@ def test_the_date_hierarchy_links_years_then_months_then_days_without_distinct_q
     with django_assert_max_num_queries(12) as captured:
         officer_client.get(CHANGELIST + "?at__year=2026&at__month=3")
     assert not [q for q in captured.captured_queries if "DISTINCT" in q["sql"].upper()]
+
+
+@pytest.mark.parametrize(
+    ("value", "end", "expected"),
+    [
+        ("2026-11-26T10:30+18:50", False, "2026-11-25T15:40:00+00:00"),  # an offset Postgres does not take
+        ("0001-01-01T00:30+01:00", False, "0001-01-01T00:00:00+00:00"),  # before the calendar: since ever
+        ("9999-12-31T23:30-01:00", True, "9999-12-31T23:59:59.999999+00:00"),  # after it: until ever
+    ],
+)
+def test_a_moment_with_any_iso_offset_is_searched_in_utc(value: str, end: bool, expected: str) -> None:
+    moment = search.parse_moment(value, end=end)
+    assert moment.isoformat() == expected
+    assert list(AuditEvent.objects.filter(at__gte=moment)) is not None  # the database takes it (no DataError)

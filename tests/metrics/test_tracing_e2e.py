@@ -1,15 +1,20 @@
 """Tracing through a real gateway process to a real backend, exported over OTLP/HTTP to an
 in-process receiver: the server span continues the client's traceparent, the client span is its
-child, and the backend receives the client span's traceparent."""
+child, and the backend receives the client span's traceparent. A request Django handles (the admin
+API) gets a server span of its own from opentelemetry-instrumentation-django, with its database
+queries as children."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiohttp import web
+from django.contrib.auth.models import User
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -147,3 +152,48 @@ def test_the_access_line_carries_the_trace_id(
         time.sleep(0.05)
     line = next(line for line in traced_gateway.log().splitlines() if request_id in line and "access" in line)
     assert f'"trace_id": "{CLIENT_TRACE}"' in line
+
+
+# Django's side: opentelemetry-instrumentation-django, with the same provider and exporter.
+PASSWORD = "pw-traced-123456"
+
+
+def post_json(gateway: GatewayProcess, path: str, body: dict[str, str], headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(
+        f"{gateway.url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def get_status(gateway: GatewayProcess, path: str, headers: dict[str, str]) -> int:
+    with urllib.request.urlopen(urllib.request.Request(f"{gateway.url}{path}", headers=headers), timeout=10) as reply:
+        return int(reply.status)
+
+
+@pytest.mark.needs_postgres
+def test_an_admin_api_request_has_a_django_server_span_with_database_children(
+    traced_gateway: GatewayProcess, receiver: tuple[Receiver, BackendThread]
+) -> None:
+    collector, _ = receiver
+    User.objects.create_superuser("tracer", password=PASSWORD)
+    token = post_json(traced_gateway, "/admin/api/token/", {"username": "tracer", "password": PASSWORD})["access"]
+    traceparent = f"00-{CLIENT_TRACE}-{CLIENT_PARENT}-01"
+
+    status = get_status(
+        traced_gateway, "/admin/api/services/", {"Authorization": f"Bearer {token}", "traceparent": traceparent}
+    )
+
+    assert status == 200
+    spans = collector.wait_for(CLIENT_TRACE, 2)
+    servers = [s for s in spans if s.kind == Span.SPAN_KIND_SERVER]
+    assert len(servers) == 1, [(s.name, s.kind) for s in spans]
+    server = servers[0]
+    assert server.parent_span_id.hex() == CLIENT_PARENT  # continues the caller's trace
+    assert "admin/api/services" in server.name
+    queries = [s for s in spans if s.kind == Span.SPAN_KIND_CLIENT and _attribute(s, "db.system") == "postgresql"]
+    assert queries and all(q.parent_span_id == server.span_id for q in queries)
+
+
+def _attribute(span: Span, key: str) -> str:
+    return next((a.value.string_value for a in span.attributes if a.key == key), "")

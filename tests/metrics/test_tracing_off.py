@@ -18,24 +18,28 @@ from proxy import tracing
 from proxy.app import GatewayApp
 app = gateway_project.asgi.application.application_mapping["http"]
 assert isinstance(app, GatewayApp)
+from django.conf import settings
 ours = ("opentelemetry.sdk.trace", "opentelemetry.instrumentation", "opentelemetry.exporter")
+django_side = any("opentelemetry" in m for m in settings.MIDDLEWARE)  # the Django instrumentation's
+print(django_side)
 print(tracing.enabled, app.proxy == app._proxy, sorted(m for m in sys.modules if m.startswith(ours)))
 """
 
 
-def _probe(**env: str) -> str:
+def _probe(**env: str) -> list[str]:
     variables = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "GATEWAY_TRACING"}
     variables.update(env, DJANGO_SETTINGS_MODULE="gateway_project.settings")
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=variables, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    return done.stdout.strip().splitlines()[-2:]
 
 
 def test_by_default_no_tracing_code_is_loaded_or_wrapped() -> None:
-    assert _probe() == "False True []"
+    assert _probe() == ["False", "False True []"]  # no Django middleware of OpenTelemetry either
 
 
 def test_naming_an_exporter_turns_tracing_on() -> None:
-    enabled, unwrapped, modules = _probe(OTEL_TRACES_EXPORTER="console").split(" ", 2)
-    assert (enabled, unwrapped) == ("True", "False")
+    django_side, line = _probe(OTEL_TRACES_EXPORTER="console")
+    enabled, unwrapped, modules = line.split(" ", 2)
+    assert (enabled, unwrapped, django_side) == ("True", "False", "True")
     assert "opentelemetry.sdk.trace" in modules

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ratelimit.algorithms import GCRA, SLIDING_WINDOW, Limit
-from ratelimit.backends import SHADOW_PREFIX, Check, MemoryBackend, RedisBackend
+from ratelimit.backends import KEY_PREFIX, SHADOW_PREFIX, Check, MemoryBackend, RedisBackend
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.needs_redis
@@ -31,7 +31,7 @@ async def redis_backend() -> AsyncIterator[RedisBackend]:
 
 
 def fresh(name: str) -> str:
-    return f"gateway:rl:test-{name}-{random.randrange(10**12)}"
+    return f"{KEY_PREFIX}test-{name}-{random.randrange(10**12)}"
 
 
 @pytest.mark.parametrize("limit", [Limit(SLIDING_WINDOW, 7, HOUR), Limit(GCRA, 7, HOUR), Limit(GCRA, 70, HOUR, 4)])
@@ -165,4 +165,27 @@ async def test_a_counter_written_before_the_last_offsets_still_answers_within_th
         client.pexpire(key, 60_000)
         verdict = (await redis_backend.check([Check(key, limit)]))[0]
         assert not verdict.admitted and 0 < verdict.retry_ms <= HOUR // 1000
+        client.delete(key)
+
+
+def test_the_lua_refund_takes_from_the_window_the_admission_was_counted_in() -> None:
+    import redis
+
+    from ratelimit.backends import REFUND_LUA
+
+    limit = Limit(SLIDING_WINDOW, 10, HOUR)
+    now = int(time.time() * 1_000_000)
+    window, elapsed = divmod(now, HOUR)
+    key = fresh("refund")
+    memory = MemoryBackend(clock=lambda: now / 1_000_000)
+    memory.states[key] = ((window, 2, 5, elapsed, HOUR), now + HOUR)
+    with redis.Redis.from_url(os.environ["REDIS_URL"]) as client:
+        client.hset(key, mapping={"w": window, "c": 2, "p": 5, "lc": elapsed, "lp": HOUR})
+        client.pexpire(key, 60_000)
+        refund = client.register_script(REFUND_LUA)
+        previous = elapsed + HOUR // 2  # admitted half a period before this window began
+        assert [refund(keys=[key], args=[HOUR, age]) for age in (0, previous, 0, 0)] == [1, 1, 1, 0]
+        assert [memory.refund(Check(key, limit), age) for age in (0, previous, 0, 0)] == [True, True, True, False]
+        assert client.hmget(key, "c", "p") == [b"0", b"4"]
+        assert memory.states[key][0][1:3] == (0, 4)
         client.delete(key)

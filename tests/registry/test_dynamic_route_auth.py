@@ -158,7 +158,7 @@ def test_the_admin_api_carries_the_settings_and_refuses_a_weaker_one(admin_user:
     )
 
     assert shown["dynamic_route"] is False and shown["dynamic_auth_mode"] == "strictest"
-    assert refused.status_code == 400 and "dynamic_weaker_auth" in refused.json()
+    assert refused.status_code == 422 and "dynamic_weaker_auth" in refused.json()["errors"]
     assert accepted.status_code == 200, accepted.json()
     assert ServiceDynamicRoute.objects.get(service=service).dynamic_weaker_auth
 

@@ -68,4 +68,6 @@ def run_schemathesis(
         argv += ["--header", f"{name}: {value}"]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=900)
+    if os.environ.get("GATEWAY_CONTRACT_REPORT"):  # the whole report, for a person to read
+        Path(os.environ["GATEWAY_CONTRACT_REPORT"]).write_text(done.stdout + done.stderr)
     return ContractRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
