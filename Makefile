@@ -8,10 +8,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: bench-ab install run serve test soak lint format bench clean
+.PHONY: bench-ab install run serve test soak lint format bench clean screenshots
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the dependencies into $(VENV) (about a minute the first time; once only)..."
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt 2>&1 \
 		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	$(BIN)/python -c "import django, aiohttp, uvicorn, pytest" 
@@ -55,3 +56,7 @@ bench-ab: install
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+
+# The admin's main pages as PNG files in docs/screenshots/ (an embedded gateway on a free port, Debian's chromium).
+screenshots: install
+	$(BIN)/python docs/screenshots/take.py

@@ -7,18 +7,21 @@ and the live panels and actions are added here with ``registry.admin.extend``.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from breaker import services
+from breaker.admin_badges import RouteHealth, ServiceListHealth, TargetListHealth, badge
 from breaker.models import BreakerEvent, HealthCheckResult, TargetHealth
 from registry.admin import ReadOnlyAdmin, extend
-from registry.models import Service, Target
+from registry.models import Route, Service, Target
 
 RECENT = 10
 LIVE = ("Live health", {"fields": ("live_health", "breaker_log", "sweep_history")})
@@ -50,13 +53,22 @@ class TargetHealthAdmin(ReadOnlyAdmin):
     list_select_related = ("target",)
 
 
+def _when(value: datetime | str | None) -> str:
+    """One format for every time on these panels (the check results come as ISO 8601 text)."""
+    if value is None:
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return date_format(timezone.localtime(moment), "Y-m-d H:i:s")
+
+
 def _live_table(targets: list[Target]) -> SafeString:
     health = services.target_health(targets)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
-            (t.address, health[t.pk]["status"], health[t.pk]["breaker"], health[t.pk]["checked_at"] or "-",
+            (t.address, badge(health[t.pk]["status"]), badge(health[t.pk]["breaker"]),
+             _when(health[t.pk]["checked_at"]),
              health[t.pk]["latency_ms"] if health[t.pk]["latency_ms"] is not None else "-")
             for t in targets
         ),
@@ -69,7 +81,7 @@ def _events_table(events: QuerySet[BreakerEvent]) -> SafeString:
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{} &rarr; {}</td><td>{}</td></tr>",
-        ((e.at, e.address, e.from_state, e.to_state, e.reason) for e in events[:RECENT]),
+        ((_when(e.at), e.address, e.from_state, e.to_state, e.reason) for e in events[:RECENT]),
     )
     return format_html("<table>{}</table>", rows) if rows else SafeString("none yet")
 
@@ -79,7 +91,7 @@ def _checks_table(results: QuerySet[HealthCheckResult]) -> SafeString:
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
-            (r.checked_at, r.target, "ok" if r.ok else "failed", r.status_code or "-", r.error or r.latency_ms)
+            (_when(r.checked_at), r.target, "ok" if r.ok else "failed", r.status_code or "-", r.error or r.latency_ms)
             for r in results.select_related("target")[:RECENT]
         ),
     )
@@ -139,20 +151,11 @@ class ServiceHealthAdmin(HealthActions):
 
 
 class TargetHealthPageAdmin(HealthActions):
-    """Added to the target page: the same, and the health status in the list."""
+    """Added to the target page: the same (the list's badges: ``admin_badges``)."""
 
     actions = ("reset_breakers", "probe_targets")
     readonly_fields = ("live_health", "breaker_log", "sweep_history")
-    list_display = ("health_status",)
     panels = (LIVE,)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:
-        return super().get_queryset(request).select_related("health")  # type: ignore[misc]
-
-    @admin.display(description="health")
-    def health_status(self, obj: Target) -> str:
-        health: Any = getattr(obj, "health", None)
-        return str(health.status) if health is not None else "-"
 
     @admin.display(description="now")
     def live_health(self, obj: Target) -> SafeString:
@@ -177,3 +180,6 @@ class TargetHealthPageAdmin(HealthActions):
 
 extend(Service, ServiceHealthAdmin)
 extend(Target, TargetHealthPageAdmin)
+extend(Service, ServiceListHealth)
+extend(Target, TargetListHealth)
+extend(Route, RouteHealth)

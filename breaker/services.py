@@ -108,10 +108,9 @@ def record_sweep(results: Sequence[ProbeResult], forced: bool = False) -> list[H
                 for r in results
             ]
         )
-        services = {
-            t.pk: settings_of(t.service)
-            for t in Target.objects.filter(pk__in=[r.target_id for r in results]).select_related("service__breaker")
-        }
+        targets = list(Target.objects.filter(pk__in=[r.target_id for r in results]).select_related("service__breaker"))
+        services = {t.pk: settings_of(t.service) for t in targets}
+        addresses = {t.pk: f"{t.address} ({t.service.slug})" for t in targets}
         for result in results:
             service = services.get(result.target_id)
             if service is None:
@@ -125,7 +124,8 @@ def record_sweep(results: Sequence[ProbeResult], forced: bool = False) -> list[H
         for target_id in {r.target_id for r in results}:
             _trim(target_id)
     for change in changes:
-        log.warning("target %s is now %s (was %s)", change.target_id, change.to_status, change.from_status)
+        where = addresses.get(change.target_id, f"#{change.target_id}")
+        log.warning("target %s is now %s (was %s)", where, change.to_status, change.from_status)
     return changes
 
 

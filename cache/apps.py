@@ -33,6 +33,7 @@ class CacheConfig(AppConfig):
                 "RFC 9111 caching in Redis (or this process's memory): see docs/caching.md.",
                 list_display=("cache_enabled",),
                 list_filter=("cache_enabled",),
+                switch=True,
             )
         )
         # A purge is journaled like a config change, and its version bump reaches every process's memory store.

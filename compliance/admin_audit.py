@@ -40,7 +40,7 @@ def _pretty(value: Any) -> SafeString:
 
 
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("seq", "at", "kind", "action", "status", "method", "short_path", "route", "service",
+    list_display = ("seq", "at", "kind", "action", "status", "method", "short_path", "route_label", "service_label",
                     "consumer_label", "client_ip", "request_id", "actor", "erased")  # fmt: skip
     list_display_links = ("seq", "at")
     list_filter = AUDIT_FILTERS
@@ -73,6 +73,22 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="path", ordering=None)
     def short_path(self, obj: AuditEvent) -> str:
         return obj.path if len(obj.path) <= 60 else obj.path[:57] + "..."
+
+    @admin.display(description="route")
+    def route_label(self, obj: AuditEvent) -> str:
+        return obj.route or self._configured(obj, "registry.route", "name")
+
+    @admin.display(description="service")
+    def service_label(self, obj: AuditEvent) -> str:
+        return obj.service or self._configured(obj, "registry.service", "slug")
+
+    @staticmethod
+    def _configured(obj: AuditEvent, object_type: str, field: str) -> str:
+        """A configuration event's route or service, by the name it had (after, or before a delete)."""
+        if obj.kind != AuditEvent.Kind.CONFIG or obj.object_type != object_type:
+            return ""
+        values = (obj.data or {}).get("after") or (obj.data or {}).get("before") or {}
+        return str(values.get(field, "")) if isinstance(values, dict) else ""
 
     @admin.display(description="consumer")
     def consumer_label(self, obj: AuditEvent) -> str:

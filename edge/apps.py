@@ -55,11 +55,16 @@ class EdgeConfig(AppConfig):
                     "CORS",
                     CORS_LAYOUT,
                     f"{inherit} Preflights are answered by the gateway; {docs}.",
+                    switch=True,
                 )
             )
             attach(
                 Section(
-                    getattr(m, f"{owner}SecurityHeaders"), "Security headers", SECURITY_LAYOUT, f"{inherit} {docs}."
+                    getattr(m, f"{owner}SecurityHeaders"),
+                    "Security headers",
+                    SECURITY_LAYOUT,
+                    f"{inherit} {docs}.",
+                    switch=True,
                 )
             )
             attach(

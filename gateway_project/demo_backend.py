@@ -5,6 +5,7 @@
     GET  /status/{code}        answers with that status
     GET  /slow?seconds=S       waits S seconds, then answers
     GET  /count                how many requests this backend has served
+    WS   /websocket            a WebSocket echo: each message comes back as sent (text or binary)
 
 Run it with ``python -m gateway_project.demo_backend --port 8001`` (binds 127.0.0.1 only).
 """
@@ -64,8 +65,22 @@ def make_app(name: str = "demo") -> web.Application:
             headers={"X-Backend": name},
         )
 
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse()
+        if not socket.can_prepare(request).ok:
+            return await echo(request)  # a plain GET: the usual echo
+        counter["requests"] += 1
+        await socket.prepare(request)
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                await socket.send_str(message.data)
+            elif message.type == web.WSMsgType.BINARY:
+                await socket.send_bytes(message.data)
+        return socket
+
     app = web.Application(client_max_size=1024**3)
     app.router.add_get("/count", count)
+    app.router.add_get("/websocket", websocket)
     app.router.add_get("/stream", stream)
     app.router.add_route("*", "/status/{code:[0-9]{3}}", status)
     app.router.add_get("/slow", slow)

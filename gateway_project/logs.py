@@ -65,6 +65,17 @@ def formatter(fmt: str = "console") -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(processors=processors, foreign_pre_chain=chain)
 
 
+class OneLineRefusals(logging.Filter):
+    """A request Django refuses as suspicious (a bad ``Host`` reaching the admin, ...) is a client's
+    mistake, answered with a 400: one warning line, not an error with a 30-line traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security.") and record.levelno >= logging.ERROR:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def default_format(database_url: str, redis_url: str) -> str:
     """json in production (Postgres or Redis configured), console in the embedded default."""
     embedded = (not database_url or database_url.startswith("sqlite")) and not redis_url

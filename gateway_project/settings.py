@@ -584,7 +584,10 @@ LOGGING = {
         # structlog renders every line: JSON or console by GATEWAY_LOG_FORMAT (gateway_project/logs.py).
         "structured": {"()": "gateway_project.logs.formatter", "fmt": GATEWAY_LOG_FORMAT}
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "filters": {"one_line_refusals": {"()": "gateway_project.logs.OneLineRefusals"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "structured", "filters": ["one_line_refusals"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

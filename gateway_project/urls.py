@@ -22,6 +22,7 @@ from django.utils.module_loading import module_has_submodule
 from rest_framework.routers import DefaultRouter
 
 from gateway_project import catalogue, views
+from gateway_project.dashboard import views as dashboard
 
 
 def _project_modules(name: str) -> Iterator[ModuleType]:
@@ -48,6 +49,10 @@ urlpatterns = [
     path("health/detailed", views.detailed, name="health-detailed"),
     path("ready", views.ready, name="ready"),
     path("api/v1/services", catalogue.service_list, name="service-list"),
+    # The admin's home is the dashboard (the admin's own index, with the dashboard above it).
+    path("admin/", admin.site.admin_view(dashboard.index), name="gateway-dashboard"),
+    path("admin/overview/", dashboard.page, name="gateway-overview"),
+    path("admin/overview/live", dashboard.live, name="gateway-dashboard-live"),
     *(pattern for module in _project_modules("urls") for pattern in module.urlpatterns),
     path("admin/api/", include((_admin_api(), "admin-api"))),
     # Anything else under /admin/api/ is an API 404 (problem+json), never the admin's login page.

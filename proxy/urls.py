@@ -1,4 +1,5 @@
-"""The metrics endpoints and the admin's overview page (Django views of the data plane's figures)."""
+"""The metrics endpoints (Django views of the data plane's figures); the admin dashboard that shows
+them is gateway_project.dashboard."""
 
 from __future__ import annotations
 
@@ -12,5 +13,4 @@ urlpatterns = [
     path("metrics/performance", views.performance, name="metrics-performance"),
     path("metrics/health-score", views.health_score, name="metrics-health-score"),
     path("metrics/overview", overview.overview_data, name="metrics-overview"),
-    path("admin/overview/", overview.overview_page, name="gateway-overview"),
 ]

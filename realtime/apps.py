@@ -38,6 +38,7 @@ class RealtimeConfig(AppConfig):
                 "Upgrades are matched like HTTP and authenticated before the handshake; see docs/websockets.md.",
                 list_display=("websocket",),
                 list_filter=("websocket",),
+                switch=True,
             )
         )
         track_changes(Channel)

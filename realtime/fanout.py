@@ -41,6 +41,7 @@ from realtime.compile import CHANNEL_RE, NAME, RealtimeSnapshot
 from realtime.errors import ClientIdRefused
 from realtime.handshake import check_origin, refuse, take_credentials
 from realtime.live import live
+from realtime.metrics import MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ async def serve(scope: dict[str, Any], receive: Any, send: Any, started: float) 
         await refuse(scope, send, error, request_id, scope["path"])
         records.notify(
             scope, request_id, started, status=error.status, error_reason=error.reason, client_address=peer,
-            identity=identity,
+            identity=identity, endpoint=ROUTE_LABEL,
         )  # fmt: skip
         return
     session = FanoutSession(receive, send, identity, client_id)
@@ -130,8 +131,9 @@ async def serve(scope: dict[str, Any], receive: Any, send: Any, started: float) 
         live.sessions.discard(session)
         live.release(ROUTE_LABEL, owner)
         records.notify(
-            scope, request_id, started, status=101, client_address=peer, end=end, counts=session, identity=identity
-        )
+            scope, request_id, started, status=101, client_address=peer, end=end, counts=session, identity=identity,
+            endpoint=ROUTE_LABEL,
+        )  # fmt: skip
 
 
 class FanoutSession:
@@ -146,6 +148,8 @@ class FanoutSession:
         self.end: End | None = None
         self.ended = asyncio.Event()
         self.messages_in = self.messages_out = self.bytes_in = self.bytes_out = 0
+        self.counted_in = MESSAGES.labels(ROUTE_LABEL, "in")
+        self.counted_out = MESSAGES.labels(ROUTE_LABEL, "out")
 
     def finish(self, end: End) -> None:
         if self.end is None:
@@ -218,6 +222,7 @@ class FanoutSession:
                 self.finish(End(TOO_BIG, None, "message too big", "gateway", TOO_BIG))
                 return
             self.messages_in += 1
+            self.counted_in.inc()
             self.bytes_in += len(raw)
             await self._handle(raw)
 
@@ -269,6 +274,7 @@ class FanoutSession:
             if channel is not None and channel not in self.subscriptions:
                 continue  # a message in flight when the client unsubscribed
             self.messages_out += 1
+            self.counted_out.inc()
             await self._reply({"type": "message", "channel": channel, "data": message.get("data")})
 
     async def _reply(self, body: dict[str, Any]) -> None:

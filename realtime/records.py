@@ -33,7 +33,9 @@ def notify(
     identity: Identity | None = None,
     upstream_seconds: float = 0.0,
     upstream_error: str | None = None,
+    endpoint: str | None = None,
 ) -> None:
+    """``endpoint``: the metrics label of a gateway endpoint that is not a route (the fan-out's "ws")."""
     if not observe.active():
         return
     duration = time.perf_counter() - started
@@ -67,6 +69,7 @@ def notify(
                 "messages_out": counts.messages_out,
                 "bytes_in": counts.bytes_in,
                 "bytes_out": counts.bytes_out,
+                **({"endpoint": endpoint} if endpoint else {}),
             },
         )
     )

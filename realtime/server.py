@@ -1,6 +1,6 @@
 """The uvicorn WebSocket protocol the gateway runs with (``--ws realtime.server:GatewayWebSocketProtocol``).
 
-Two changes to uvicorn's websockets-sansio protocol:
+Three changes to uvicorn's websockets-sansio protocol:
 
 - Shutdown: uvicorn closes every open WebSocket with 1012 (service restart) before the ASGI lifespan
   shutdown runs. The gateway promises 1001 (going away): this subclass sends that instead and marks
@@ -11,6 +11,8 @@ Two changes to uvicorn's websockets-sansio protocol:
   ``Upgrade``) get the gateway's problem+json instead of the library's plain text, and one observers'
   record like every other refusal. A wrong or missing version is ``426 Upgrade Required`` with
   ``Sec-WebSocket-Version: 13`` (RFC 6455 4.2.2).
+- A handshake the application refuses (401, 403 origin, ...) with a whole HTTP answer counts as a
+  completed handshake, so uvicorn does not log it as an error: a refusal is one access-log line.
 """
 
 from __future__ import annotations
@@ -100,6 +102,14 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         records.notify(
             scope, conn.request_id, time.perf_counter(), status=status, error_reason=reason, client_address=peer
         )
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and self.initial_response is not None and self.close_sent:
+            # A refusal (the gateway's problem+json) has gone out whole: the handshake is over. uvicorn
+            # would otherwise log "ASGI callable returned without completing handshake" at error level
+            # for every refused upgrade; the access log already has its one line.
+            self.handshake_complete = True
 
     def shutdown(self) -> None:
         live.shutting_down = True

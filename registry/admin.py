@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 
 from registry import dynamic, layout
 from registry import validators as v
+from registry.guide import guide_form
 from registry.models import ConfigVersion, Route, Service, Target
 from registry.sections import Section, sections_of
 from registry.services import config_change
@@ -29,6 +30,7 @@ from registry.services import config_change
 admin.site.site_header = "Gateway admin"
 admin.site.site_title = "Gateway admin"
 admin.site.index_title = "Configuration"
+admin.site.site_url = "/admin/overview/"  # "View site": the dashboard
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -177,18 +179,23 @@ class ConfigAdmin(admin.ModelAdmin):
     enable/disable actions (one save per object, so signals bump the config version once)."""
 
     actions = ("enable_selected", "disable_selected")
+
+    # Shows a section's fields once its switch is on, and each group only where it applies.
+    class Media:
+        js = ("registry/guide.js",)
+
     panels: tuple[tuple[str, dict[str, Any]], ...] = ()  # read-only fieldsets added by extensions
 
     def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
         if self.model in layout.LAYOUTS:
-            return layout.fieldsets(self.model, *self.panels)
+            return layout.fieldsets(self.model, *self.panels, obj=obj)
         return super().get_fieldsets(request, obj)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         sections = sections_of(self.model)
         if sections:
             kwargs["form"] = section_form(self.form, sections)
-        return super().get_form(request, obj, change, **kwargs)
+        return guide_form(super().get_form(request, obj, change, **kwargs))
 
     def get_list_display(self, request: HttpRequest) -> Any:
         columns = [section_column(s, name) for s in sections_of(self.model) for name in s.list_display]
@@ -266,16 +273,9 @@ class RouteInline(admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(ConfigAdmin):
-    list_display = (
-        "name",
-        "slug",
-        "protocol",
-        "lb_algorithm",
-        "enabled",
-        "target_count",
-        "route_count",
-        "updated_at",
-    )
+    # Fits a 1,400 px screen with the sections' columns and the health badge; protocol and load
+    # balancing are filters.
+    list_display = ("name", "slug", "enabled", "target_count", "route_count")
     list_editable = ("enabled",)
     list_filter = ("enabled", "protocol", "lb_algorithm")
     search_fields = ("name", "slug", "description")
@@ -338,17 +338,9 @@ class TargetAdmin(ConfigAdmin):
 @admin.register(Route)
 class RouteAdmin(ConfigAdmin):
     form = RouteForm
-    list_display = (
-        "name",
-        "host",
-        "path_prefix",
-        "methods",
-        "api_version",
-        "priority",
-        "service",
-        "auth_mode",
-        "enabled",
-    )
+    # Fits a 1,400 px screen with the sections' columns and the service's health: what a route
+    # matches is one column.
+    list_display = ("name", "matches", "service", "auth_mode", "enabled")
     list_editable = ("enabled",)
     list_filter = ("enabled", "auth_mode", "version_source", "service")
     list_select_related = ("service",)
@@ -357,10 +349,22 @@ class RouteAdmin(ConfigAdmin):
     filter_horizontal = ("jwt_issuers",)
     readonly_fields = ("created_at", "updated_at")
 
+    @admin.display(description="matches", ordering="path_prefix")
+    def matches(self, obj: Route) -> str:
+        """``GET,POST api.example.com/orders v2 (priority 5)``: what the route's matching fields say."""
+        parts = [obj.methods or "any method", f"{obj.host}{obj.path_prefix}" if obj.host else obj.path_prefix]
+        if obj.api_version:
+            parts.append(obj.api_version)
+        if obj.priority:
+            parts.append(f"(priority {obj.priority})")
+        return " ".join(parts)
+
 
 @admin.register(ConfigVersion)
 class ConfigVersionAdmin(ReadOnlyAdmin):
     list_display = ("version", "changed_at")
 
 
-from registry import auth_admin, revision_admin, simulator_admin  # noqa: E402, F401  (auth, versions, simulator)
+# Consumers, API keys and JWT issuers; versions and the simulator; then the index's order and Celery's
+# schedules for superusers.
+from registry import admin_order, auth_admin, revision_admin, simulator_admin  # noqa: E402, F401

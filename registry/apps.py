@@ -40,6 +40,7 @@ class RegistryConfig(AppConfig):
                 "ANY /api/v1/{slug}/{path} reaches every path of this service's backend; "
                 "see docs/proxying.md and docs/authentication.md.",
                 list_filter=("dynamic_route",),
+                switch=True,
             )
         )
 

@@ -1,6 +1,7 @@
 """Django admin for consumers, their API keys and JWT issuers.
 
-A new key is shown once, in the message after it is created; only its prefix and hash are stored.
+A new key is shown once (in a dialog with a copy button after the consumer page's "Add API key", in
+the message after the list's action); only its prefix and hash are stored.
 """
 
 from __future__ import annotations
@@ -10,16 +11,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from registry.auth_models import ApiKey, Consumer, JwtIssuer
+from registry.guide import guide_form
 from registry.services import issue_api_key, one_config_change, revoke_api_key, rotate_api_key
 
 ROTATION_GRACE = timedelta(hours=24)
+NEW_KEY_SESSION = "gateway_new_api_key"
 
 
 def _show_key_once(request: HttpRequest, key: str, consumer: Consumer) -> None:
@@ -51,9 +56,49 @@ class ConsumerAdmin(admin.ModelAdmin):
     list_filter = ("enabled",)
     search_fields = ("name", "roles", "user__username")
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("consumer_id", "created_at", "updated_at")
     inlines = (ApiKeyInline,)
     actions = ("issue_key",)
+    change_form_template = "admin/registry/consumer/change_form.html"
+
+    @admin.display(description="consumer id")
+    def consumer_id(self, obj: Consumer) -> str:
+        if obj.pk is None:
+            return "given when saved"
+        return f"{obj.pk} (the {{client_id}} of /ws/{obj.pk} and the consumer-id identity header)"
+
+    def get_urls(self) -> list[Any]:
+        add_key = self.admin_site.admin_view(self.add_key_view)
+        return [
+            path("<path:object_id>/add-key/", add_key, name="registry_consumer_add_key"),
+            *super().get_urls(),
+        ]
+
+    def add_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page's "Add API key" button: a new key, shown once in a dialog on the page."""
+        consumer = self.get_object(request, object_id)
+        if request.method != "POST" or consumer is None:
+            return HttpResponseNotAllowed(["POST"]) if consumer is not None else HttpResponseRedirect("../../")
+        if not (self.has_change_permission(request, consumer) and request.user.has_perm("registry.add_apikey")):
+            raise PermissionDenied
+        label = str(request.POST.get("label", "")).strip()[:100] or "added in admin"
+        with transaction.atomic(), one_config_change():
+            issued = issue_api_key(consumer, label=label)
+        self.log_change(request, consumer, f"Added API key {issued.api_key.prefix}.")
+        request.session[NEW_KEY_SESSION] = {"consumer": consumer.pk, "key": issued.key}
+        return HttpResponseRedirect(reverse("admin:registry_consumer_change", args=[consumer.pk]))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        shown = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
+        context = dict(extra_context or {})
+        if shown and str(shown.get("consumer")) == str(object_id):
+            context["new_api_key"] = shown["key"]  # shown once: the session forgets it here
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        return guide_form(super().get_form(request, obj, change, **kwargs))
 
     @admin.action(description="Issue a new API key for each selected consumer")
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Consumer]) -> None:

@@ -21,6 +21,8 @@ class Group:
     title: str | None
     fields: tuple[str | tuple[str, ...], ...]
     description: str = ""
+    # Shown in the admin only while another field has one of these values: "auth_mode=jwt,either".
+    shown_when: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -55,18 +57,20 @@ LAYOUTS: dict[type[models.Model], tuple[Group, ...]] = {
         Group("Forwarding", ("strip_prefix", ("max_body_bytes", "body_timeout"))),
         Group(
             "Authentication",
-            (
-                "auth_mode",
-                "required_roles",
-                "allow_anonymous",
-                "api_key_header",
-                "api_key_query_param",
-                "allow_gateway_users",
-                "jwt_issuers",
-                "identity_headers",
-                "forward_authorization",
-            ),
+            ("auth_mode", "required_roles", "allow_anonymous"),
             "Who may call this route; see docs/authentication.md.",
+        ),
+        Group(
+            "API keys",
+            ("api_key_header", "api_key_query_param"),
+            "Where else a key may come from.",
+            shown_when="auth_mode=api_key,either",
+        ),
+        Group("JWT", ("allow_gateway_users", "jwt_issuers"), shown_when="auth_mode=jwt,either"),
+        Group(
+            "Identity sent upstream",
+            ("identity_headers", "forward_authorization"),
+            shown_when="auth_mode=api_key,jwt,either,introspection",
         ),
     ),
     Consumer: (Group(None, ("name", "roles", "enabled")),),
@@ -75,17 +79,29 @@ HISTORY = ("History", {"fields": ("created_at", "updated_at"), "classes": ("coll
 
 
 def fieldsets(
-    model: type[models.Model], *panels: tuple[str, dict[str, Any]]
+    model: type[models.Model], *panels: tuple[str, dict[str, Any]], obj: models.Model | None = None
 ) -> list[tuple[str | None, dict[str, Any]]]:
-    """The admin's fieldsets: the model's groups, its sections, then ``panels``, then the history."""
+    """The admin's fieldsets: the model's groups, its sections, then ``panels``, then the history.
+
+    Each feature section is collapsed unless ``obj`` uses it; the classes ``gw-switch`` and
+    ``gw-when-<field> gw-is-<value>..`` tell the admin's script (registry/static/registry/guide.js)
+    which rows to show as the switches move."""
     out: list[tuple[str | None, dict[str, Any]]] = []
     for group in LAYOUTS[model]:
         options: dict[str, Any] = {"fields": group.fields}
         if group.description:
             options["description"] = group.description
+        if group.shown_when:
+            field, _, values = group.shown_when.partition("=")
+            options["classes"] = (f"gw-when-{field}", *(f"gw-is-{value}" for value in values.split(",")))
         out.append((group.title, options))
     for section in sections_of(model):
-        out.append((section.title, {"fields": section.layout, "description": section.description}))
+        classes = ["gw-section"]
+        if section.switch:
+            classes.append("gw-switch")
+        if obj is None or obj.pk is None or not section.in_use(obj):
+            classes.append("collapse")
+        out.append((section.title, {"fields": section.layout, "description": section.description, "classes": classes}))
     return [*out, *panels, HISTORY]
 
 

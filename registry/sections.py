@@ -38,6 +38,9 @@ class Section:
     description: str = ""
     list_display: tuple[str, ...] = ()  # also shown in the owner's admin list
     list_filter: tuple[str, ...] = ()  # boolean fields the owner's admin list filters by
+    # The first field turns the feature on (a checkbox, or a choice other than inherit/off): the
+    # admin shows the section's other fields only once it is on.
+    switch: bool = False
     fields: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +80,10 @@ class Section:
             except ObjectDoesNotExist:
                 pass
         return self.model(**{self.owner_field.name: owner})
+
+    def in_use(self, owner: models.Model) -> bool:
+        """Whether the owner's row holds anything but the defaults (its admin fieldset starts open)."""
+        return self.values(owner) != self.defaults()
 
     def values(self, owner: models.Model) -> dict[str, Any]:
         row = self.row(owner)

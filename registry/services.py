@@ -38,7 +38,8 @@ def bump_config_version() -> None:
     if getattr(_local, "suppressed", 0):
         _local.pending = True
         return
-    updated = ConfigVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    # .update() skips auto_now: the time is set here, or "Changed at" would show the first change.
+    updated = ConfigVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now())
     if not updated:
         ConfigVersion.objects.get_or_create(pk=1, defaults={"version": 1})
     transaction.on_commit(_notify_after_commit)

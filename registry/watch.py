@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -188,10 +189,10 @@ class ConfigWatcher:
             "served_version": self.served_version,
             "database_version": self.database_version,
             "routes": len(self.table.routes) if self.table else 0,
-            "built_at": self.table.built_at if self.table else None,
+            "built_at": _iso(self.table.built_at) if self.table else None,
             "rebuild_failures": self.rebuild_failures,
             "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
+            "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
             "redis_subscribed": self.redis_subscribed,
             # Settings an admin accepted or the table had to override (a weaker dynamic route).
             "warnings": list(self.table.warnings) if self.table else [],
@@ -233,3 +234,8 @@ def _build() -> RoutingTable:
 
 
 watcher = ConfigWatcher()
+
+
+def _iso(seconds: float) -> str:
+    """Unix seconds as ISO 8601 in UTC, as every other time in /health/detailed."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat()

@@ -1,19 +1,15 @@
-"""The admin overview: per-service req/s, error rate, p95, health, breakers and health score on one
-page for staff, refreshed every few seconds from ``/metrics/overview`` (no Grafana needed)."""
+"""The overview rows: per-service req/s, error rate, p95, health, breakers, health score and the
+feature apps' columns, as JSON at ``/metrics/overview`` and as the services table of the admin
+dashboard (``gateway_project.dashboard``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.response import TemplateResponse
 
 from proxy.metrics import sources
 from proxy.metrics.views import _restricted, health_scores, performance_figures
-
-REFRESH_SECONDS = 3
 
 
 def overview_rows() -> dict[str, Any]:
@@ -52,14 +48,3 @@ def overview_rows() -> dict[str, Any]:
 @_restricted
 def overview_data(request: HttpRequest) -> HttpResponse:
     return JsonResponse(overview_rows())
-
-
-@staff_member_required
-def overview_page(request: HttpRequest) -> HttpResponse:
-    context = {
-        **admin.site.each_context(request),
-        "title": "Gateway overview",
-        "initial": overview_rows(),
-        "refresh_ms": REFRESH_SECONDS * 1000,
-    }
-    return TemplateResponse(request, "admin/overview.html", context)

@@ -74,7 +74,10 @@ class MetricsRecorder:
 
     def __call__(self, record: Finished) -> None:
         spec = record.route
-        if spec is None:
+        endpoint = record.details.get("endpoint") if record.details else None
+        if endpoint:  # a gateway endpoint that is not a route (the WebSocket fan-out, "ws")
+            children = self.children(NO_ROUTE, str(endpoint))
+        elif spec is None:
             children = self.children(NO_ROUTE, NO_ROUTE)
         else:
             children = self.children(spec.service.slug, spec.name)
@@ -98,7 +101,7 @@ class MetricsRecorder:
             if children.limited is None:
                 children.limited = series.RATE_LIMITED.labels(children.service, children.route)
             children.limited.inc()
-        if self.windows is not None:
+        if self.windows is not None and not endpoint:  # not "refused before routing" in the windows
             self.windows.add(children.service, record.duration, status >= 500)
 
     @staticmethod

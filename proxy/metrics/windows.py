@@ -1,4 +1,5 @@
-"""Rolling latency and throughput per service over the last 1, 5 and 15 minutes.
+"""Rolling latency and throughput per service over the last 1, 5 and 15 minutes, and a timeline of
+the last hour for the admin dashboard's charts (``timeline``).
 
 Each process counts its requests in 10-second slots, one fixed-bucket latency histogram (about 26%
 apart, 0.5 ms to 32 s) and an error count per service and slot: an ``add`` is a bisect and two list
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 SLOT_SECONDS = 10
-KEEP_SLOTS = 91  # 15 minutes and the current slot
+KEEP_SLOTS = 361  # an hour (the dashboard's longest chart) and the current slot
 WINDOWS = {"1m": 60, "5m": 300, "15m": 900}
 EDGES = tuple(0.0005 * 2 ** (k / 3) for k in range(49))
 WIDTH = len(EDGES) + 2  # the buckets, the overflow bucket, then the error count
@@ -139,6 +140,40 @@ def summarize(slots: Slots, now: float) -> dict[str, dict[str, Any]]:
             **{f"p{int(q * 100)}_ms": _ms(quantile(buckets, q)) for q in (0.5, 0.95, 0.99)},
         }
     return out
+
+
+def timeline(slots: Slots, now: float, seconds: int, step: int) -> list[dict[str, Any]]:
+    """The last ``seconds`` in points ``step`` seconds apart (a multiple of SLOT_SECONDS), oldest
+    first, each with its start (Unix seconds), requests, req/s, error rate and p95 in milliseconds
+    (None without requests). The newest point covers the slots up to now, so its req/s divides by
+    the part of it that has passed."""
+    per_point = max(step // SLOT_SECONDS, 1)
+    current = int(now) // SLOT_SECONDS
+    count = seconds // (per_point * SLOT_SECONDS)
+    first = current - count * per_point + 1
+    points = []
+    for n in range(count):
+        start = first + n * per_point
+        present = [counts for slot in range(start, start + per_point) if (counts := slots.get(slot)) is not None]
+        if not present:
+            buckets, errors = [], 0
+        elif len(present) == 1:
+            buckets, errors = present[0][:-1], present[0][ERRORS]
+        else:
+            merged = [sum(column) for column in zip(*present, strict=True)]
+            buckets, errors = merged[:-1], merged[ERRORS]
+        requests = sum(buckets)
+        covered = min(per_point * SLOT_SECONDS, max(now - start * SLOT_SECONDS, 1.0))
+        points.append(
+            {
+                "at": start * SLOT_SECONDS,
+                "requests": requests,
+                "rps": round(requests / covered, 3),
+                "error_rate": round(errors / requests, 4) if requests else 0.0,
+                "p95_ms": _ms(quantile(buckets, 0.95)),
+            }
+        )
+    return points
 
 
 def _ms(value: float | None) -> float | None:

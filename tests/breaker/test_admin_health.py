@@ -55,7 +55,7 @@ def test_the_service_and_target_pages_show_live_health_and_history(admin_client:
         page = admin_client.get(url).content.decode()
         assert "targets now" in page or "Live health" in page
         assert "5 consecutive failures" in page
-        assert "<td>open</td>" in page
+        assert '<td><span class="badge badge-open">open</span></td>' in page
     backends.reset_state(target.pk)
 
 

@@ -101,3 +101,11 @@ def test_targets_of_services_without_a_health_path_are_never_probed() -> None:
     service = Service.objects.create(name="Plain", slug="plain")
     Target.objects.create(service=service, host="127.0.0.1", port=9)
     assert services.due_targets(timezone.now()) == []
+
+
+def test_a_health_change_is_logged_by_address_and_service(caplog: pytest.LogCaptureFixture) -> None:
+    target = make_target()
+    services.record_sweep([result(target, True)])
+    with caplog.at_level("WARNING", logger="breaker.services"):
+        services.record_sweep([result(target, False)])
+    assert "target 127.0.0.1:9 (svc) is now unhealthy (was healthy)" in caplog.text

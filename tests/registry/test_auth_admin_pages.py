@@ -97,3 +97,33 @@ def test_a_viewer_can_read_but_not_change_routes(client: Client) -> None:
     assert client.get(reverse("admin:registry_route_changelist")).status_code == 200
     assert client.get(reverse("admin:registry_route_add")).status_code == 403
     assert client.get(reverse("admin:registry_apikey_changelist")).status_code == 403
+
+
+def test_the_consumer_page_shows_its_id_and_adds_a_key_shown_once_in_a_dialog(admin_client: Client) -> None:
+    consumer = Consumer.objects.create(name="carol")
+    page_url = reverse("admin:registry_consumer_change", args=[consumer.pk])
+    page = admin_client.get(page_url).content.decode()
+    assert f"{consumer.pk} (the {{client_id}} of /ws/{consumer.pk}" in page
+    assert 'id="add-api-key"' in page and "new-key-dialog" not in page
+    assert admin_client.get(reverse("admin:registry_consumer_add_key", args=[consumer.pk])).status_code == 405
+
+    shown = admin_client.post(reverse("admin:registry_consumer_add_key", args=[consumer.pk]), follow=True)
+    html = shown.content.decode()
+    keys = re.findall(r'<code id="new-key"[^>]*>(gw_[0-9a-f]{8}_[A-Za-z0-9]{32})</code>', html)
+    assert len(keys) == 1 and 'id="copy-new-key"' in html
+    key = ApiKey.objects.get(consumer=consumer)
+    assert keys[0].startswith(f"gw_{key.prefix}_") and key.label == "added in admin"
+    assert key.prefix in html  # listed with the consumer's keys
+    again = admin_client.get(page_url).content.decode()
+    assert keys[0] not in again and "new-key-dialog" not in again  # shown once
+
+
+def test_a_staff_user_who_may_not_add_keys_gets_no_key(client: Client) -> None:
+    from django.contrib.auth.models import Permission
+
+    consumer = Consumer.objects.create(name="dave")
+    user = User.objects.create_user("viewer", password="x", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_consumer", "change_consumer"]))
+    client.force_login(user)
+    response = client.post(reverse("admin:registry_consumer_add_key", args=[consumer.pk]))
+    assert response.status_code == 403 and not ApiKey.objects.filter(consumer=consumer).exists()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from registry.models import Route
 from registry.sections import save_with_sections
 from tests.support.config import ConfigHelper
@@ -12,7 +14,9 @@ from tests.support.servers import BackendThread, GatewayProcess
 
 def warnings(gateway: GatewayProcess) -> list[str]:
     _, body = gateway.get_json("/health/detailed")
-    return list(body["checks"]["config"]["warnings"])
+    config = body["checks"]["config"]
+    assert datetime.fromisoformat(config["built_at"]).tzinfo is not None  # ISO 8601, as every time there
+    return list(config["warnings"])
 
 
 def test_an_accepted_weaker_dynamic_route_is_served_and_shown_in_health_detailed(

@@ -459,6 +459,7 @@ def test_the_demo_configuration_applies_cleanly(tmp_path: Path) -> None:
     assert "+ route demo-v2" in out
     assert Target.objects.get(service__slug="demo").address == "127.0.0.1:8001"
     assert set(Route.objects.filter(service__slug="demo").values_list("api_version", flat=True)) == {"", "v2"}
+    assert Route.objects.get(name="demo").websocket_settings.websocket  # the tour's WebSocket step needs nothing more
 
 
 def test_the_complete_example_in_the_documentation_applies_cleanly(tmp_path: Path) -> None:
