@@ -65,6 +65,7 @@ class Connection(asyncio.Protocol):
         self.buffered = 0
         self.got_bytes = False
         self.sent_all = False
+        self.surplus = False
 
     # asyncio.Protocol
 
@@ -81,7 +82,11 @@ class Connection(asyncio.Protocol):
         except HttpParserUpgrade:
             self._fail(BadResponse("the backend switched protocols unasked"))
         except HttpParserError as exc:
-            self._fail(BadResponse(f"unparsable response: {exc}"))
+            if self.surplus:
+                self.keep_alive = False
+                self.abort()
+            else:
+                self._fail(BadResponse(f"unparsable response: {exc}"))
         if self.head_only and self.headers_done:
             self.parser = HttpResponseParser(self)
 
@@ -117,6 +122,11 @@ class Connection(asyncio.Protocol):
     # httptools callbacks
 
     def on_message_begin(self) -> None:
+        if self.done:
+            # A second response to one request: the backend is out of step; this one may stand,
+            # the connection may not.
+            self.surplus = True
+            raise BadResponse("the backend sent more than one response")
         self.headers = []
         self.lengths = []
         self.te = False
