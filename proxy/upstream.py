@@ -31,7 +31,7 @@ from proxy.balancer import Balancer, make_balancer
 from proxy.body import read_body
 from proxy.client import BadResponse, ClientFailure, ConnectFailed, Disconnected, PoolBusy, TLSFailed
 from proxy.client.connection import Connection
-from proxy.client.pool import Pool, Resolver, tls_context
+from proxy.client.pool import Pool, PoolStats, Resolver, tls_context
 from proxy.errors import (
     GatewayError,
     NoUpstream,
@@ -114,6 +114,9 @@ class Pools:
 
 
 pools = Pools()
+# Connections opened and reused, pool waits and TLS handshakes, by service slug, for the life of the
+# process (a reload keeps them); proxy.metrics turns them into counters.
+service_stats: dict[str, PoolStats] = {}
 
 
 async def open_session() -> None:
@@ -157,6 +160,7 @@ class ServiceUpstream:
         self.targets = spec.targets
         self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
         self.origins = [(t.host, t.port) for t in spec.targets]
+        self.stats = service_stats.setdefault(spec.slug, PoolStats())
         default_port = 443 if spec.scheme == "https" else 80
         self.host_headers = [
             _host_header(t.host, t.port, default_port).encode("ascii" if t.host.isascii() else "idna")
@@ -225,7 +229,7 @@ async def _forward(exchange: Exchange) -> Response:
         pool = upstream.pool(index)
         conn: Connection | None = None
         try:
-            conn = await pool.acquire(spec.connect_timeout)
+            conn = await pool.acquire(spec.connect_timeout, also=upstream.stats)
             host = exchange.original_host if spec.preserve_host else upstream.host_headers[index]
             request = head + host + b"\r\n\r\n"
             try:
@@ -236,7 +240,7 @@ async def _forward(exchange: Exchange) -> Response:
                 # A kept-alive connection the backend closed while it was idle: one more on a new one.
                 pool.discard(conn)
                 conn = None
-                conn = await pool.acquire(spec.connect_timeout, fresh=True)
+                conn = await pool.acquire(spec.connect_timeout, fresh=True, also=upstream.stats)
                 await _exchange_once(conn, request, body, chunked, exchange.method == "HEAD", spec.read_timeout)
         except ConnectFailed as exc:
             failure: GatewayError = UpstreamUnreachable(f"Service {name!r} could not be reached.")

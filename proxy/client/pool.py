@@ -97,18 +97,27 @@ class Pool:
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
     stats: PoolStats = field(default_factory=PoolStats)
 
-    async def acquire(self, connect_timeout: float, fresh: bool = False) -> Connection:
+    async def acquire(self, connect_timeout: float, fresh: bool = False, also: PoolStats | None = None) -> Connection:
+        """A connection for one request; ``also``: a second set of counts to keep (the service's)."""
         deadline = 0.0
         while True:
             if not fresh:
                 conn = self._idle_connection()
                 if conn is not None:
                     self.stats.reused += 1
+                    if also is not None:
+                        also.reused += 1
                     return conn
             if self.count < self.limit:
-                return await self._open(connect_timeout)
+                conn = await self._open(connect_timeout)
+                if also is not None:
+                    also.opened += 1
+                    also.tls_handshakes += self.tls is not None
+                return conn
             if not deadline:
                 self.stats.waits += 1
+                if also is not None:
+                    also.waits += 1
                 deadline = time.monotonic() + self.wait
             left = deadline - time.monotonic()
             if left <= 0:

@@ -57,3 +57,8 @@ IN_FLIGHT = Gauge(
     "Proxied requests being handled right now (summed over the live worker processes).",
     multiprocess_mode="livesum",
 )
+UPSTREAM_CONNECTIONS = Counter(
+    "gateway_upstream_connections",
+    "Upstream connections by use: opened, reused (kept alive), waited (pool at its cap), tls (handshakes).",
+    ("service", "use"),
+)

@@ -11,10 +11,36 @@ from proxy.metrics.recorder import MetricsRecorder
 from proxy.metrics.windows import windows
 
 recorder = MetricsRecorder(windows)
+_synced: dict[tuple[str, str], int] = {}
+
+
+def settings_flush_seconds() -> float:
+    from django.conf import settings
+
+    return float(settings.GATEWAY_METRICS_FLUSH_SECONDS)
+
+
+def sync_connection_counts() -> None:
+    """Add what the upstream client counted since the last call (plain ints on the hot path)."""
+    from proxy.metrics.series import UPSTREAM_CONNECTIONS
+    from proxy.upstream import service_stats
+
+    for slug, stats in list(service_stats.items()):
+        for use, value in (
+            ("opened", stats.opened),
+            ("reused", stats.reused),
+            ("waited", stats.waits),
+            ("tls", stats.tls_handshakes),
+        ):
+            done = _synced.get((slug, use), 0)
+            if value > done:
+                UPSTREAM_CONNECTIONS.labels(slug, use).inc(value - done)
+                _synced[(slug, use)] = value
 
 
 def install() -> None:
     observe.subscribe(recorder)
+    lifespan.add_task("upstream-connection-counts", lifespan.every(settings_flush_seconds, sync_connection_counts))
     directory = multiproc.directory()
     if directory is None:
         return
