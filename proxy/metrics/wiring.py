@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 from proxy import lifespan, observe
 from proxy.metrics import multiproc
@@ -12,6 +13,7 @@ from proxy.metrics.windows import windows
 
 recorder = MetricsRecorder(windows)
 _synced: dict[tuple[str, str], int] = {}
+_sync_lock = threading.Lock()
 
 
 def settings_flush_seconds() -> float:
@@ -21,21 +23,23 @@ def settings_flush_seconds() -> float:
 
 
 def sync_connection_counts() -> None:
-    """Add what the upstream client counted since the last call (plain ints on the hot path)."""
+    """Add what the upstream client counted since the last call (plain ints on the hot path). Runs
+    every flush and before each scrape; a service's four series appear together."""
     from proxy.metrics.series import UPSTREAM_CONNECTIONS
     from proxy.upstream import service_stats
 
-    for slug, stats in list(service_stats.items()):
-        for use, value in (
-            ("opened", stats.opened),
-            ("reused", stats.reused),
-            ("waited", stats.waits),
-            ("tls", stats.tls_handshakes),
-        ):
-            done = _synced.get((slug, use), 0)
-            if value > done:
-                UPSTREAM_CONNECTIONS.labels(slug, use).inc(value - done)
-                _synced[(slug, use)] = value
+    with _sync_lock:
+        for slug, stats in list(service_stats.items()):
+            for use, value in (
+                ("opened", stats.opened),
+                ("reused", stats.reused),
+                ("waited", stats.waits),
+                ("tls", stats.tls_handshakes),
+            ):
+                done = _synced.get((slug, use))
+                if done is None or value > done:
+                    UPSTREAM_CONNECTIONS.labels(slug, use).inc(value - (done or 0))
+                    _synced[(slug, use)] = value
 
 
 def install() -> None:
