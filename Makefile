@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: bench-ab install run serve test soak lint format bench clean screenshots
+.PHONY: bench-ab bench-client install run serve test soak lint format bench clean screenshots
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench: install
 
 bench-ab: install
 	$(BIN)/python bench/interleaved.py
+
+bench-client: install
+	$(BIN)/python bench/client_ab.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

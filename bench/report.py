@@ -17,6 +17,7 @@ from bench.wrk import WrkResult
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BARE, DIRECT, GATEWAY1 = "bare reference proxy", "upstream direct", "gateway, 1 worker"
+RAW = "raw reference proxy"
 TARGET_SHARE, TARGET_CPU_US, TARGET_ADDED_P50_MS = 0.75, 220.0, 1.0
 METRICS_OFF = f"{GATEWAY1}, metrics off"
 TARGET_METRICS_SHARE = 0.90

@@ -212,6 +212,7 @@ class Bench:
         if nginx:
             self.measure("nginx reverse proxy", lambda: servers.start_nginx(procs, nginx, tmp, "proxy", up))
         self.measure(rp.BARE, lambda: servers.start_asgi_proxy(procs, tmp, "bench.bare_proxy:app", up))
+        self.measure(rp.RAW, lambda: servers.start_asgi_proxy(procs, tmp, "bench.raw_proxy:app", up))
         missing = ensure_bench_requirements()
         fastapi = "bench.fastapi_httpx_proxy:app"
         self.measure(

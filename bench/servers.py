@@ -213,10 +213,16 @@ def prepare_gateway(
 
 
 def start_gateway(
-    procs: Processes, tmp: Path, workers: int, redis_url: str = "", env: dict[str, str] | None = None
+    procs: Processes,
+    tmp: Path,
+    workers: int,
+    redis_url: str = "",
+    env: dict[str, str] | None = None,
+    root: Path = ROOT,
 ) -> Server:
+    """One gateway; ``root`` another checkout of the gateway to run instead (bench/client_ab.py)."""
     port = free_port()
-    log = tmp / f"gateway-{workers}w{'-' + '-'.join(env) if env else ''}.log"
+    log = tmp / f"gateway-{workers}w{'-' + '-'.join(env) if env else ''}-{port}.log"
     cmd = [*_uvicorn(), "gateway_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     # The gateway's own production flags (gateway_project.serve): its protocol class, no proxy headers.
     cmd += ["--workers", str(workers), "--log-level", "warning", *uvicorn_argv()]
@@ -225,7 +231,7 @@ def start_gateway(
         metrics_dir = tmp / f"metrics-{port}"
         metrics_dir.mkdir()
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    proc = procs.start(cmd, log=log, env=env, cwd=ROOT)
+    proc = procs.start(cmd, log=log, env=env, cwd=root)
     wait_http(port, "/health/startup", proc, log, timeout=60)
     wait_http(port, "/", proc, log, timeout=20)  # the route, once this process has loaded its table
     # Every worker must have its table: several answers in a row over fresh connections.

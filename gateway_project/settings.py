@@ -336,9 +336,18 @@ GATEWAY_CONFIG_POLL_INTERVAL = env_float("GATEWAY_CONFIG_POLL_INTERVAL", 1.0, mi
 GATEWAY_DYNAMIC_SERVICE_ROUTES = env_bool("GATEWAY_DYNAMIC_SERVICE_ROUTES", True)
 # Headers that carry an API version for routes that match by header.
 GATEWAY_VERSION_HEADERS = [h.lower() for h in env_list("GATEWAY_VERSION_HEADERS", "Accept-Version,API-Version")]
-# Upstream connection pool, shared by all services in one process.
+# Upstream connections (proxy/client): at most POOL_SIZE open to each target per process; a request
+# waits up to POOL_WAIT seconds for one to free up (then 503 upstream_busy). Idle connections are
+# kept KEEPALIVE seconds (0: none kept), at most MAX_IDLE per target.
 GATEWAY_UPSTREAM_POOL_SIZE = env_int("GATEWAY_UPSTREAM_POOL_SIZE", 1000, minimum=1)
+GATEWAY_UPSTREAM_POOL_WAIT = env_float("GATEWAY_UPSTREAM_POOL_WAIT", 5.0, minimum=0.0)
 GATEWAY_UPSTREAM_KEEPALIVE = env_float("GATEWAY_UPSTREAM_KEEPALIVE", 30.0, minimum=0.0)
+GATEWAY_UPSTREAM_MAX_IDLE = env_int("GATEWAY_UPSTREAM_MAX_IDLE", 100, minimum=0)
+# TLS to https services: a CA bundle to trust instead of the system store, and a client certificate
+# (with its key, if not in the same file) for backends that require mutual TLS.
+GATEWAY_UPSTREAM_CA_BUNDLE = env_str("GATEWAY_UPSTREAM_CA_BUNDLE")
+GATEWAY_UPSTREAM_CLIENT_CERT = env_str("GATEWAY_UPSTREAM_CLIENT_CERT")
+GATEWAY_UPSTREAM_CLIENT_KEY = env_str("GATEWAY_UPSTREAM_CLIENT_KEY")
 # Name this gateway gives itself in Via headers.
 GATEWAY_VIA_NAME = env_str("GATEWAY_VIA_NAME", "gateway")
 # The policy chain, outermost first. Each entry builds a step for a route or returns None. The edge

@@ -17,7 +17,6 @@ import logging
 import time
 from typing import Any
 
-import aiohttp
 from django.conf import settings
 
 from proxy import disconnects, observe, tracing
@@ -29,6 +28,7 @@ from proxy.errors import (
     NoRoute,
     ShuttingDown,
     UpstreamBroken,
+    UpstreamTimeout,
     problem,
 )
 from proxy.exchange import Exchange, Response, request_context
@@ -249,7 +249,7 @@ class GatewayApp:
                 sent += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             complete = True
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, UpstreamBroken, UpstreamTimeout) as exc:
             # Headers are out: the only honest answer left is to cut the connection short.
             log.warning(
                 "upstream %s broke off a streamed response (request %s): %r",
@@ -309,7 +309,7 @@ async def _buffer_for_http10(response: Response) -> Response:
                     "retry with HTTP/1.1, which can receive it streamed."
                 )
             parts.append(chunk)
-    except (TimeoutError, aiohttp.ClientError):
+    except (TimeoutError, UpstreamTimeout):
         raise UpstreamBroken("The upstream response broke off.") from None
     finally:
         if response.close is not None:

@@ -17,6 +17,7 @@ class ProxyConfig(AppConfig):
         del checks, metrics_checks  # imported to register the system checks
 
         lifespan.add_hooks(upstream.open_session, upstream.close_session)
+        lifespan.add_task("upstream-idle-sweeper", lifespan.every(5.0, upstream.sweep_idle))
         lifespan.add_task("disconnect-sweeper", disconnects.sweep)
         lifespan.add_hooks(None, credentials.close)
         if settings.GATEWAY_METRICS:

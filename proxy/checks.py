@@ -143,3 +143,30 @@ def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             )
         )
     return messages
+
+
+@register()
+def check_upstream_tls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The upstream TLS files must load now, not fail the first https request."""
+    from proxy.client.pool import tls_context
+
+    ca, cert, key = (
+        settings.GATEWAY_UPSTREAM_CA_BUNDLE,
+        settings.GATEWAY_UPSTREAM_CLIENT_CERT,
+        settings.GATEWAY_UPSTREAM_CLIENT_KEY,
+    )
+    if key and not cert:
+        return [Error("GATEWAY_UPSTREAM_CLIENT_KEY is set without GATEWAY_UPSTREAM_CLIENT_CERT.", id="gateway.E006")]
+    if not (ca or cert):
+        return []
+    try:
+        tls_context(ca, cert, key)
+    except (OSError, ValueError) as exc:
+        return [
+            Error(
+                f"The upstream TLS files cannot be loaded: {exc}",
+                hint="Check GATEWAY_UPSTREAM_CA_BUNDLE, GATEWAY_UPSTREAM_CLIENT_CERT and GATEWAY_UPSTREAM_CLIENT_KEY.",
+                id="gateway.E006",
+            )
+        ]
+    return []

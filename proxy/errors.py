@@ -10,8 +10,11 @@
     ├── Forbidden (403 insufficient_role)
     ├── BodyTooLarge (413 body_too_large)
     ├── UpstreamUnreachable (502 upstream_unreachable)
+    │   └── UpstreamTLS (502 upstream_tls)
     ├── UpstreamBroken (502 upstream_error)
+    │   └── UpstreamBadResponse (502 upstream_bad_response)
     ├── NoUpstream (503 no_healthy_upstream)
+    ├── UpstreamBusy (503 upstream_busy)
     ├── CircuitOpen (503 circuit_open)
     ├── DependencyDown (503 auth_unavailable)
     ├── ShuttingDown (503 shutting_down)
@@ -115,6 +118,25 @@ class UpstreamUnreachable(GatewayError):
 class UpstreamBroken(GatewayError):
     status = 502
     reason = "upstream_error"
+
+
+class UpstreamTLS(UpstreamUnreachable):
+    """The TLS handshake with the backend failed (certificate not verified, protocol error)."""
+
+    reason = "upstream_tls"
+
+
+class UpstreamBadResponse(UpstreamBroken):
+    """A response whose framing or head cannot be trusted (never passed on)."""
+
+    reason = "upstream_bad_response"
+
+
+class UpstreamBusy(GatewayError):
+    """Every connection the pool allows to the target stayed busy for GATEWAY_UPSTREAM_POOL_WAIT."""
+
+    status = 503
+    reason = "upstream_busy"
 
 
 class NoUpstream(GatewayError):

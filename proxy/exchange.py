@@ -76,7 +76,7 @@ class Exchange:
     bytes_out: int = 0  # response body bytes sent
     error_reason: str | None = None  # X-Gateway-Error of a gateway-made response
     upstream_seconds: float = 0.0  # time from sending upstream to the response headers, last attempt
-    upstream_error: str | None = None  # connect, timeout, reset or bad_response, last failed attempt
+    upstream_error: str | None = None  # connect, tls, busy, timeout, reset or bad_response, last failed attempt
     # The record the witnesses got before the last byte (proxy.observe.witness), reused at the end.
     record: Finished | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -64,7 +64,7 @@ class Finished:
     target: TargetSpec | None = None
     identity: Identity | None = None
     upstream_seconds: float = 0.0
-    upstream_error: str | None = None  # connect, timeout, reset or bad_response
+    upstream_error: str | None = None  # connect, tls, busy, timeout, reset or bad_response
     details: Mapping[str, Any] | None = None  # kind-specific facts (WebSocket close codes, counts)
 
     @property

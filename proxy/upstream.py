@@ -1,10 +1,13 @@
-"""The upstream leg: one pooled aiohttp session per process, one ``ServiceUpstream`` per service.
+"""The upstream leg: the data plane's own HTTP/1.1 client (``proxy.client``), one ``ServiceUpstream`` per service.
 
 Failures map to the error tree in ``proxy.errors``: connect failures 502 ``upstream_unreachable``,
-read timeouts 504, broken responses 502 ``upstream_error``. A request is retried on another target
-only for idempotent methods with a replayable body, and only before any response byte was sent;
-connect failures and connections the backend closed before answering are retried, read timeouts
-are not (the backend may still be working on the first attempt).
+TLS failures 502 ``upstream_tls``, read timeouts 504, a backend that closes before answering 502
+``upstream_error``, a response that cannot be framed 502 ``upstream_bad_response``, no free
+connection in time 503 ``upstream_busy``. A request is retried on another target only for
+idempotent methods with a replayable body, and only before any response byte was sent; connect
+failures and connections the backend closed before answering are retried, read timeouts are not
+(the backend may still be working on the first attempt). A kept-alive connection that the backend
+had closed while idle is replaced by a new one once, for those same requests only.
 
 A service may have a ``TargetGate`` (``GATEWAY_TARGET_GATE``, the breaker app's by default): it
 picks targets in the balancer's order but skips those it closes (open breaker, failed health check),
@@ -13,21 +16,32 @@ raises the 503 when none is left, and hears each attempt's outcome. Services wit
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
 from django.conf import settings
 from django.utils.module_loading import import_string
-from multidict import CIMultiDict
 from yarl import URL
 
 from proxy import tracing
 from proxy.balancer import Balancer, make_balancer
 from proxy.body import read_body
-from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
+from proxy.client import BadResponse, ClientFailure, ConnectFailed, Disconnected, PoolBusy, TLSFailed
+from proxy.client.connection import Connection
+from proxy.client.pool import Pool, PoolStats, Resolver, tls_context
+from proxy.errors import (
+    GatewayError,
+    NoUpstream,
+    UpstreamBadResponse,
+    UpstreamBroken,
+    UpstreamBusy,
+    UpstreamTimeout,
+    UpstreamTLS,
+    UpstreamUnreachable,
+)
 from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
 
@@ -37,58 +51,85 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+# Methods that carry a body: an empty one is still announced with "Content-Length: 0".
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Responses with a declared length up to this are read whole and sent in one message.
 SMALL_RESPONSE = 256 * 1024
-STREAM_CHUNK = 64 * 1024
 
 VIA = f"1.1 {settings.GATEWAY_VIA_NAME}".encode()
 SERVER_HEADER = settings.GATEWAY_BACKEND_SERVER_HEADER
-
-_session: aiohttp.ClientSession | None = None
-_SKIP = CIMultiDict((name, None) for name in SKIP_AUTO_HEADERS)
-
-
-class _PassThroughRequest(aiohttp.ClientRequest):
-    """aiohttp's request with none of its default headers: the backend sees what the client sent.
-
-    Equivalent to ``skip_auto_headers=SKIP_AUTO_HEADERS`` on the session, without rebuilding the
-    skip list for every request (measured at several µs of the per-request budget).
-    """
-
-    def update_auto_headers(self, skip_auto_headers: object) -> None:
-        self._skip_auto_headers = _SKIP
+# Request headers the client writes itself (from the body it actually sends).
+_OWN_HEADERS = frozenset({b"host", b"content-length"})
 
 
-def get_session() -> aiohttp.ClientSession:
-    global _session
-    if _session is None or _session.closed:
-        connector = aiohttp.TCPConnector(
-            limit=settings.GATEWAY_UPSTREAM_POOL_SIZE,
-            limit_per_host=0,
-            keepalive_timeout=settings.GATEWAY_UPSTREAM_KEEPALIVE or None,
-            ttl_dns_cache=60,
-        )
-        _session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,  # bodies pass through byte for byte, Content-Encoding intact
-            cookie_jar=aiohttp.DummyCookieJar(),  # never share one client's cookies with another
-            trust_env=False,
-            request_class=_PassThroughRequest,
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
-    return _session
+class Pools:
+    """Every target's pool in this process, for the running event loop (a new loop starts afresh)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.by_origin: dict[tuple[str, str, int], Pool] = {}
+        self.resolver = Resolver()
+        self._tls: Any = None
+
+    def get(self, scheme: str, host: str, port: int) -> Pool:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            self.close()
+            self.loop = loop
+        pool = self.by_origin.get((scheme, host, port))
+        if pool is None:
+            pool = Pool(
+                host=host,
+                port=port,
+                tls=self.tls() if scheme == "https" else None,
+                resolver=self.resolver,
+                limit=settings.GATEWAY_UPSTREAM_POOL_SIZE,
+                wait=settings.GATEWAY_UPSTREAM_POOL_WAIT,
+                idle_timeout=settings.GATEWAY_UPSTREAM_KEEPALIVE,
+                max_idle=settings.GATEWAY_UPSTREAM_MAX_IDLE,
+            )
+            self.by_origin[(scheme, host, port)] = pool
+        return pool
+
+    def tls(self) -> Any:
+        if self._tls is None:
+            self._tls = tls_context(
+                settings.GATEWAY_UPSTREAM_CA_BUNDLE,
+                settings.GATEWAY_UPSTREAM_CLIENT_CERT,
+                settings.GATEWAY_UPSTREAM_CLIENT_KEY,
+            )
+        return self._tls
+
+    def sweep(self) -> None:
+        now = time.monotonic()
+        for pool in self.by_origin.values():
+            pool.sweep(now)
+
+    def close(self) -> None:
+        for pool in self.by_origin.values():
+            pool.close()
+        self.by_origin = {}
+        self.resolver = Resolver()
+        self._tls = None
+
+
+pools = Pools()
+# Connections opened and reused, pool waits and TLS handshakes, by service slug, for the life of the
+# process (a reload keeps them); proxy.metrics turns them into counters.
+service_stats: dict[str, PoolStats] = {}
 
 
 async def open_session() -> None:
-    get_session()
+    """Nothing to open: pools are made on first use, on the loop that serves."""
 
 
 async def close_session() -> None:
-    global _session
-    if _session is not None:
-        await _session.close()
-        _session = None
+    pools.close()
+
+
+async def sweep_idle() -> None:
+    """Close connections idle longer than GATEWAY_UPSTREAM_KEEPALIVE (``proxy.apps`` runs it)."""
+    pools.sweep()
 
 
 class TargetGate(Protocol):
@@ -118,8 +159,13 @@ class ServiceUpstream:
         self.gate = gate
         self.targets = spec.targets
         self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
-        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=spec.connect_timeout, sock_read=spec.read_timeout)
         self.origins = [(t.host, t.port) for t in spec.targets]
+        self.stats = service_stats.setdefault(spec.slug, PoolStats())
+        default_port = 443 if spec.scheme == "https" else 80
+        self.host_headers = [
+            _host_header(t.host, t.port, default_port).encode("ascii" if t.host.isascii() else "idna")
+            for t in spec.targets
+        ]
 
     def url(self, index: int, path: str, query: bytes) -> URL:
         host, port = self.origins[index]
@@ -131,6 +177,15 @@ class ServiceUpstream:
             query_string=query.decode("latin-1"),
             encoded=True,
         )
+
+    def pool(self, index: int) -> Pool:
+        host, port = self.origins[index]
+        return pools.get(self.spec.scheme, host, port)
+
+
+def _host_header(host: str, port: int, default_port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port == default_port else f"{shown}:{port}"
 
 
 async def forward(exchange: Exchange) -> Response:
@@ -146,14 +201,15 @@ async def _forward(exchange: Exchange) -> Response:
         raise NoUpstream(f"Service {upstream.spec.name!r} has no enabled targets.")
     body = await read_body(exchange)
     replayable = not isinstance(body, AsyncIterator)
-    attempts = 1 + upstream.spec.retries if replayable and exchange.method in IDEMPOTENT else 1
-    headers = _upstream_headers(exchange, upstream)
-    session = get_session()
+    retryable = replayable and exchange.method in IDEMPOTENT
+    attempts = 1 + upstream.spec.retries if retryable else 1
+    head, chunked = _request_head(exchange, upstream, body)
+    spec = upstream.spec
     balancer = upstream.balancer
     gate = upstream.gate
     tried: list[int] = []
     error: Exception | None = None
-    name = upstream.spec.name
+    name = spec.name
     ticket: Any = None
     for _ in range(attempts):
         if gate is None:
@@ -170,35 +226,56 @@ async def _forward(exchange: Exchange) -> Response:
         retry = False
         cause: BaseException
         sent_at = time.perf_counter()
+        pool = upstream.pool(index)
+        conn: Connection | None = None
         try:
-            resp = await session.request(
-                exchange.method,
-                upstream.url(index, exchange.upstream_path, exchange.query),
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                timeout=upstream.timeout,
-            )
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            conn = await pool.acquire(spec.connect_timeout, also=upstream.stats)
+            host = exchange.original_host if spec.preserve_host else upstream.host_headers[index]
+            request = head + host + b"\r\n\r\n"
+            try:
+                await _exchange_once(conn, request, body, chunked, exchange.method == "HEAD", spec.read_timeout)
+            except Disconnected:
+                if not (conn.reused and retryable):
+                    raise
+                # A kept-alive connection the backend closed while it was idle: one more on a new one.
+                pool.discard(conn)
+                conn = None
+                conn = await pool.acquire(spec.connect_timeout, fresh=True, also=upstream.stats)
+                await _exchange_once(conn, request, body, chunked, exchange.method == "HEAD", spec.read_timeout)
+        except ConnectFailed as exc:
             failure: GatewayError = UpstreamUnreachable(f"Service {name!r} could not be reached.")
             cause, what, retry, kind = exc, "could not connect", True, "connect"
-        except aiohttp.ServerDisconnectedError as exc:
+        except TLSFailed as exc:
+            failure = UpstreamTLS(f"Service {name!r} failed the TLS handshake or certificate check.")
+            cause, what, retry, kind = exc, f"of service {name!r} failed TLS", True, "tls"
+        except PoolBusy as exc:
+            failure = UpstreamBusy(f"Service {name!r} has no free connection; retry later.")
+            cause, what, kind = exc, "had no free connection", "busy"
+        except Disconnected as exc:
             failure = UpstreamBroken(f"Service {name!r} closed the connection before answering.")
             cause, what, retry, kind = exc, "closed the connection before answering", True, "reset"
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            failure = UpstreamTimeout(f"Service {name!r} did not answer within {upstream.spec.read_timeout:g} s.")
+        except TimeoutError as exc:
+            failure = UpstreamTimeout(f"Service {name!r} did not answer within {spec.read_timeout:g} s.")
             cause, what, kind = exc, "timed out", "timeout"
-        except (aiohttp.ClientError, ValueError) as exc:
+        except BadResponse as exc:
+            failure = UpstreamBadResponse(f"Service {name!r} sent a response that cannot be read.")
+            cause, what, kind = exc, "sent a broken response", "bad_response"
+        except ClientFailure as exc:
             failure = UpstreamBroken(f"Service {name!r} sent a broken response.")
             cause, what, kind = exc, "sent a broken response", "bad_response"
-        except BaseException:  # cancelled: the client left
+        except BaseException:  # cancelled (the client left), or the client's body failed
+            if conn is not None:
+                pool.discard(conn)
             balancer.finished(index)
             raise
         else:
+            assert conn is not None
             exchange.upstream_seconds = time.perf_counter() - sent_at
             if gate is not None:
-                await gate.report(index, ticket, resp.status)
-            return await _response(exchange, resp, index)
+                await gate.report(index, ticket, conn.status)
+            return await _response(exchange, conn, pool, index)
+        if conn is not None:
+            pool.discard(conn)
         exchange.upstream_seconds = time.perf_counter() - sent_at
         exchange.upstream_error = kind
         balancer.finished(index)
@@ -215,61 +292,120 @@ async def _forward(exchange: Exchange) -> Response:
     raise error
 
 
-def _upstream_headers(exchange: Exchange, upstream: ServiceUpstream) -> list[tuple[str, str]]:
-    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in exchange.headers if n != b"host"]
-    client = exchange.client_ip
-    xff = f"{exchange.forwarded_for.decode('latin-1')}, {client}" if exchange.forwarded_for else client
-    headers.append(("X-Forwarded-For", xff))
-    headers.append(("X-Real-IP", exchange.client_address or client))
-    headers.append(("X-Forwarded-Proto", exchange.scheme))
-    headers.append(("X-Forwarded-Host", exchange.original_host.decode("latin-1")))
-    headers.append(("Via", exchange.via))
-    headers.append(("X-Request-ID", exchange.request_id))
-    if upstream.spec.preserve_host:
-        headers.append(("Host", exchange.original_host.decode("latin-1")))
+async def _exchange_once(
+    conn: Connection,
+    request: bytes,
+    body: bytes | AsyncIterator[bytes] | None,
+    chunked: bool,
+    head_only: bool,
+    read_seconds: float,
+) -> None:
+    conn.start(head_only)
+    await conn.send(request, body, chunked, read_seconds)
+    await conn.read_head(read_seconds)
+
+
+def _request_head(
+    exchange: Exchange, upstream: ServiceUpstream, body: bytes | AsyncIterator[bytes] | None
+) -> tuple[bytes, bool]:
+    """The request line and headers from the edge's raw bytes (no str round trip), ending with
+    ``host: `` (its value depends on the target), and whether the body goes chunked."""
+    target = exchange.upstream_path or "/"
+    line = f"{exchange.method} {target}".encode("latin-1")
+    if exchange.query:
+        line += b"?" + exchange.query
+    parts = [line, b" HTTP/1.1\r\n"]
+    headers = exchange.headers
     if tracing.enabled:
-        return tracing.inject(headers)
-    return headers
+        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in tracing.inject(_as_str(headers))]
+    for name, value in headers:
+        if name.lower() not in _OWN_HEADERS:
+            parts += (name, b": ", value, b"\r\n")
+    client = exchange.client_ip.encode("latin-1")
+    parts += (b"x-forwarded-for: ", exchange.forwarded_for + b", " + client if exchange.forwarded_for else client)
+    parts += (b"\r\nx-real-ip: ", (exchange.client_address or exchange.client_ip).encode("latin-1"))
+    parts += (b"\r\nx-forwarded-proto: ", exchange.scheme.encode("latin-1"))
+    parts += (b"\r\nx-forwarded-host: ", exchange.original_host)
+    parts += (b"\r\nvia: ", exchange.via.encode("latin-1"))
+    parts += (b"\r\nx-request-id: ", exchange.request_id.encode("latin-1"), b"\r\n")
+    chunked = False
+    if isinstance(body, bytes) and body:
+        parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+    elif body is None or isinstance(body, bytes):
+        if exchange.method in BODY_METHODS or exchange.content_length is not None:
+            parts.append(b"content-length: 0\r\n")
+    elif exchange.content_length is not None:
+        parts += (b"content-length: ", str(exchange.content_length).encode(), b"\r\n")
+    else:
+        parts.append(b"transfer-encoding: chunked\r\n")
+        chunked = True
+    parts.append(b"host: ")
+    return b"".join(parts), chunked
 
 
-async def _response(exchange: Exchange, resp: aiohttp.ClientResponse, index: int) -> Response:
+def _as_str(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+
+
+async def _response(exchange: Exchange, conn: Connection, pool: Pool, index: int) -> Response:
     balancer = exchange.route.upstream.balancer
-    headers = response_headers(resp.raw_headers, exchange.request_id.encode(), VIA, SERVER_HEADER)
-    length = resp.content_length
-    if exchange.method == "HEAD" or resp.status in (204, 304) or length == 0:
-        resp.release()
+    headers = response_headers(conn.headers, exchange.request_id.encode(), VIA, SERVER_HEADER)
+    status = conn.status
+    if conn.done and conn.error is None:
+        body = conn.take()
+        pool.release(conn)
         balancer.finished(index)
-        return Response(resp.status, headers)
+        return Response(status, headers, body)
+    length = conn.content_length()
     if length is not None and length <= SMALL_RESPONSE:
+        timeout = exchange.route.upstream.spec.read_timeout
+        parts = []
         try:
-            body = await resp.read()
-        except (aiohttp.ServerTimeoutError, TimeoutError):
-            resp.close()
+            while True:
+                chunk = await conn.read_chunk(timeout)
+                if not chunk:
+                    break
+                parts.append(chunk)
+        except TimeoutError:
+            pool.discard(conn)
             raise UpstreamTimeout("The upstream stalled while sending its response.") from None
-        except aiohttp.ClientError:
-            resp.close()
+        except ClientFailure:
+            pool.discard(conn)
             raise UpstreamBroken("The upstream response broke off.") from None
         except BaseException:
-            resp.close()
+            pool.discard(conn)
             raise
         finally:
             balancer.finished(index)
-        resp.release()
-        return Response(resp.status, headers, body)
-    return Response(resp.status, headers, stream=_stream(resp), close=lambda: _finish(resp, balancer, index))
+        pool.release(conn)
+        return Response(status, headers, b"".join(parts))
+    return Response(
+        status,
+        headers,
+        stream=_stream(conn, exchange.route.upstream.spec.read_timeout),
+        close=lambda: _finish(conn, pool, balancer, index),
+    )
 
 
-async def _stream(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    async for chunk in resp.content.iter_chunked(STREAM_CHUNK):
+async def _stream(conn: Connection, read_seconds: float) -> AsyncIterator[bytes]:
+    while True:
+        try:
+            chunk = await conn.read_chunk(read_seconds)
+        except TimeoutError:
+            raise UpstreamTimeout("The upstream stalled while sending its response.") from None
+        except ClientFailure as exc:
+            raise UpstreamBroken(f"The upstream response broke off: {exc}") from None
+        if not chunk:
+            return
         yield chunk
 
 
-def _finish(resp: aiohttp.ClientResponse, balancer: object, index: int) -> None:
-    if resp.content.at_eof():
-        resp.release()
+def _finish(conn: Connection, pool: Pool, balancer: Balancer, index: int) -> None:
+    if conn.reusable():
+        pool.release(conn)
     else:
-        resp.close()
-    balancer.finished(index)  # type: ignore[attr-defined]
+        pool.discard(conn)
+    balancer.finished(index)
 
 
 def _log_failure(exchange: Exchange, target: TargetSpec, what: str, exc: BaseException) -> None:

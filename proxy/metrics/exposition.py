@@ -30,6 +30,12 @@ class _Forward(Collector):
 
 
 def registry() -> CollectorRegistry:
+    from django.conf import settings
+
+    if settings.GATEWAY_METRICS:
+        from proxy.metrics.wiring import sync_connection_counts
+
+        sync_connection_counts()  # this process's latest upstream connection counts
     merged = CollectorRegistry()
     if multiproc.enabled():
         from prometheus_client import multiprocess

@@ -44,7 +44,7 @@ REQUEST_BYTES = Counter("gateway_request_bytes", "Request body bytes received fr
 RESPONSE_BYTES = Counter("gateway_response_bytes", "Response body bytes sent to clients.", ROUTE_LABELS)
 UPSTREAM_ERRORS = Counter(
     "gateway_upstream_errors",
-    "Failed upstream attempts that ended a request, by kind: connect, timeout, reset, bad_response.",
+    "Failed upstream attempts that ended a request, by kind: connect, tls, busy, timeout, reset, bad_response.",
     (*ROUTE_LABELS, "kind"),
 )
 AUTH_FAILURES = Counter(
@@ -61,4 +61,9 @@ IN_FLIGHT = Gauge(
     "gateway_requests_in_flight",
     "Proxied requests being handled right now (summed over the live worker processes).",
     multiprocess_mode="livesum",
+)
+UPSTREAM_CONNECTIONS = Counter(
+    "gateway_upstream_connections",
+    "Upstream connections by use: opened, reused (kept alive), waited (pool at its cap), tls (handshakes).",
+    ("service", "use"),
 )

@@ -223,7 +223,7 @@ def test_a_backend_that_hangs_up_without_answering_gives_502_and_a_get_goes_to_t
     assert set(pair_posts) == {200, 502}
 
 
-def test_a_backend_that_answers_garbage_gives_502_upstream_error(
+def test_a_backend_that_answers_garbage_gives_502_upstream_bad_response(
     config: ConfigHelper, gateway: GatewayProcess, garbage: RawBackend
 ) -> None:
     config.route(config.service("junk", targets=[garbage]), "/junk")
@@ -232,7 +232,7 @@ def test_a_backend_that_answers_garbage_gives_502_upstream_error(
     reply = get(gateway, "/junk/x")
 
     assert reply.status == 502
-    reply.problem("upstream_error")
+    reply.problem("upstream_bad_response")
     assert garbage.accepted == 1  # a broken answer is not retried
 
 
