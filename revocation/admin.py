@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from registry.admin import ReadOnlyAdmin
 from revocation import services
@@ -27,12 +27,25 @@ class JwtRevocationAdmin(admin.ModelAdmin):
         fixed = ("kind", "value", "issuer", "issued_before") if obj is not None else ()
         return (*fixed, "created_by", "created_at")
 
-    def save_model(self, request: HttpRequest, obj: JwtRevocation, form: Any, change: bool) -> None:
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        return self._unless_redis_refuses(request, super().changeform_view, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        return self._unless_redis_refuses(request, super().delete_view, object_id, extra_context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return self._unless_redis_refuses(request, super().changelist_view, extra_context)  # bulk deletes
+
+    def _unless_redis_refuses(self, request: HttpRequest, view: Any, *args: Any) -> HttpResponse:
+        """A revocation Redis did not take was rolled back with its row (``services.distribute``): the
+        admin says so and stays on the page, instead of a server error."""
         try:
-            super().save_model(request, obj, form, change)
+            return view(request, *args)
         except RevocationUnavailable as exc:
-            messages.error(request, f"Not saved: {exc}")
-            raise
+            self.message_user(request, f"Nothing was changed: {exc} Try again once Redis answers.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(AdminSession)

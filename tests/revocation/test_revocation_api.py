@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -138,3 +139,15 @@ def test_the_admin_apis_schema_names_the_bearer_token_as_a_way_in() -> None:
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert schema["paths"]["/admin/api/jwt-revocations/"]["get"]["security"] == [{"jwtAuth": []}, {"cookieAuth": []}]
+
+
+def test_when_redis_refuses_the_admin_says_so_and_saves_nothing(admin_client: Any, settings: Any) -> None:
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    page = admin_client.post(
+        "/admin/revocation/jwtrevocation/add/",
+        {"kind": "jti", "value": "admin-refused", "issuer": "", "reason": "test"},
+        follow=True,
+    )
+    assert page.status_code == 200
+    assert "Nothing was changed" in page.content.decode()
+    assert not JwtRevocation.objects.filter(value="admin-refused").exists()
