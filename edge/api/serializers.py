@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from edge.models import ConsumerEdge, EdgeDefaults
 from registry.api.serializers import ModelCleanSerializer
@@ -24,7 +25,12 @@ class EdgeDefaultsSerializer(ModelCleanSerializer):
 class ConsumerEdgeSerializer(ModelCleanSerializer):
     """A consumer's own IP lists and request headers, applied after authentication on every route."""
 
-    consumer = serializers.SlugRelatedField(slug_field="name", queryset=Consumer.objects.all())
+    consumer = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Consumer.objects.all(),
+        # one row per consumer (its primary key): a second is a 409, never a database error
+        validators=[UniqueValidator(ConsumerEdge.objects.all(), "This consumer has edge settings already.")],
+    )
 
     class Meta:
         model = ConsumerEdge

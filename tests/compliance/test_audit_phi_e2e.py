@@ -78,10 +78,13 @@ def test_a_phi_route_serves_while_the_stream_is_down_and_refuses_only_when_the_s
     assert set(sent.values()) == {200}  # the stream is down, the spool takes the records
     _until(phi_gateway, "/phi/x", 503, sent)
     refused = [rid for rid, status in sent.items() if status == 503]
-    samples = parse(scrape_text(phi_gateway.url))
+    # The gauges are reported by the drain every moment, the refusal is decided at once: wait for them.
+    deadline = time.monotonic() + 5.0
+    while value(samples := parse(scrape_text(phi_gateway.url)), "gateway_audit_spool_full") != 1.0:
+        assert time.monotonic() < deadline, (len(sent), samples)
+        time.sleep(0.1)
     # It took a full spool, not the outage, to refuse: most of its 256 KiB hold records.
     assert value(samples, "gateway_audit_spool_bytes") > 128 * 1024, (len(sent), samples)
-    assert value(samples, "gateway_audit_spool_full") == 1.0
 
     own_redis.start()
     _until(phi_gateway, "/phi/x", 200, sent)

@@ -179,3 +179,11 @@ def test_the_defaults_page_opens_the_one_row(admin_client: Client) -> None:
     assert admin_client.get(changelist)["Location"] == reverse("admin:edge_edgedefaults_change", args=[1])
     assert admin_client.get(reverse("admin:edge_edgedefaults_change", args=[1])).status_code == 200
     assert admin_client.get(reverse("admin:edge_consumeredge_add")).status_code == 200
+
+
+def test_a_second_settings_row_for_a_consumer_is_a_conflict_not_a_server_error() -> None:
+    Consumer.objects.create(name="twice")
+    api = staff()
+    assert api.post("/admin/api/edge-consumers/", {"consumer": "twice"}, format="json").status_code == 201
+    again = api.post("/admin/api/edge-consumers/", {"consumer": "twice"}, format="json")
+    assert again.status_code == 409 and "consumer" in again.json()["errors"]

@@ -66,6 +66,10 @@ def run_schemathesis(
     ]
     for name, value in (headers or {}).items():
         argv += ["--header", f"{name}: {value}"]
+    # The whole-configuration body of /admin/api/config/apply is free-form JSON at any depth: generating
+    # it crashes hypothesis under CPython 3.11 ("AST constructor recursion depth mismatch"). Its
+    # validation is tested directly (tests/registry, config lifecycle tests), so the run leaves it out.
+    argv += ["--exclude-path-regex", "^/admin/api/config/apply"]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=900)
     if os.environ.get("GATEWAY_CONTRACT_REPORT"):  # the whole report, for a person to read
