@@ -102,6 +102,10 @@ class StaffTokenObtainPairSerializer(TokenObtainPairSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # As simplejwt's, with the rule its schema leaves out: a blank password is refused (minLength).
+        self.fields["password"] = serializers.CharField(
+            write_only=True, min_length=1, trim_whitespace=False, style={"input_type": "password"}
+        )
         for extra in signin.token_fields():
             self.fields[extra.name] = serializers.CharField(
                 required=False, write_only=True, allow_blank=True, help_text=extra.help_text
