@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -12,8 +13,9 @@ from aiohttp import web
 from cache.keys import GONE_PREFIX, LOCK_PREFIX, PREFIX, TAG_PREFIX, URI_PREFIX
 from registry.models import Route
 from tests.support.config import ConfigHelper
+from tests.support.http import get
 from tests.support.redis_server import forget_keys
-from tests.support.servers import BackendThread
+from tests.support.servers import BackendThread, GatewayProcess
 
 # Gateway processes started by these tests inherit this: a loaded machine can take longer than the
 # production default (50 ms) to answer, which would turn lookups into BYPASS. The fault test sets its own.
@@ -104,3 +106,23 @@ def cached_route(config: ConfigHelper, origin: Origin, prefix: str, **fields: An
     route = config.route(service, prefix, cache_enabled=True, **fields)
     config.sync()
     return route
+
+
+def statuses(gateways: list[GatewayProcess], path: str, headers: dict[str, str] | None = None) -> list[str | None]:
+    """The X-Cache-Status each process answers ``path`` with."""
+    return [get(g, path, headers or {}).header("x-cache-status") for g in gateways]
+
+
+def warm(gateways: list[GatewayProcess], *paths: str) -> None:
+    for path in paths:
+        get(gateways[0], path)
+        until_hit(gateways, path)
+
+
+def until_hit(gateways: list[GatewayProcess], path: str, headers: dict[str, str] | None = None) -> None:
+    """Every process serves ``path`` from the cache: a store is sent without waiting for it, so on a
+    busy machine the request after a miss may come first; it may take a moment, never 5 s."""
+    deadline = time.monotonic() + 5.0
+    while (seen := statuses(gateways, path, headers)) != ["HIT"] * len(gateways):
+        assert time.monotonic() < deadline, (path, seen)
+        time.sleep(0.05)

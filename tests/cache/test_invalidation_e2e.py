@@ -4,34 +4,14 @@ on the same host; never for an error answer or another host; on every process (w
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
-from tests.cache.conftest import Origin, cached_route
+from tests.cache.conftest import Origin, cached_route, statuses, until_hit, warm
 from tests.support.config import ConfigHelper
 from tests.support.http import call, get
 from tests.support.servers import GatewayProcess
 
 WARM = "?cc=max-age%3D300"
-
-
-def statuses(gateways: list[GatewayProcess], path: str, headers: dict[str, str] | None = None) -> list[str | None]:
-    return [get(g, path, headers or {}).header("x-cache-status") for g in gateways]
-
-
-def warm(gateways: list[GatewayProcess], *paths: str) -> None:
-    for path in paths:
-        get(gateways[0], path)
-        until_hit(gateways, path)
-
-
-def until_hit(gateways: list[GatewayProcess], path: str, headers: dict[str, str] | None = None) -> None:
-    """Every process serves ``path`` from the cache: a store is sent without waiting for it, so on a
-    busy machine the request after a miss may come first; it may take a moment, never 5 s."""
-    deadline = time.monotonic() + 5.0
-    while (seen := statuses(gateways, path, *([headers] if headers else []))) != ["HIT"] * len(gateways):
-        assert time.monotonic() < deadline, (path, seen)
-        time.sleep(0.05)
 
 
 def test_a_put_then_a_get_sees_the_new_body(config: ConfigHelper, gateway: GatewayProcess, origin: Origin) -> None:

@@ -4,7 +4,6 @@ process, with Redis) and is recorded in the audit chain with who asked."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ from compliance.models import AuditEvent
 from registry.models import Route
 from registry.sections import save_with_sections
 from registry.services import config_change
-from tests.cache.conftest import Origin, cached_route
+from tests.cache.conftest import Origin, cached_route, statuses, warm
 from tests.cache.test_invalidation_e2e import check_writes_reach_every_process
 from tests.support.config import ConfigHelper
 from tests.support.http import get
@@ -38,25 +37,6 @@ def api(admin_user: User) -> APIClient:
     return client
 
 
-def status_of(gateways: list[GatewayProcess], path: str) -> list[str | None]:
-    return [get(g, path).header("x-cache-status") for g in gateways]
-
-
-def warm(gateways: list[GatewayProcess], *paths: str) -> None:
-    for path in paths:
-        get(gateways[0], path)
-        until_hit(gateways, path)
-
-
-def until_hit(gateways: list[GatewayProcess], path: str, headers: dict[str, str] | None = None) -> None:
-    """Every process serves ``path`` from the cache: a store is sent without waiting for it, so on a
-    busy machine the request after a miss may come first; it may take a moment, never 5 s."""
-    deadline = time.monotonic() + 5.0
-    while (seen := status_of(gateways, path, *([headers] if headers else []))) != ["HIT"] * len(gateways):
-        assert time.monotonic() < deadline, (path, seen)
-        time.sleep(0.05)
-
-
 def purge_events() -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action="gateway.cachepurge.created").order_by("seq"))
 
@@ -71,21 +51,21 @@ def check_purges(config: ConfigHelper, origin: Origin, api: APIClient, gateways:
     reply = api.post("/admin/api/cache-purges/", {"kind": "prefix", "route": route.name, "prefix": "/pg/shelf"})
     assert reply.status_code == 201, reply.content
     config.sync()  # the in-memory store learns of it with the table rebuild; Redis had it at once
-    assert status_of(gateways[-1:], shelf) == ["MISS"]  # the first to ask refills it
-    assert status_of(gateways, book) == ["HIT"] * len(gateways)
-    assert status_of(gateways, elsewhere) == ["HIT"] * len(gateways)  # another route: not under this one
+    assert statuses(gateways[-1:], shelf) == ["MISS"]  # the first to ask refills it
+    assert statuses(gateways, book) == ["HIT"] * len(gateways)
+    assert statuses(gateways, elsewhere) == ["HIT"] * len(gateways)  # another route: not under this one
 
     reply = api.post("/admin/api/cache-purges/", {"kind": "tag", "tag": "book-1"})
     assert reply.status_code == 201, reply.content
     config.sync()
-    assert status_of(gateways[-1:], tagged) == ["MISS"]  # the first to ask refills it
-    assert status_of(gateways, book) == ["HIT"] * len(gateways)
+    assert statuses(gateways[-1:], tagged) == ["MISS"]  # the first to ask refills it
+    assert statuses(gateways, book) == ["HIT"] * len(gateways)
 
     reply = api.post("/admin/api/cache-purges/", {"kind": "route", "route": route.name})
     assert reply.status_code == 201, reply.content
     config.sync()
-    assert status_of(gateways[-1:], book) == ["MISS"]  # the first to ask refills it
-    assert status_of(gateways, elsewhere) == ["HIT"] * len(gateways)
+    assert statuses(gateways[-1:], book) == ["MISS"]  # the first to ask refills it
+    assert statuses(gateways, elsewhere) == ["HIT"] * len(gateways)
     assert other.pk != route.pk
 
     listed = api.get("/admin/api/cache-purges/").json()["results"]
@@ -135,13 +115,13 @@ def test_the_admin_action_and_the_admin_page_purge_and_name_the_admin(
     )
     assert page.status_code == 200 and "Purged the cache of 1 routes" in page.content.decode()
     config.sync()
-    assert status_of([gateway], f"/pga/a{WARM}") == ["MISS"]
+    assert statuses([gateway], f"/pga/a{WARM}") == ["MISS"]
     get(gateway, f"/pga/b{WARM}&tag=t-1")
-    assert status_of([gateway], f"/pga/b{WARM}&tag=t-1") == ["HIT"]
+    assert statuses([gateway], f"/pga/b{WARM}&tag=t-1") == ["HIT"]
     page = browser.post("/admin/cache/cachepurge/add/", {"kind": "tag", "tag": "t-1"}, follow=True)
     assert page.status_code == 200
     config.sync()
-    assert status_of([gateway], f"/pga/b{WARM}&tag=t-1") == ["MISS"]
+    assert statuses([gateway], f"/pga/b{WARM}&tag=t-1") == ["MISS"]
     events = purge_events()
     assert [(e.actor, e.source) for e in events] == [("cache-ops", "admin")] * 2
     assert [e.data["after"]["kind"] for e in events] == ["route", "tag"]
@@ -155,7 +135,7 @@ def test_a_change_of_a_cached_routes_configuration_purges_it(
     with config_change():  # as an admin page or API write: the route and its cache row, one change
         save_with_sections(Route.objects.get(pk=route.pk), {"cache_ttl": 30, "priority": 3})
     config.sync()
-    assert status_of([gateway], f"/pgc/a{WARM}") == ["MISS"]
+    assert statuses([gateway], f"/pgc/a{WARM}") == ["MISS"]
     purges = list(CachePurge.objects.filter(reason=CachePurge.Reason.ROUTE_CHANGED, route_key=f"r{route.pk}"))
     assert [(p.kind, p.route_key, p.route_name) for p in purges] == [("route", f"r{route.pk}", route.name)]
     assert purge_events()[-1].data["after"]["reason"] == "route_changed"
