@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from proxy.redis_urls import SCHEMES
+from proxy.redis_urls import scheme_problem
 
 POLICY = "cache.policies.CachePolicy"
 BEFORE = ("proxy.auth.policy.AuthPolicy", "ratelimit.policies.RateLimitPolicy")
@@ -36,15 +36,9 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     id="cache.E001",
                 )
             )
-    url = settings.GATEWAY_CACHE_REDIS_URL
-    if url and url.split("://", 1)[0].lower() not in SCHEMES:
-        messages.append(
-            Error(
-                "GATEWAY_CACHE_REDIS_URL must be a redis://, rediss://, unix:// or redis+cluster:// URL, "
-                f"got {url.split('@')[-1]!r}.",
-                id="cache.E002",
-            )
-        )
+    problem = scheme_problem("GATEWAY_CACHE_REDIS_URL", settings.GATEWAY_CACHE_REDIS_URL)
+    if problem:
+        messages.append(Error(problem, id="cache.E002"))
     if settings.GATEWAY_CACHE_REDIS_TIMEOUT > 1.0:
         messages.append(
             Warning(

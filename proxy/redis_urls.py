@@ -12,6 +12,13 @@ CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SCHEMES = ("redis", "rediss", "unix", *CLUSTER_SCHEMES)
 
 
+def scheme_problem(setting: str, url: str) -> str:
+    """Why the setting ``setting`` cannot hold ``url`` ("" when it can); the password never shown."""
+    if not url or url.split("://", 1)[0].lower() in SCHEMES:
+        return ""
+    return f"{setting} must be a redis://, rediss://, unix:// or redis+cluster:// URL, got {url.split('@')[-1]!r}."
+
+
 def is_cluster(url: str) -> bool:
     return url.split("://", 1)[0].lower() in CLUSTER_SCHEMES
 

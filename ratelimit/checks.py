@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from proxy.redis_urls import SCHEMES
+from proxy.redis_urls import scheme_problem
 
 POLICY = "ratelimit.policies.RateLimitPolicy"
 AUTH = "proxy.auth.policy.AuthPolicy"
@@ -34,15 +34,9 @@ def check_ratelimit(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
                 id="ratelimit.E001",
             )
         )
-    url = settings.GATEWAY_RATELIMIT_REDIS_URL
-    if url and url.split("://", 1)[0].lower() not in SCHEMES:
-        messages.append(
-            Error(
-                "GATEWAY_RATELIMIT_REDIS_URL must be a redis://, rediss://, unix:// or redis+cluster:// URL, "
-                f"got {url.split('@')[-1]!r}.",
-                id="ratelimit.E002",
-            )
-        )
+    problem = scheme_problem("GATEWAY_RATELIMIT_REDIS_URL", settings.GATEWAY_RATELIMIT_REDIS_URL)
+    if problem:
+        messages.append(Error(problem, id="ratelimit.E002"))
     if settings.GATEWAY_RATELIMIT_REDIS_TIMEOUT > 1.0:
         messages.append(
             Warning(
