@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal.documents import refs
+from proxy.errors import problem_schema
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM = "application/problem+json"
@@ -281,17 +282,7 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {"schema": {"$ref": PROBLEM_REF}}}}
 
 
-GATEWAY_PROBLEM = {
-    "type": "object",
-    "description": "An RFC 9457 problem the gateway itself answers with (X-Gateway-Error names the reason).",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "request_id": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "required": ["type", "title", "status", "detail", "request_id"],
-}
+GATEWAY_PROBLEM = problem_schema(
+    "An RFC 9457 problem the gateway itself answers with (X-Gateway-Error names the reason).",
+    {"type": "array", "items": {"type": "object"}},
+)

@@ -168,6 +168,25 @@ class UpstreamTimeout(GatewayError):
     reason = "upstream_timeout"
 
 
+def problem_schema(description: str, errors: dict[str, object]) -> dict[str, object]:
+    """The JSON Schema of what ``problem_body`` writes, for OpenAPI documents (``errors`` is the schema of
+    the ``errors`` extension, which differs by who answers)."""
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "request_id": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": errors,
+        },
+        "required": ["type", "title", "status", "detail", "request_id"],
+    }
+
+
 def problem_body(
     status: int,
     reason: str,

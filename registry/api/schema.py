@@ -16,28 +16,19 @@ from typing import Any
 from drf_spectacular import openapi
 from rest_framework import serializers
 
+from proxy.errors import problem_schema
 from registry.api.fields import EDGE_DAYS_PATTERN
 
 PROBLEM_MEDIA = "application/problem+json"
 NO_NUL = "^[^\\u0000]*$"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "description": "An RFC 9457 problem; X-Gateway-Error names the reason.",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "request_id": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "description": "Validation errors: messages by field, or a list of messages.",
-            "oneOf": [{"type": "object"}, {"type": "array"}],
-        },
+PROBLEM_SCHEMA = problem_schema(
+    "An RFC 9457 problem; X-Gateway-Error names the reason.",
+    {
+        "description": "Validation errors: messages by field, or a list of messages.",
+        "oneOf": [{"type": "object"}, {"type": "array"}],
     },
-    "required": ["type", "title", "status", "detail", "request_id"],
-}
+)
 DESCRIPTIONS = {
     "400": "The request is not valid (errors by field in `errors`).",
     "401": "No credentials, or bad ones.",
