@@ -18,7 +18,12 @@ On top of uvicorn's httptools protocol it adds:
   scope's header list): those that could change framing, routing or credentials are refused with
   ``400 invalid_framing``, the others dropped;
 - an RFC 9457 problem+json body instead of uvicorn's plain-text 400: ``400 bad_request``;
-- one ``proxy.observe`` record for each request it refuses, as for every other answered request.
+- one ``proxy.observe`` record for each request it refuses, as for every other answered request;
+- a lingering close when the application's answer ends the connection while the request body is still
+  arriving (a 413 for a body over the route's limit, a 401 before an upload is read): the answer is
+  sent, the sending side shut, and what the client still writes is read and dropped for up to
+  ``LINGER_SECONDS`` before the socket closes, so a client that sends its whole body before reading
+  sees the answer instead of a reset.
 
 Each of these answers ends the connection: the parser stopped in the middle of a request, so nothing
 after it can be framed. The limits are read from Django's settings at the first connection: uvicorn
@@ -46,6 +51,24 @@ class HeadRejected(Exception):
     """Raised inside a parser callback to stop httptools; uvicorn turns it into ``send_400_response``."""
 
 
+class _LingeringTransport:
+    """What a request's cycle writes to while the request's body is still arriving: the connection's
+    transport, except that ``close`` lingers (``GatewayHttpToolsProtocol._linger``). Swapped in when a
+    head is complete and out again when the body is, so a request without a body never writes
+    through it."""
+
+    __slots__ = ("close", "is_closing", "transport", "write")
+
+    def __init__(self, protocol: GatewayHttpToolsProtocol, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.write = transport.write
+        self.is_closing = transport.is_closing
+        self.close = protocol._linger
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.transport, name)
+
+
 class GatewayHttpToolsProtocol(HttpToolsProtocol):
     # GATEWAY_HEADER_TIMEOUT, GATEWAY_MAX_HEADER_BYTES, GATEWAY_MAX_HEADER_COUNT,
     # GATEWAY_MAX_HEADER_FIELD_BYTES, GATEWAY_MAX_URI_BYTES (``_configure``).
@@ -66,6 +89,7 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
     _head_error: Refusal | None = None  # why a callback stopped the parser
     _deferred: tuple[Refusal, str] | None = None  # answer waiting for an earlier pipelined response
     _rejected = False
+    _lingering: _LingeringTransport | None = None
 
     @classmethod
     def _configure(cls) -> None:
@@ -130,10 +154,17 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
             self._stop_parser(refusal)
         super().on_headers_complete()
         self._in_body = True
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # not for an upgrade, which has no cycle
+            if self._lingering is None:
+                self._lingering = _LingeringTransport(self, self.transport)
+            cycle.transport = self._lingering  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._in_body = False
         self._trailer_bytes = 0
+        if self.cycle is not None:
+            self.cycle.transport = self.transport
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -263,6 +294,23 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
         from proxy.reserved import is_reserved
 
         return not is_reserved(self.scope.get("path", ""))
+
+    def _linger(self) -> None:
+        """The application's answer ended the connection (``Connection: close``) before the request's
+        body was all received: shut the sending side, drop what still arrives, close a little later."""
+        if not self._in_body or self._rejected or self.transport.is_closing():
+            self.transport.close()
+            return
+        self._rejected = True  # data_received drops everything from now on
+        self._in_body = False
+        self._cancel_head_timer()
+        self._unset_keepalive_if_required()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.flow.resume_reading()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     def _send_problem(self, refusal: Refusal, request_id: str) -> None:
         self._unset_keepalive_if_required()

@@ -84,6 +84,35 @@ def test_it_answers_413_before_the_body_is_sent(
     assert record.started == 0
 
 
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_client_that_sends_its_whole_body_before_reading_still_reads_the_413(
+    config: ConfigHelper, gateway: GatewayProcess, recorder: tuple[Recorder, BackendThread], framing: str
+) -> None:
+    """Like most HTTP clients, it writes the whole upload before it reads: the gateway keeps reading
+    (and dropping) what arrives after its answer instead of resetting the connection under it."""
+    record, server = recorder
+    config.route(config.service("up", targets=[server]), "/up", max_body_bytes=1024)
+    config.sync()
+    body = b"u" * (4 * 1024 * 1024)
+    if framing == "chunked":
+        head = _head("/up/files", "Transfer-Encoding: chunked")
+        payload = b"".join(b"%x\r\n%s\r\n" % (65536, body[i : i + 65536]) for i in range(0, len(body), 65536))
+        payload += b"0\r\n\r\n"
+    else:
+        head, payload = _head("/up/files", f"Content-Length: {len(body)}"), body
+
+    with connect(gateway, timeout=5) as sock:
+        sock.sendall(head)
+        time.sleep(0.2)  # the answer is sent, and the connection ended, while the body is on its way
+        sock.sendall(payload)  # a reset would raise here
+        reply = read_reply(sock)
+
+    assert reply.status == 413
+    reply.problem("body_too_large")
+    assert reply.header("connection") == "close"
+    assert record.started == 0
+
+
 def test_it_answers_413_instead_of_100_continue(
     config: ConfigHelper, gateway: GatewayProcess, recorder: tuple[Recorder, BackendThread]
 ) -> None:
