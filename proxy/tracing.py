@@ -8,6 +8,9 @@ test one module-level flag that ``configure`` sets once at start. When on:
   headers sent to the backend, so the backend's spans join the same trace;
 - Redis and Postgres client spans from the OpenTelemetry instrumentations (control plane, and
   the data plane's own Redis round trips);
+- a span per Celery task sent (PRODUCER) and run (CONSUMER, in the worker, continuing the sender's
+  trace), from opentelemetry-instrumentation-celery; the worker's database and Redis calls are its
+  children;
 - a SERVER span per request Django handles (admin, admin API, health, portal), from
   opentelemetry-instrumentation-django's middleware, with that request's database spans as children.
 
@@ -86,10 +89,13 @@ def _instrument_django(provider: Any) -> None:
 
 
 def _instrument_clients() -> None:
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    for instrumentor in (RedisInstrumentor(), PsycopgInstrumentor()):
+    # Celery's: configured when Django starts, before a prefork worker forks its children (they keep
+    # the signal handlers; the SDK's span processor restarts its thread after a fork).
+    for instrumentor in (RedisInstrumentor(), PsycopgInstrumentor(), CeleryInstrumentor()):
         try:
             if not instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.instrument()

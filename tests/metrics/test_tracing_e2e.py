@@ -13,50 +13,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from django.contrib.auth.models import User
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.support.config import ConfigHelper
 from tests.support.http import get
+from tests.support.otlp import Receiver
 from tests.support.servers import BackendThread, GatewayProcess
 
 CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_PARENT = "00f067aa0ba902b7"
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.spans: list[Span] = []
-        self.app = web.Application()
-        self.app.router.add_post("/v1/traces", self.receive)
-
-    async def receive(self, request: web.Request) -> web.Response:
-        message = ExportTraceServiceRequest()
-        message.ParseFromString(await request.read())
-        for resource in message.resource_spans:
-            for scope in resource.scope_spans:
-                self.spans.extend(scope.spans)
-        return web.Response(body=b"", content_type="application/x-protobuf")
-
-    def wait_for(self, trace_id: str, count: int, timeout: float = 10) -> list[Span]:
-        """The spans of ``trace_id`` once ``count`` arrived (the Postgres spans of the config poll
-        arrive all the time, in their own traces)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            mine = [s for s in list(self.spans) if s.trace_id.hex() == trace_id]
-            if len(mine) >= count or time.monotonic() > deadline:
-                return mine
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, BackendThread]]:
-    collector = Receiver()
-    server = BackendThread("otlp", app=collector.app).start()
-    yield collector, server
-    server.stop()
 
 
 @pytest.fixture
