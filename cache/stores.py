@@ -22,12 +22,12 @@ from typing import Any, Protocol
 
 from cache import keys
 from cache.entries import PASS, Entry, Undecodable, decode, encode
+from proxy.outage import Outage
 from proxy.pipelined_redis import ScriptClient, bulk
 
 log = logging.getLogger(__name__)
 
 NO_LOCK, LOCK_IF_STALE, LOCK_ALWAYS = 0, 1, 2
-WARN_EVERY = 60.0
 Found = Entry | bytes | None
 
 LUA = """
@@ -223,21 +223,25 @@ class RedisStore:
         remember_seconds: float = 60.0,
     ) -> None:
         self.client = ScriptClient(url, LUA, timeout, connect_timeout=max(timeout, 1.0))
-        self.retry_seconds = retry_seconds
         self.remember_ms = b"%d" % max(1, int(remember_seconds * 1000))
         self.compress_above = compress_above
         self.lock_ms = b"%d" % lock_ms
-        self.down_until = 0.0
-        self.failing = False
-        self.warned_at = -WARN_EVERY
+        self.outage = Outage(
+            retry_seconds,
+            log,
+            "response cache: Redis unavailable",
+            "cached routes answer BYPASS from their backends,",
+            "the response cache's Redis answers again; caching resumed",
+        )
         self.pending: set[asyncio.Task[Any]] = set()
 
     @property
     def degraded(self) -> bool:
-        return self.failing and time.monotonic() < self.down_until
+        return self.outage.skipping()
 
     async def lookup(self, key: str, lock: int, token: bytes, now: float) -> tuple[Found, bool] | None:
-        if self.failing and time.monotonic() < self.down_until:
+        outage = self.outage
+        if outage.failing and outage.skipping():
             return None
         k = key.encode("latin-1")
         tail = b"".join(
@@ -255,11 +259,10 @@ class RedisStore:
         try:
             value, locked = await self.client.evalsha(8, tail)
         except Exception as exc:  # ConnectionError, TimeoutError, a reply error: never a 500 over Redis
-            self._failed(exc)
+            outage.failed(exc)
             return None
-        if self.failing:
-            self.failing = False
-            log.info("the response cache's Redis answers again; caching resumed")
+        if outage.failing:
+            outage.answered()
         if value is None or value.startswith(PASS):
             return value, bool(locked)
         try:
@@ -310,7 +313,7 @@ class RedisStore:
         try:
             removed = await self.client.evalsha(len(names) + 4, b"".join((bulk(b"%d" % len(names)), *names, *args)))
         except Exception as exc:  # as a lookup: a write's answer never becomes a 500 over Redis
-            self._failed(exc)
+            self.outage.failed(exc)
             return None
         return int(removed)
 
@@ -324,21 +327,7 @@ class RedisStore:
     def _sent(self, task: asyncio.Task[Any]) -> None:
         self.pending.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
-            self._failed(exc)
-
-    def _failed(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        self.failing = True
-        self.down_until = now + self.retry_seconds
-        if now - self.warned_at >= WARN_EVERY:
-            self.warned_at = now
-            log.warning(
-                "response cache: Redis unavailable (%s: %s); cached routes answer BYPASS from their backends, "
-                "and Redis is tried again every %.1f s",
-                type(exc).__name__,
-                exc,
-                self.retry_seconds,
-            )
+            self.outage.failed(exc)
 
     async def connect(self) -> None:
         await self.client.connect()
@@ -381,7 +370,7 @@ async def start() -> None:
         try:  # connect now, so the first requests do not pay for it
             await store.connect()
         except Exception as exc:
-            store._failed(exc)
+            store.outage.failed(exc)
 
 
 async def stop() -> None:

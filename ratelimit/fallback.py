@@ -4,22 +4,20 @@
 it returns None and, for ``GATEWAY_RATELIMIT_RETRY_SECONDS``, answers None at once without trying
 Redis (so a dead Redis costs no timeout per request); then the next request tries again, and
 limiting resumes on its own. Each policy then follows its failure mode (``ratelimit.policies``);
-local mode counts in ``Counters.local``. A warning is logged once per ``WARN_EVERY`` seconds of
-trouble; an info line says when Redis answers again.
+local mode counts in ``Counters.local``. A warning is logged once per minute of trouble; an info line
+says when Redis answers again (``proxy.outage``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
+from proxy.outage import Outage
 from ratelimit.algorithms import Verdict
 from ratelimit.backends import Check, CounterBackend, MemoryBackend, RedisBackend
 
 log = logging.getLogger(__name__)
-
-WARN_EVERY = 60.0
 
 
 class Counters:
@@ -28,40 +26,30 @@ class Counters:
         self.retry_seconds = retry_seconds
         self.local = local or MemoryBackend()
         self.shared = isinstance(primary, RedisBackend)
-        self.down_until = 0.0
-        self.warned_at = -WARN_EVERY
-        self.failing = False
+        self.outage = Outage(
+            retry_seconds,
+            log,
+            "rate-limit counters in Redis unavailable",
+            "policies follow their failure mode (open, closed or local)",
+            "rate-limit counters in Redis answer again; shared limiting resumed",
+        )
 
     @property
     def degraded(self) -> bool:
-        return self.failing and time.monotonic() < self.down_until
+        return self.outage.skipping()
 
     async def check(self, checks: Sequence[Check]) -> list[Verdict] | None:
-        if self.failing and time.monotonic() < self.down_until:
+        outage = self.outage
+        if outage.failing and outage.skipping():
             return None
         try:
             verdicts = await self.primary.check(checks)
         except Exception as exc:  # RedisError, OSError, TimeoutError: never a 500 over Redis
-            self._failed(exc)
+            outage.failed(exc)
             return None
-        if self.failing:
-            self.failing = False
-            log.info("rate-limit counters in Redis answer again; shared limiting resumed")
+        if outage.failing:
+            outage.answered()
         return verdicts
-
-    def _failed(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        self.failing = True
-        self.down_until = now + self.retry_seconds
-        if now - self.warned_at >= WARN_EVERY:
-            self.warned_at = now
-            log.warning(
-                "rate-limit counters in Redis unavailable (%s: %s); policies follow their failure mode "
-                "(open, closed or local) and Redis is tried again every %.1f s",
-                type(exc).__name__,
-                exc,
-                self.retry_seconds,
-            )
 
 
 _counters: Counters | None = None
@@ -87,7 +75,7 @@ async def start() -> None:
         try:
             await counters.primary.connect()
         except Exception as exc:
-            counters._failed(exc)
+            counters.outage.failed(exc)
 
 
 async def stop() -> None:
