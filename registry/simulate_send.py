@@ -71,7 +71,7 @@ def send_for_real(
                     break
             data = b"".join(chunks)
             real.truncated = len(data) > MAX_BODY
-            real.body = data[:MAX_BODY].decode("utf-8", "replace")
+            real.body = data[:MAX_BODY].decode("utf-8", "replace").replace("\x00", "\ufffd")  # JSON-safe text
     except Exception as exc:  # httpx.HTTPError, OSError, a bad URL: a message on the page, never a 500
         real = Real(True, f"Failed: {type(exc).__name__}: {exc or 'no detail'}")
     real.seconds = round(time.perf_counter() - started, 3)
