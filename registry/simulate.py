@@ -34,7 +34,7 @@ from proxy.paths import RequestPath, key_of, read_path
 from proxy.reserved import is_reserved
 from proxy.specs import ServiceSpec
 from proxy.table import CompiledRoute, MethodMismatch, RoutingTable
-from registry.simulate_send import Real
+from registry.simulate_send import Real, send_for_real
 from registry.snapshot import build_table
 
 DEFAULT_CLIENT = "127.0.0.1"
@@ -105,8 +105,6 @@ def simulate(
     matched: list[tuple[_Carrier, ServiceSpec]] = []
     result = _simulate(method, host, path, headers, table, client_address or DEFAULT_CLIENT, matched)
     if send:
-        from registry.simulate_send import send_for_real
-
         carrier, service = matched[0] if matched else (None, None)
         result.real = send_for_real(result, service, carrier.headers if carrier else [], body)
     return result

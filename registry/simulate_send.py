@@ -48,8 +48,9 @@ def send_for_real(
 ) -> Real:
     if result.upstream_url is None or service is None:
         return Real(False, "Not sent: no target would be contacted for this request.")
-    if result.status is not None:
-        return Real(False, f"Not sent: the gateway would answer this request itself ({result.status}).")
+    answered = result.status is not None or any(step.stops for step in result.steps)
+    if answered:  # a refusal, a preflight, a cache hit: the backend would not see it
+        return Real(False, f"Not sent: the gateway would answer this request itself ({result.outcome.split(':')[0]}).")
     import httpx
 
     sent = [(n, v) for n, v in headers if n not in NOT_SENT]

@@ -188,5 +188,5 @@ def test_a_send_that_fails_is_a_message_and_a_refused_request_is_not_sent(admin_
 
     assert failed.real is not None and failed.real.sent and failed.real.status is None
     assert failed.real.message.startswith("Failed: ConnectError")
-    assert refused.real is not None and not refused.real.sent and "(401)" in refused.real.message
+    assert refused.real is not None and not refused.real.sent and "(401 missing_credentials)" in refused.real.message
     assert page.status_code == 200 and "Failed: ConnectError" in page.content.decode()
