@@ -71,6 +71,13 @@ class BreakerGate:
             f"Every target of {name!r} failed its health check.", headers=[(b"retry-after", self.health_retry)]
         )
 
+    def explain(self, balancer: Balancer) -> tuple[int, str, bool]:
+        """For the route simulator (``registry.simulate``): each target's breaker, read without
+        changing it, and the target the balancer would choose (``breaker.explain``)."""
+        from breaker.explain import explain
+
+        return explain(self, balancer)
+
     async def report(self, index: int, ticket: Admission | None, status: int | None) -> None:
         if ticket is None:
             return

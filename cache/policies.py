@@ -27,7 +27,7 @@ import itertools
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -98,6 +98,13 @@ class CachePolicy(Revalidation, Invalidation):
         table = snapshot.extensions.get(NAME) if snapshot is not None else None
         spec = table.routes.get(route.id) if isinstance(table, CacheTable) and route.id else None
         return cls(spec, route, get_store()) if spec is not None else None
+
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``registry.simulate``): cacheable or not, and HIT, STALE or MISS
+        for the request's key now, read without locking (``cache.explain``)."""
+        from cache.explain import explain
+
+        return explain(self, carrier)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         if exchange.method not in self.spec.methods:

@@ -168,10 +168,33 @@ def _rolled_back(sender: type, revision: Any, changes: list[Any], reason: str, a
     )
 
 
+def _sent_for_real(sender: type, actor: Any, method: str, url: str, real: Any, **kwargs: Any) -> None:
+    """``gateway.simulator.sent``: an admin sent a request straight to a backend from the route simulator."""
+    chain.append(
+        [
+            {
+                "event_id": records.new_event_id(),
+                "kind": AuditEvent.Kind.COMPLIANCE,
+                "at": timezone.now(),
+                "action": "gateway.simulator.sent",
+                "actor": actor.name,
+                "source": actor.source,
+                "method": method,
+                "object_type": "upstream_url",
+                "object_id": url[:100],
+                "status": real.status,
+                "data": {"url": url, "status": real.status, "message": real.message},
+            }
+        ]
+    )
+
+
 def connect() -> None:
     from registry.revisions import rolled_back
+    from registry.simulate_send import sent_for_real
 
     rolled_back.connect(_rolled_back, dispatch_uid="audit-rollback")
+    sent_for_real.connect(_sent_for_real, dispatch_uid="audit-simulator-send")
     # Every model, filtered by ``journal_of`` when the signal comes: apps that track their models or
     # register admin pages after this one's ready() are journaled too.
     pre_save.connect(_before_save, dispatch_uid="audit-pre-save")

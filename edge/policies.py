@@ -17,7 +17,7 @@ route has nothing for it, so such a route has no step.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_from_bytes
 
 from edge import compile as c
@@ -102,6 +102,12 @@ class ResponseHeadersPolicy:
             return None
         return cls(frozenset(drop), values, https_only, location)
 
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``edge.explain``)."""
+        from edge import explain
+
+        return explain.response_headers(self, carrier)
+
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         try:
             response = await call_next(exchange)
@@ -149,6 +155,12 @@ class IpListPolicy:
             return None
         return cls(Networks(spec.allow) if spec.allow else None, Networks(spec.deny) if spec.deny else None)
 
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``edge.explain``)."""
+        from edge import explain
+
+        return explain.ip_lists(self, carrier)
+
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         address = exchange.client_address or exchange.client_ip
         allowed = self.verdicts.get(address)
@@ -187,6 +199,12 @@ class ConsumerIpListPolicy:
             return None
         consumers = {cid: (s.allow, s.deny) for cid, s in c.config_of(snapshot).consumers.items() if s.has_lists}
         return cls(consumers) if consumers else None
+
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``edge.explain``)."""
+        from edge import explain
+
+        return explain.consumer_ip_lists(self, carrier)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         identity = exchange.identity
@@ -230,6 +248,12 @@ class CorsPolicy:
     def for_route(cls, route: RouteSpec, snapshot: Snapshot) -> CorsPolicy | None:
         spec = c.cors_for(c.config_of(snapshot).levels(route))
         return cls(spec, route) if spec is not None else None
+
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``edge.explain``)."""
+        from edge import explain
+
+        return explain.cors(self, carrier)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         origin = None
@@ -324,6 +348,12 @@ class RequestTransformPolicy:
         if not (policy.headers or policy.query_remove or policy.query_add or policy.rewrite or consumers):
             return None
         return policy
+
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``edge.explain``)."""
+        from edge import explain
+
+        return explain.request_transform(self, carrier)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         if self.headers:

@@ -122,15 +122,12 @@ class RateLimitPolicy:
         processes = settings.GATEWAY_RATELIMIT_PROCESS_COUNT
         return cls([rule_for(s, route, processes) for s in specs], get_counters())
 
-    def explain(self, carrier: object) -> tuple[str, bool]:
-        """For the route simulator (``registry.simulate``): what would be counted, without counting."""
-        parts = []
-        for rule in self.rules:
-            spec = rule.spec
-            who = "" if spec.consumer_ids is None else ", listed consumers only"
-            mode = ", shadow: never refuses" if spec.shadow else f", if Redis fails: {spec.failure_mode}"
-            parts.append(f"{spec.name}: {spec.quota} per {spec.period} s per {spec.scope}{who}{mode}")
-        return "counts against " + "; ".join(parts) + " (remaining quota not previewed)", False
+    def explain(self, carrier: Any) -> tuple[str, bool]:
+        """For the route simulator (``registry.simulate``): each rule's remaining quota for this
+        request's subject, read without counting (``ratelimit.explain``)."""
+        from ratelimit.explain import explain
+
+        return explain(self, carrier)
 
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Response:
         rules, checks = [], []

@@ -7,7 +7,9 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from registry.simulate import simulate
+from registry.simulate import DEFAULT_CLIENT, simulate
+
+MAX_BODY = 1_000_000  # characters of a body to send for real
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -26,6 +28,21 @@ class SimulatorForm(forms.Form):
         max_length=8000,
         widget=forms.TextInput(attrs={"size": 80}),
         help_text="An API key or a token, sent as 'Authorization: Bearer ...'. Never stored.",
+    )
+    client_address = forms.GenericIPAddressField(
+        required=False, initial=DEFAULT_CLIENT, help_text="The client's address, as IP lists and rate limits see it."
+    )
+    body = forms.CharField(
+        required=False,
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Sent only with 'Send it for real'.",
+    )
+    send = forms.BooleanField(
+        required=False,
+        label="Send it for real",
+        help_text="Also send the request straight to the chosen target (no gateway in between) and show its "
+        "answer. Recorded in the audit trail.",
     )
 
     def clean_headers(self) -> list[tuple[str, str]]:
@@ -51,7 +68,15 @@ def simulator_view(request: HttpRequest) -> HttpResponse:
     result = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        result = simulate(data["method"], data["host"], data["path"], form.request_headers())
+        result = simulate(
+            data["method"],
+            data["host"],
+            data["path"],
+            form.request_headers(),
+            client_address=data["client_address"] or DEFAULT_CLIENT,
+            body=data["body"].encode(),
+            send=data["send"],
+        )
     context = {**admin.site.each_context(request), "title": "Route simulator", "form": form, "result": result}
     return TemplateResponse(request, "admin/simulator.html", context)
 

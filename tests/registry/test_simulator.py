@@ -106,14 +106,40 @@ def test_the_admin_api_simulates_too(table: dict[str, str]) -> None:
     assert bad.status_code == 400 and "path" in bad.json()["errors"]
 
 
-def test_a_rate_limited_route_lists_its_policies_without_counting(table: dict[str, str]) -> None:
+def test_a_rate_limited_route_shows_each_clients_quota_without_counting(table: dict[str, str]) -> None:
+    from ratelimit.backends import KEY_PREFIX
     from ratelimit.models import RatePolicy
+    from tests.support.redis_server import forget_keys
 
+    forget_keys(KEY_PREFIX)  # ids come back in each run's database
     policy = RatePolicy.objects.create(name="per-ip", limit=5, period=60)
     policy.routes.set([Route.objects.get(name="orders")])
 
-    result = simulate("GET", "h", "/orders/1")
+    results = [simulate("GET", "h", "/orders/1", client_address="192.0.2.9") for _ in range(7)]
 
-    step = next(s for s in result.steps if s.policy == "ratelimit")
-    assert step.decision.startswith("counts against per-ip: 5 per 60 s per client_ip, if Redis fails: closed")
-    assert result.status is None
+    step = next(s for s in results[-1].steps if s.policy == "ratelimit")
+    assert step.decision.startswith("per-ip (client 192.0.2.9): 5 of 5 left, resets in ")
+    assert step.decision.endswith(" s (read without counting)")
+    assert all(r.status is None for r in results)
+
+
+def test_the_identity_auth_finds_is_what_consumer_limits_and_consumer_ip_lists_see(table: dict[str, str]) -> None:
+    from edge.models import ConsumerEdge
+    from ratelimit.backends import KEY_PREFIX
+    from ratelimit.models import RatePolicy
+    from tests.support.redis_server import forget_keys
+
+    forget_keys(KEY_PREFIX)
+    policy = RatePolicy.objects.create(name="per-consumer", limit=7, period=60, scope=RatePolicy.Scope.CONSUMER)
+    policy.routes.set([Route.objects.get(name="orders-admin")])
+    ConsumerEdge.objects.create(consumer=Consumer.objects.get(name="alice"), ip_allow="10.0.0.0/8")
+    alice = [("Authorization", f"Bearer {table['alice']}")]
+
+    at_home = simulate("GET", "h", "/orders/admin/x", alice, client_address="10.1.1.1")
+    elsewhere = simulate("GET", "h", "/orders/admin/x", alice, client_address="192.0.2.5")
+
+    steps = {s.policy: s.decision for s in at_home.steps}
+    assert steps["consumer_ip_lists"] == "alice may call from 10.1.1.1 (its own IP lists)"
+    assert steps["ratelimit"].startswith("per-consumer (consumer alice): 7 of 7 left")
+    assert elsewhere.status == 403
+    assert elsewhere.outcome == "403 ip_denied: alice may not call from 192.0.2.5 (its own IP lists)"
