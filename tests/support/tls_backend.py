@@ -71,8 +71,8 @@ class TLSBackend:
         with self._lock:
             self.connections += 1
             number = self.connections
-        peer = conn.getpeercert() or {}
-        client = next((value for rdn in peer.get("subject", ()) for name, value in rdn if name == "commonName"), "")
+        subject: Any = (conn.getpeercert() or {}).get("subject", ())
+        client = next((value for rdn in subject for name, value in rdn if name == "commonName"), "")
         buffer = b""
         try:
             while True:
