@@ -107,6 +107,11 @@ class CertificateAuthority:
         self.ca_file = folder / f"{name.replace(' ', '_')}.pem"
         self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
+    @property
+    def pem(self) -> str:
+        """The CA's certificate as PEM text (what a service's CA bundle holds)."""
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
     def _builder(self, subject: x509.Name, key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
         now = datetime.datetime.now(datetime.UTC)
         return (
