@@ -89,7 +89,11 @@ class RoutingTable:
     ) -> None:
         self.version = snapshot.version
         # What the control plane wants operators to know about this table (/health/detailed).
-        self.warnings = snapshot.warnings
+        self.warnings = snapshot.warnings + tuple(
+            f"Service {u.spec.name!r}: its TLS settings cannot be loaded ({u.tls_error}); its requests answer 502."
+            for u in upstreams.values()
+            if u.tls_error
+        )
         # For data-plane code outside a route's chain (the WebSocket fan-out endpoint).
         self.credentials = snapshot.credentials
         self.extensions: Mapping[str, Any] = snapshot.extensions

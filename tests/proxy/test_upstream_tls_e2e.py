@@ -183,6 +183,8 @@ def test_a_service_whose_tls_files_cannot_be_loaded_answers_502_and_the_rest_of_
     broken.problem("upstream_tls")
     line = logged(gateway, broken.header("x-request-id") or "?", "'Broken Files'")
     assert missing in line and "No such file" in line
+    _, health = gateway.get_json("/health/detailed")
+    assert any("'Broken Files'" in warning for warning in health["checks"]["config"]["warnings"]), health
     assert seen(fine)["client"] == ""
     assert backend.connections == 1  # only the working service's
 
