@@ -382,10 +382,12 @@ def validate_ca_bundle(value: str) -> None:
         return
     if "PRIVATE KEY" in value:
         raise ValidationError("A CA bundle holds certificates only; never paste a private key here.")
+    if not value.isascii():
+        raise ValidationError("Not a PEM bundle of X.509 certificates (PEM text is ASCII only).")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         context.load_verify_locations(cadata=value)
-    except (ssl.SSLError, ValueError) as exc:
+    except (ssl.SSLError, ValueError, TypeError) as exc:
         reason = re.sub(r"\s*\(_ssl\.c:\d+\)", "", str(exc))
         raise ValidationError(f"Not a PEM bundle of X.509 certificates ({reason}).") from None
     stats = context.cert_store_stats()

@@ -47,7 +47,7 @@ def tls_context(ca_bundle: str = "", client_cert: str = "", client_key: str = ""
 def build(identity: TLSIdentity) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(cafile=identity.ca_file or None, cadata=identity.ca_pem or None)
-    except (OSError, ssl.SSLError, ValueError) as exc:
+    except (OSError, ssl.SSLError, ValueError, TypeError) as exc:
         where = identity.ca_file or "(the service's PEM text)"
         raise TLSConfigError(f"the CA bundle {where} cannot be loaded: {_reason(exc)}") from exc
     if identity.cert:

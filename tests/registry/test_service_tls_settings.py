@@ -67,6 +67,7 @@ def test_it_stores_an_https_services_ca_bundle_client_certificate_and_server_nam
             "tls_ca_bundle",
             "X.509",
         ),
+        ({"tls_ca_bundle": "\uafcc6\u00fe\u00ce)"}, 422, "tls_ca_bundle", "ASCII"),
         ({"tls_client_key": "/etc/gateway/orders.key"}, 422, "tls_client_key", "certificate"),
         ({"tls_client_cert": "orders.crt"}, 400, "tls_client_cert", "absolute path"),
         ({"tls_server_name": "https://orders"}, 400, "tls_server_name", "host name"),
