@@ -148,7 +148,7 @@ def check_listeners(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 @register()
 def check_upstream_tls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The upstream TLS files must load now, not fail the first https request."""
-    from proxy.client.pool import tls_context
+    from proxy.client.tls import TLSConfigError, tls_context
 
     ca, cert, key = (
         settings.GATEWAY_UPSTREAM_CA_BUNDLE,
@@ -161,7 +161,7 @@ def check_upstream_tls(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         return []
     try:
         tls_context(ca, cert, key)
-    except (OSError, ValueError) as exc:
+    except TLSConfigError as exc:
         return [
             Error(
                 f"The upstream TLS files cannot be loaded: {exc}",

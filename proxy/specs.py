@@ -40,6 +40,11 @@ class ServiceSpec:
     lb_algorithm: str
     preserve_host: bool
     targets: tuple[TargetSpec, ...]
+    # TLS to https targets (``proxy.upstream.tls_identity``); each empty one uses the global setting.
+    tls_ca_bundle: str = ""  # PEM text: only these CAs are trusted
+    tls_client_cert: str = ""  # file path on this host
+    tls_client_key: str = ""  # file path on this host ("": in the certificate's file)
+    tls_server_name: str = ""  # SNI and the name verified; "": each target's host
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from proxy.auth.policy import refuse_unprotected
 from proxy.paths import RequestPath, key_of, read_path
 from proxy.pipeline import Handler, Policy, PolicyFactory, build_chain, load_factories, policies_for
 from proxy.specs import RouteSpec, ServiceSpec, Snapshot
-from proxy.upstream import ServiceUpstream, forward, load_gate_factory
+from proxy.upstream import ServiceUpstream, forward, load_gate_factory, tls_contexts
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,11 @@ class RoutingTable:
     ) -> None:
         self.version = snapshot.version
         # What the control plane wants operators to know about this table (/health/detailed).
-        self.warnings = snapshot.warnings
+        self.warnings = snapshot.warnings + tuple(
+            f"Service {u.spec.name!r}: its TLS settings cannot be loaded ({u.tls_error}); its requests answer 502."
+            for u in upstreams.values()
+            if u.tls_error
+        )
         # For data-plane code outside a route's chain (the WebSocket fan-out endpoint).
         self.credentials = snapshot.credentials
         self.extensions: Mapping[str, Any] = snapshot.extensions
@@ -232,6 +236,8 @@ def compile_table(snapshot: Snapshot, factories: Sequence[PolicyFactory] | None 
         svc.slug: ServiceUpstream(svc, gate_factory.for_service(svc, snapshot) if gate_factory else None)
         for svc in snapshot.services
     }
+    # TLS contexts were built with the upstreams; those no service uses any more are let go.
+    tls_contexts.keep({u.tls_key for u in upstreams.values() if u.tls_key is not None})
     specs = list(snapshot.routes)
     if settings.GATEWAY_DYNAMIC_SERVICE_ROUTES:
         specs.extend(snapshot.dynamic)

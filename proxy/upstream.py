@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,7 +32,8 @@ from proxy.balancer import Balancer, make_balancer
 from proxy.body import read_body
 from proxy.client import BadResponse, ClientFailure, ConnectFailed, Disconnected, PoolBusy, TLSFailed
 from proxy.client.connection import Connection
-from proxy.client.pool import Pool, PoolStats, Resolver, tls_context
+from proxy.client.pool import Pool, PoolStats, Resolver
+from proxy.client.tls import TLSConfigError, TLSContexts, TLSIdentity
 from proxy.errors import (
     GatewayError,
     NoUpstream,
@@ -62,43 +64,42 @@ SERVER_HEADER = settings.GATEWAY_BACKEND_SERVER_HEADER
 _OWN_HEADERS = frozenset({b"host", b"content-length"})
 
 
+# (scheme, host, port, TLS server name, TLS identity digest): connections made with different TLS
+# settings (another CA, another client certificate, another SNI) never share a pool.
+PoolKey = tuple[str, str, int, str, str]
+
+
 class Pools:
     """Every target's pool in this process, for the running event loop (a new loop starts afresh)."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.by_origin: dict[tuple[str, str, int], Pool] = {}
+        self.by_origin: dict[PoolKey, Pool] = {}
         self.resolver = Resolver()
-        self._tls: Any = None
 
-    def get(self, scheme: str, host: str, port: int) -> Pool:
+    def get(self, key: PoolKey, tls: ssl.SSLContext | None) -> Pool:
         loop = asyncio.get_running_loop()
         if loop is not self.loop:
             self.close()
             self.loop = loop
-        pool = self.by_origin.get((scheme, host, port))
+        pool = self.by_origin.get(key)
         if pool is None:
+            _, host, port, server_name, _ = key
             pool = Pool(
                 host=host,
                 port=port,
-                tls=self.tls() if scheme == "https" else None,
+                tls=tls,
                 resolver=self.resolver,
                 limit=settings.GATEWAY_UPSTREAM_POOL_SIZE,
                 wait=settings.GATEWAY_UPSTREAM_POOL_WAIT,
                 idle_timeout=settings.GATEWAY_UPSTREAM_KEEPALIVE,
                 max_idle=settings.GATEWAY_UPSTREAM_MAX_IDLE,
+                server_name=server_name,
             )
-            self.by_origin[(scheme, host, port)] = pool
+            self.by_origin[key] = pool
+        elif pool.tls is not tls:
+            pool.tls = tls  # the same settings, rebuilt because a file changed: new connections use it
         return pool
-
-    def tls(self) -> Any:
-        if self._tls is None:
-            self._tls = tls_context(
-                settings.GATEWAY_UPSTREAM_CA_BUNDLE,
-                settings.GATEWAY_UPSTREAM_CLIENT_CERT,
-                settings.GATEWAY_UPSTREAM_CLIENT_KEY,
-            )
-        return self._tls
 
     def sweep(self) -> None:
         now = time.monotonic()
@@ -110,10 +111,26 @@ class Pools:
             pool.close()
         self.by_origin = {}
         self.resolver = Resolver()
-        self._tls = None
 
 
 pools = Pools()
+# Every TLS context of the process, built while tables are compiled (``ServiceUpstream``).
+tls_contexts = TLSContexts()
+
+
+def tls_identity(spec: ServiceSpec) -> TLSIdentity:
+    """The service's TLS settings, each empty one replaced by the global setting: its CA bundle
+    replaces GATEWAY_UPSTREAM_CA_BUNDLE (and the system store), its client certificate and key
+    replace GATEWAY_UPSTREAM_CLIENT_CERT and _KEY."""
+    if spec.tls_client_cert:
+        cert, key = spec.tls_client_cert, spec.tls_client_key
+    else:
+        cert, key = settings.GATEWAY_UPSTREAM_CLIENT_CERT, settings.GATEWAY_UPSTREAM_CLIENT_KEY
+    if spec.tls_ca_bundle:
+        return TLSIdentity(ca_pem=spec.tls_ca_bundle, cert=cert, key=key)
+    return TLSIdentity(ca_file=settings.GATEWAY_UPSTREAM_CA_BUNDLE, cert=cert, key=key)
+
+
 # Connections opened and reused, pool waits and TLS handshakes, by service slug, for the life of the
 # process (a reload keeps them); proxy.metrics turns them into counters.
 service_stats: dict[str, PoolStats] = {}
@@ -161,6 +178,23 @@ class ServiceUpstream:
         self.balancer = make_balancer(spec.lb_algorithm, [t.weight for t in spec.targets])
         self.origins = [(t.host, t.port) for t in spec.targets]
         self.stats = service_stats.setdefault(spec.slug, PoolStats())
+        # TLS, for https: the context is built here, at compile time. Settings that cannot be loaded
+        # leave ``tls_error`` set: every request to the service answers 502 upstream_tls.
+        self.tls: ssl.SSLContext | None = None
+        self.tls_error = ""
+        self.tls_key: TLSIdentity | None = None
+        digest = ""
+        if spec.scheme == "https":
+            self.tls_key = tls_identity(spec)
+            digest = self.tls_key.digest
+            try:
+                self.tls = tls_contexts.context(self.tls_key)
+            except TLSConfigError as exc:
+                self.tls_error = str(exc)
+                log.error("service %r: its requests answer 502 upstream_tls: %s", spec.name, exc)
+        self.pool_keys: list[PoolKey] = [
+            (spec.scheme, host, port, spec.tls_server_name, digest) for host, port in self.origins
+        ]
         default_port = 443 if spec.scheme == "https" else 80
         self.host_headers = [
             _host_header(t.host, t.port, default_port).encode("ascii" if t.host.isascii() else "idna")
@@ -179,8 +213,7 @@ class ServiceUpstream:
         )
 
     def pool(self, index: int) -> Pool:
-        host, port = self.origins[index]
-        return pools.get(self.spec.scheme, host, port)
+        return pools.get(self.pool_keys[index], self.tls)
 
 
 def _host_header(host: str, port: int, default_port: int) -> str:
@@ -199,6 +232,12 @@ async def _forward(exchange: Exchange) -> Response:
     upstream = exchange.route.upstream
     if not upstream.targets:
         raise NoUpstream(f"Service {upstream.spec.name!r} has no enabled targets.")
+    if upstream.tls_error:
+        exchange.upstream_error = "tls"
+        log.warning(
+            "request %s: service %r cannot use TLS: %s", exchange.request_id, upstream.spec.name, upstream.tls_error
+        )
+        raise UpstreamTLS(f"Service {upstream.spec.name!r} has TLS settings the gateway cannot load.")
     body = await read_body(exchange)
     replayable = not isinstance(body, AsyncIterator)
     retryable = replayable and exchange.method in IDEMPOTENT

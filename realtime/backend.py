@@ -11,6 +11,7 @@ next one, up to the service's retries. A backend that answers the upgrade with a
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
-from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamUnreachable
+from proxy.errors import GatewayError, NoUpstream, UpstreamBroken, UpstreamTimeout, UpstreamTLS, UpstreamUnreachable
 from proxy.exchange import Exchange, Response
 from proxy.headers import response_headers
 from realtime.compile import WebSocketSpec
@@ -83,7 +84,15 @@ async def _connect(exchange: Exchange, upgrade: Upgrade) -> Response:
     service = upstream.spec
     if not upstream.targets:
         raise NoUpstream(f"Service {service.name!r} has no enabled targets.")
+    if upstream.tls_error:
+        exchange.upstream_error = "tls"
+        log.warning("request %s: service %r cannot use TLS: %s", exchange.request_id, service.name, upstream.tls_error)
+        raise UpstreamTLS(f"Service {service.name!r} has TLS settings the gateway cannot load.")
     headers = _backend_headers(exchange)
+    # wss: the service's TLS context and server name, built with the routing table (proxy.upstream).
+    tls: dict[str, Any] = {}
+    if upstream.tls is not None:
+        tls = {"ssl": upstream.tls, "server_hostname": service.tls_server_name or None}
     tried: list[int] = []
     failure: GatewayError | None = None
     ticket: Any = None
@@ -113,6 +122,7 @@ async def _connect(exchange: Exchange, upgrade: Upgrade) -> Response:
                 close_timeout=upgrade.close_timeout,
                 max_size=upgrade.spec.max_message_bytes,
                 max_queue=upgrade.queue,
+                **tls,
             )
         except InvalidStatus as exc:
             exchange.upstream_seconds = time.perf_counter() - sent_at
@@ -124,9 +134,18 @@ async def _connect(exchange: Exchange, upgrade: Upgrade) -> Response:
             if upstream.gate is not None:
                 await upstream.gate.report(index, ticket, None)
             timed_out = isinstance(exc, TimeoutError)
-            exchange.upstream_error = "timeout" if timed_out else "connect"
-            log.warning("request %s: WebSocket to %s failed: %r", exchange.request_id, exchange.target.address, exc)
-            if timed_out:
+            refused_tls = isinstance(exc, ssl.SSLError)
+            exchange.upstream_error = "timeout" if timed_out else "tls" if refused_tls else "connect"
+            log.warning(
+                "request %s: WebSocket to %s of service %r failed: %r",
+                exchange.request_id,
+                exchange.target.address,
+                service.name,
+                exc,
+            )
+            if refused_tls:
+                failure = UpstreamTLS(f"Service {service.name!r} failed the TLS handshake or certificate check.")
+            elif timed_out:
                 failure = UpstreamTimeout(f"Service {service.name!r} did not complete the WebSocket handshake.")
             elif isinstance(exc, OSError):
                 failure = UpstreamUnreachable(f"Service {service.name!r} could not be reached.")

@@ -23,6 +23,8 @@ class Group:
     description: str = ""
     # Shown in the admin only while another field has one of these values: "auth_mode=jwt,either".
     shown_when: str = ""
+    # Folded in the admin unless one of its fields has a value.
+    collapsed: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -41,6 +43,13 @@ LAYOUTS: dict[type[models.Model], tuple[Group, ...]] = {
             "Timeouts and retries",
             ("connect_timeout", "read_timeout", "retries"),
             "Retries go to another target, only for idempotent methods.",
+        ),
+        Group(
+            "TLS to the backend",
+            ("tls_ca_bundle", ("tls_client_cert", "tls_client_key"), "tls_server_name"),
+            "For https services only; verification is always on. Empty fields use the GATEWAY_UPSTREAM_* "
+            "settings. See docs/proxying.md.",
+            collapsed=True,
         ),
     ),
     Target: (
@@ -94,6 +103,8 @@ def fieldsets(
         if group.shown_when:
             field, _, values = group.shown_when.partition("=")
             options["classes"] = (f"gw-when-{field}", *(f"gw-is-{value}" for value in values.split(",")))
+        if group.collapsed and not any(getattr(obj, name, None) for name in group.names):
+            options["classes"] = (*options.get("classes", ()), "collapse")
         out.append((group.title, options))
     for section in sections_of(model):
         classes = ["gw-section"]

@@ -56,15 +56,64 @@ class Service(models.Model):
     preserve_host = models.BooleanField(
         default=False, help_text="Send the client's Host upstream instead of the target's host."
     )
+    # TLS to the backend (https only): public data and file paths, never a private key.
+    tls_ca_bundle = models.TextField(
+        "CA bundle",
+        blank=True,
+        validators=[v.validate_ca_bundle],
+        help_text="PEM certificates the backend's certificate must chain to (only these are trusted); "
+        "empty uses GATEWAY_UPSTREAM_CA_BUNDLE, or the system store.",
+    )
+    tls_client_cert = models.CharField(
+        "client certificate file",
+        max_length=1024,
+        blank=True,
+        validators=[v.validate_file_path],
+        help_text="Path on the gateway hosts of the PEM certificate shown to the backend (mutual TLS); "
+        "empty uses GATEWAY_UPSTREAM_CLIENT_CERT.",
+    )
+    tls_client_key = models.CharField(
+        "client key file",
+        max_length=1024,
+        blank=True,
+        validators=[v.validate_file_path],
+        help_text="Path on the gateway hosts of that certificate's private key (the key itself is never "
+        "stored); empty: the key is in the certificate file.",
+    )
+    tls_server_name = models.CharField(
+        "server name",
+        max_length=253,
+        blank=True,
+        validators=[v.validate_server_name],
+        help_text="Sent as SNI and verified in the backend's certificate; empty uses each target's host.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    TLS_FIELDS = ("tls_ca_bundle", "tls_client_cert", "tls_client_key", "tls_server_name")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        self.clean_tls()
+
+    def clean_tls(self) -> None:
+        """TLS settings only on https services; a client key only with its certificate."""
+        errors: dict[str, str] = {}
+        if self.protocol != self.Protocol.HTTPS:
+            for name in self.TLS_FIELDS:
+                if getattr(self, name):
+                    errors[name] = "Only https services use TLS settings: set the protocol to HTTPS or leave it empty."
+        elif self.tls_client_key and not self.tls_client_cert:
+            errors["tls_client_key"] = "A client key needs its certificate: set the client certificate file too."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Target(models.Model):

@@ -60,6 +60,10 @@ def load_snapshot() -> Snapshot:
             lb_algorithm=svc.lb_algorithm,
             preserve_host=svc.preserve_host,
             targets=targets,
+            tls_ca_bundle=svc.tls_ca_bundle,
+            tls_client_cert=svc.tls_client_cert,
+            tls_client_key=svc.tls_client_key,
+            tls_server_name=svc.tls_server_name,
         )
     credentials, by_issuer = load_credentials()
     routes = []

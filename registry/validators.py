@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -367,3 +368,42 @@ def parse_origins(value: str) -> tuple[str, ...]:
 @described(pattern(ORIGINS))
 def validate_origins(value: str) -> None:
     parse_origins(value)
+
+
+# --- TLS to a backend (Service.tls_*) ---------------------------------------------------------------
+
+_FILE_PATH_RE = re.compile(r"^/[^\x00-\x1f]*$")
+
+
+@beyond_schema
+def validate_ca_bundle(value: str) -> None:
+    """PEM text of one or more X.509 certificates (public data: a private key is refused)."""
+    if not value:
+        return
+    if "PRIVATE KEY" in value:
+        raise ValidationError("A CA bundle holds certificates only; never paste a private key here.")
+    if not value.isascii():
+        raise ValidationError("Not a PEM bundle of X.509 certificates (PEM text is ASCII only).")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cadata=value)
+    except (ssl.SSLError, ValueError, TypeError) as exc:
+        reason = re.sub(r"\s*\(_ssl\.c:\d+\)", "", str(exc))
+        raise ValidationError(f"Not a PEM bundle of X.509 certificates ({reason}).") from None
+    stats = context.cert_store_stats()
+    if not stats.get("x509", 0):
+        raise ValidationError("Not a PEM bundle of X.509 certificates (no certificate found).")
+
+
+@described({**pattern(r"|/[^\x00-\x1f]*"), "maxLength": 1024})
+def validate_file_path(value: str) -> None:
+    """An absolute path of a file on the gateway hosts (not checked here: it need not exist on this host)."""
+    if value and not _FILE_PATH_RE.match(value):
+        raise ValidationError("Use an absolute path of a file on the gateway hosts, e.g. /etc/gateway/client.pem.")
+
+
+@described({**pattern(rf"|{HOST}"), "maxLength": 253})
+def validate_server_name(value: str) -> None:
+    """The TLS server name (SNI and the name verified): a DNS name or an IP address."""
+    if value:
+        validate_hostname(value)

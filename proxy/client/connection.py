@@ -5,9 +5,10 @@ the one task waiting on the connection. Framing is strict: two different Content
 Content-Length with a Transfer-Encoding, a bad chunk size or an unparsable head is a
 ``BadResponse`` and the connection is dropped at once. A body ends with its Content-Length, its
 last chunk, or (with neither) the backend's clean close; a reset or a close before that end is a
-``BrokenBody``. Body bytes beyond ``HIGH_WATER`` not yet taken by the reader pause the socket
-(``pause_reading``) until the reader takes them, so a slow client keeps memory flat; writes wait
-for ``resume_writing`` when the backend reads our body slowly.
+``BrokenBody``; a TLS alert before any response byte (a backend that refused our client
+certificate after a TLS 1.3 handshake) is ``TLSFailed``. Body bytes beyond ``HIGH_WATER`` not yet
+taken by the reader pause the socket (``pause_reading``) until the reader takes them, so a slow
+client keeps memory flat; writes wait for ``resume_writing`` when the backend reads our body slowly.
 
 llhttp cannot be told a response answers a HEAD, so after a HEAD's head the connection swaps in a
 fresh parser (a backend that sends a body anyway has its bytes ignored, or arriving while idle,
@@ -17,11 +18,12 @@ drops the connection).
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from proxy.client import BadResponse, BrokenBody, ClientFailure, Disconnected
+from proxy.client import BadResponse, BrokenBody, ClientFailure, Disconnected, TLSFailed
 
 HIGH_WATER = 256 * 1024
 
@@ -99,6 +101,10 @@ class Connection(asyncio.Protocol):
             if not self.headers_done:
                 if self.got_bytes:
                     self.error = BadResponse("the backend closed in the middle of the response head")
+                elif isinstance(exc, ssl.SSLError):
+                    # With TLS 1.3 the server checks our certificate after the handshake: its alert
+                    # (certificate required, unknown CA) arrives here, before any response byte.
+                    self.error = TLSFailed(f"the backend ended TLS before answering: {exc}")
                 else:
                     self.error = Disconnected("the backend closed the connection before answering")
             elif exc is None and not self.lengths and not self.te:

@@ -10,7 +10,9 @@ beyond ``max_idle`` idle connections the oldest is closed.
 Names are resolved with ``loop.getaddrinfo`` and cached for ``DNS_TTL`` seconds; every address
 (IPv4 and IPv6) is tried in turn until one accepts. ``https`` targets are verified (the system
 store, or a CA bundle), with SNI and an optional client certificate; a failed verification is
-``TLSFailed``, never a fallback to an unverified connection.
+``TLSFailed``, never a fallback to an unverified connection. The context comes from
+``proxy.client.tls`` (built at compile time); ``server_name`` is the SNI and the name verified
+(the target's host unless a service overrides it).
 """
 
 from __future__ import annotations
@@ -73,15 +75,6 @@ class Resolver:
         return addresses
 
 
-def tls_context(ca_bundle: str = "", client_cert: str = "", client_key: str = "") -> ssl.SSLContext:
-    """Verification on (system store, or only ``ca_bundle``), optional client certificate."""
-    context = ssl.create_default_context(cafile=ca_bundle or None)
-    if client_cert:
-        context.load_cert_chain(client_cert, client_key or None)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
 @dataclass(slots=True)
 class Pool:
     host: str
@@ -92,6 +85,7 @@ class Pool:
     wait: float
     idle_timeout: float
     max_idle: int
+    server_name: str = ""  # SNI and the name the certificate is verified against; "": the host
     idle: list[Connection] = field(default_factory=list)
     count: int = 0
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
@@ -226,7 +220,7 @@ class Pool:
                         port,
                         family=family,
                         ssl=self.tls,
-                        server_hostname=self.host if self.tls is not None else None,
+                        server_hostname=(self.server_name or self.host) if self.tls is not None else None,
                     )
             except ssl.SSLError as exc:
                 raise TLSFailed(f"TLS with {self.host}:{self.port} failed: {exc}") from exc

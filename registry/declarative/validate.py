@@ -139,6 +139,8 @@ def _checked(entry: Entry, problems: list[Problem]) -> Entry:
         instance.clean_fields(exclude=[*entry.invalid, "service"])
         if isinstance(instance, Route):
             instance.clean_auth()
+        if isinstance(instance, Service):
+            instance.clean_tls()
     except ValidationError as exc:
         errors.update(exc.error_dict)
     for section, mine in by_section.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import ipaddress
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -106,6 +107,11 @@ class CertificateAuthority:
         self.ca_file = folder / f"{name.replace(' ', '_')}.pem"
         self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
+    @property
+    def pem(self) -> str:
+        """The CA's certificate as PEM text (what a service's CA bundle holds)."""
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
     def _builder(self, subject: x509.Name, key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
         now = datetime.datetime.now(datetime.UTC)
         return (
@@ -118,11 +124,14 @@ class CertificateAuthority:
             .not_valid_after(now + datetime.timedelta(hours=1))
         )
 
-    def issue(self, name: str, server: bool) -> tuple[Path, Path]:
+    def issue(self, name: str, server: bool, addresses: tuple[str, ...] = ()) -> tuple[Path, Path]:
+        """A certificate and its key; a server's names ``name`` and the IP ``addresses``."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = self._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), key.public_key())
         if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            names: list[x509.GeneralName] = [x509.DNSName(name)]
+            names += [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         cert = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False).sign(self.key, hashes.SHA256())
         cert_file, key_file = self.folder / f"{name}.crt", self.folder / f"{name}.key"

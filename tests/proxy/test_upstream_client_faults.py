@@ -13,7 +13,7 @@ import pytest
 
 from proxy.client import BrokenBody, ConnectFailed, Disconnected, PoolBusy, TLSFailed
 from proxy.client.connection import HIGH_WATER
-from proxy.client.pool import tls_context
+from proxy.client.tls import tls_context
 from tests.proxy.raw_backend import CertificateAuthority, RawBackend, answering, fetch, pool_for
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"

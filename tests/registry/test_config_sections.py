@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import string
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from realtime.models import Channel
 from registry.declarative import ConfigError, apply_config
 from registry.declarative.export import export_config
 from registry.models import ConfigVersion, Consumer, JwtIssuer, Route, Service, Target
+from tests.proxy.raw_backend import CertificateAuthority
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +35,20 @@ PEM = (
     .decode()
 )
 HS_SECRET = "an-hs256-secret-that-is-long-enough-0123456789"
+CA_PEM = CertificateAuthority(Path(tempfile.mkdtemp(prefix="gw-test-ca-"))).pem
+# A service's TLS settings: none, https with the defaults, every field, a bundle of two CAs.
+TLS: tuple[dict[str, str], ...] = (
+    {},
+    {"protocol": "https"},
+    {
+        "protocol": "https",
+        "tls_ca_bundle": CA_PEM,
+        "tls_client_cert": "/etc/gateway/s.crt",
+        "tls_client_key": "/etc/gateway/s.key",
+        "tls_server_name": "s.internal",
+    },
+    {"protocol": "https", "tls_ca_bundle": CA_PEM + CA_PEM, "tls_client_cert": "/etc/gateway/both.pem"},
+)
 
 
 def every_model() -> None:
@@ -216,6 +232,7 @@ def configurations(draw: st.DrawFn) -> dict[str, object]:
             {
                 "name": "S",
                 "slug": "s",
+                **draw(st.sampled_from(TLS)),
                 "routes": [{"name": f"r-{n}", "path_prefix": f"/{n}"} for n in routes],
             }
         ],

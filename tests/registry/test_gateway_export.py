@@ -13,6 +13,7 @@ from django.db.models import Model
 
 from registry.models import ConfigVersion, Route, Service, Target
 from registry.sections import sections_of
+from tests.proxy.raw_backend import CertificateAuthority
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,12 @@ def version() -> int:
 
 
 @pytest.fixture
-def made_in_the_admin() -> None:
+def ca_pem(tmp_path: Path) -> str:
+    return CertificateAuthority(tmp_path, "Orders CA").pem + CertificateAuthority(tmp_path, "Old Orders CA").pem
+
+
+@pytest.fixture
+def made_in_the_admin(ca_pem: str) -> None:
     """Rows made the way the admin makes them, with every field away from its default somewhere."""
     orders = Service.objects.create(
         name="Orders API",
@@ -49,6 +55,10 @@ def made_in_the_admin() -> None:
         retries=0,
         lb_algorithm="least_connections",
         preserve_host=True,
+        tls_ca_bundle=ca_pem,
+        tls_client_cert="/etc/gateway/orders.crt",
+        tls_client_key="/etc/gateway/orders.key",
+        tls_server_name="orders.internal",
     )
     Target.objects.create(service=orders, host="10.0.0.1", port=8443)
     Target.objects.create(service=orders, host="::1", port=8443, weight=0, enabled=False)
@@ -96,7 +106,7 @@ def sections(model: type[Model]) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("made_in_the_admin")
-def test_every_field_is_exported_in_the_apply_format() -> None:
+def test_every_field_is_exported_in_the_apply_format(ca_pem: str) -> None:
     data = yaml.safe_load(export())
 
     assert data["version"] == 1
@@ -106,11 +116,15 @@ def test_every_field_is_exported_in_the_apply_format() -> None:
         "slug": "orders",
         "protocol": "https",
         "base_path": "/v1",
+        "lb_algorithm": "least_connections",
+        "preserve_host": True,
         "connect_timeout": 2.5,
         "read_timeout": 30.0,
         "retries": 0,
-        "lb_algorithm": "least_connections",
-        "preserve_host": True,
+        "tls_ca_bundle": ca_pem,
+        "tls_client_cert": "/etc/gateway/orders.crt",
+        "tls_client_key": "/etc/gateway/orders.key",
+        "tls_server_name": "orders.internal",
         "enabled": True,
         "description": "Orders and carts.\nOwned by the shop team: yes",
         **sections(Service),

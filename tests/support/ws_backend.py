@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -29,8 +30,9 @@ SUBPROTOCOLS = ["chat.v2", "chat.v1"]
 
 
 class WebSocketBackend:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.port = port or free_port()
+        self.tls = tls  # a server context: wss
         self.loop = asyncio.new_event_loop()
         self.closes: list[tuple[int | None, str]] = []
         self.connections = 0
@@ -59,6 +61,7 @@ class WebSocketBackend:
             max_size=64 * 1024 * 1024,
             compression=None,
             ping_interval=None,
+            ssl=self.tls,
         )
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
