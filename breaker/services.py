@@ -16,6 +16,7 @@ from breaker import backends, probes
 from breaker.events import PROCESS
 from breaker.models import BreakerEvent, HealthCheckResult, ServiceBreaker, TargetHealth, settings_of
 from breaker.probes import ProbeResult, ProbeTarget
+from proxy.upstream import tls_identity
 from registry.models import Service, Target
 from registry.validators import parse_statuses
 
@@ -52,6 +53,8 @@ def _probe_target(target: Target) -> ProbeTarget:
         method=check.health_check_method,
         timeout=check.health_check_timeout,
         statuses=parse_statuses(check.health_check_statuses),
+        tls=tls_identity(service) if service.protocol == "https" else None,
+        server_name=service.tls_server_name if service.protocol == "https" else "",
     )
 
 

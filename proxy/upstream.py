@@ -118,7 +118,18 @@ pools = Pools()
 tls_contexts = TLSContexts()
 
 
-def tls_identity(spec: ServiceSpec) -> TLSIdentity:
+class TLSSettings(Protocol):
+    """A service's TLS fields: a ``ServiceSpec``, or the ``registry.Service`` row (health probes)."""
+
+    @property
+    def tls_ca_bundle(self) -> str: ...
+    @property
+    def tls_client_cert(self) -> str: ...
+    @property
+    def tls_client_key(self) -> str: ...
+
+
+def tls_identity(spec: TLSSettings) -> TLSIdentity:
     """The service's TLS settings, each empty one replaced by the global setting: its CA bundle
     replaces GATEWAY_UPSTREAM_CA_BUNDLE (and the system store), its client certificate and key
     replace GATEWAY_UPSTREAM_CLIENT_CERT and _KEY."""
