@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from django.dispatch import Signal
 
+from proxy.client.tls import build
+from proxy.upstream import tls_identity
 from registry.actors import current_actor
 
 if TYPE_CHECKING:
@@ -58,10 +60,16 @@ def send_for_real(
         sent.append((b"host", result.host.encode("idna")))
     timeout = httpx.Timeout(min(service.read_timeout, MAX_SECONDS), connect=min(service.connect_timeout, MAX_SECONDS))
     started = time.perf_counter()
+    https = result.upstream_url.startswith("https:")
+    extensions = {"sni_hostname": service.tls_server_name} if https and service.tls_server_name else None
     try:
+        # Verified as the gateway verifies this service (its CA bundle, client certificate, server name).
+        verify = build(tls_identity(service)) if https else True
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
-            client.stream(result.method, result.upstream_url, headers=sent, content=body or None) as answer,
+            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as client,
+            client.stream(
+                result.method, result.upstream_url, headers=sent, content=body or None, extensions=extensions
+            ) as answer,
         ):
             real = Real(True, status=answer.status_code, headers=[(n, v) for n, v in answer.headers.multi_items()])
             chunks, size = [], 0
@@ -73,7 +81,7 @@ def send_for_real(
             data = b"".join(chunks)
             real.truncated = len(data) > MAX_BODY
             real.body = data[:MAX_BODY].decode("utf-8", "replace").replace("\x00", "\ufffd")  # JSON-safe text
-    except Exception as exc:  # httpx.HTTPError, OSError, a bad URL: a message on the page, never a 500
+    except Exception as exc:  # httpx.HTTPError, OSError, TLSConfigError, a bad URL: a message, never a 500
         real = Real(True, f"Failed: {type(exc).__name__}: {exc or 'no detail'}")
     real.seconds = round(time.perf_counter() - started, 3)
     sent_for_real.send(Real, actor=current_actor(), method=result.method, url=result.upstream_url, real=real)

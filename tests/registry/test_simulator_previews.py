@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -24,8 +25,10 @@ from registry.models import Route, Service, Target
 from registry.sections import save_with_sections
 from registry.simulate import simulate
 from registry.snapshot import build_table
+from tests.proxy.raw_backend import CertificateAuthority
 from tests.support.redis_server import forget_keys
 from tests.support.servers import BackendThread, free_port
+from tests.support.tls_backend import TLSBackend, server_context
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +193,22 @@ def test_a_send_that_fails_is_a_message_and_a_refused_request_is_not_sent(admin_
     assert failed.real.message.startswith("Failed: ConnectError")
     assert refused.real is not None and not refused.real.sent and "(401 missing_credentials)" in refused.real.message
     assert page.status_code == 200 and "Failed: ConnectError" in page.content.decode()
+
+
+def test_send_it_for_real_verifies_an_https_backend_with_the_services_ca_bundle(tmp_path: Path) -> None:
+    ca = CertificateAuthority(tmp_path, "Simulator CA")
+    server = TLSBackend(server_context(*ca.issue("backend", server=True, addresses=("127.0.0.1",)))).start()
+    try:
+        trusted = service("trusted", [server.port], protocol="https", tls_ca_bundle=ca.pem)
+        untrusted = service("untrusted", [server.port], protocol="https")
+        route(trusted, "/trusted")
+        route(untrusted, "/untrusted")
+
+        sent = simulate("GET", "h", "/trusted/x", send=True).real
+        refused = simulate("GET", "h", "/untrusted/x", send=True).real
+    finally:
+        server.stop()
+
+    assert sent is not None and sent.status == 200, sent
+    assert refused is not None and refused.status is None and "CERTIFICATE_VERIFY_FAILED" in refused.message
+    assert server.connections == 1  # the refused one never completed a handshake
