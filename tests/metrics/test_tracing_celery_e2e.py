@@ -62,7 +62,7 @@ def test_a_task_run_by_a_prefork_worker_continues_the_senders_trace(
     with app.connection_for_write(os.environ["REDIS_URL"]) as connection:
         app.send_task(TASK, headers={"traceparent": f"00-{TRACE}-{PARENT}-01"}, connection=connection)
 
-    spans = collector.wait_for(TRACE, 2, timeout=60)
+    spans = collector.wait_for(TRACE, 2, timeout=60, kind=Span.SPAN_KIND_CONSUMER)
 
     runs = [s for s in spans if s.kind == Span.SPAN_KIND_CONSUMER]
     assert len(runs) == 1, [(s.name, s.kind) for s in spans]

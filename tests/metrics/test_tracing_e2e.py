@@ -65,7 +65,7 @@ def test_a_proxied_request_continues_the_trace_and_propagates_it_to_the_backend(
     version, trace_id, parent_id, flags = seen[0].split("-")
     assert version == "00"
 
-    spans = collector.wait_for(CLIENT_TRACE, 2)
+    spans = collector.wait_for(CLIENT_TRACE, 2, kind=Span.SPAN_KIND_SERVER)
     server = [s for s in _by_kind(spans, Span.SPAN_KIND_SERVER) if _hex(s.trace_id) == CLIENT_TRACE]
     client = [s for s in _by_kind(spans, Span.SPAN_KIND_CLIENT) if _hex(s.trace_id) == CLIENT_TRACE]
     assert len(server) == 1 and len(client) == 1, spans
@@ -151,7 +151,7 @@ def test_an_admin_api_request_has_a_django_server_span_with_database_children(
     )
 
     assert status == 200
-    spans = collector.wait_for(CLIENT_TRACE, 2)
+    spans = collector.wait_for(CLIENT_TRACE, 2, kind=Span.SPAN_KIND_SERVER)
     servers = [s for s in spans if s.kind == Span.SPAN_KIND_SERVER]
     assert len(servers) == 1, [(s.name, s.kind) for s in spans]
     server = servers[0]

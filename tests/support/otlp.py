@@ -23,12 +23,14 @@ class Receiver:
                 self.spans.extend(scope.spans)
         return web.Response(body=b"", content_type="application/x-protobuf")
 
-    def wait_for(self, trace_id: str, count: int, timeout: float = 10) -> list[Span]:
-        """The spans of ``trace_id`` once ``count`` arrived (the Postgres spans of the config poll
-        arrive all the time, in their own traces)."""
+    def wait_for(self, trace_id: str, count: int, timeout: float = 10, kind: int | None = None) -> list[Span]:
+        """The spans of ``trace_id`` once ``count`` arrived, and one of ``kind`` if given (children end,
+        and may be exported, before their parent; the Postgres spans of the config poll arrive all the
+        time, in their own traces)."""
         deadline = time.monotonic() + timeout
         while True:
             mine = [s for s in list(self.spans) if s.trace_id.hex() == trace_id]
-            if len(mine) >= count or time.monotonic() > deadline:
+            done = len(mine) >= count and (kind is None or any(s.kind == kind for s in mine))
+            if done or time.monotonic() > deadline:
                 return mine
             time.sleep(0.05)
