@@ -305,17 +305,16 @@ class GatewayHttpToolsProtocol(HttpToolsProtocol):
         self._in_body = False
         self._cancel_head_timer()
         self._unset_keepalive_if_required()
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-            self.flow.resume_reading()
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
-        else:
-            self.transport.close()
+        self._close_lingering()
 
     def _send_problem(self, refusal: Refusal, request_id: str) -> None:
         self._unset_keepalive_if_required()
         self.transport.write(refusals.answer(refusal, request_id, self.server_state.default_headers))
         self.logger.info("%s - %d %s: %s", self._client_label(), refusal.status, refusal.reason, refusal.detail)
+        self._close_lingering()
+
+    def _close_lingering(self) -> None:
+        """Shut the sending side, keep reading (and dropping) for ``LINGER_SECONDS``, then close."""
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.flow.resume_reading()
