@@ -277,3 +277,23 @@ def test_it_answers_405_for_trace_and_connect_without_calling_the_app(
     response.problem()
     assert client.is_closed_by_server()
     assert calls(port, "/traced") == 0
+
+
+def test_it_closes_a_keep_alive_connection_only_after_the_whole_idle_timeout(port: int) -> None:
+    # One keep-alive timer per connection: armed at the first idle period, it must not close a
+    # connection that was busy in between (the edge server's keep-alive timeout is 5 s).
+    client = Client(port, timeout=10)
+    client.send(get("/idle/1"))
+    assert client.response().status == 200
+    time.sleep(3)
+    client.send(get("/idle/2"))
+    assert client.response().status == 200
+    time.sleep(3)  # 6 s after the first response, 3 s after the last one
+    client.send(get("/idle/3"))
+    assert client.response().status == 200
+    idle_from = time.monotonic()
+    try:
+        assert client.is_closed_by_server()  # waits for the server to close it
+        assert 4.5 < time.monotonic() - idle_from < 7
+    finally:
+        client.close()
