@@ -5,7 +5,7 @@
 Run after ``manage.py migrate`` with the same environment. All routes forward to the same upstream:
 
 - ``/`` (service ``bench``): no policies and ``audit`` off, the reference (every other route but
-  ``/audit`` has ``audit`` off too, so each row measures its own policy);
+  ``/audit``, ``/defaults`` and ``/full`` has ``audit`` off too, so each row measures its own policy);
 - ``/apikey`` (service ``bench``): ``auth_mode=api_key``, a key issued to the consumer ``bench``;
 - ``/jwt`` (service ``bench``): ``auth_mode=jwt`` against the RS256 issuer ``bench-rs256`` (a key pair made
   here; one token signed with PyJWT, ``exp`` an hour ahead);
