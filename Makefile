@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: bench-ab bench-client install run serve test soak lint format bench clean screenshots
+.PHONY: bench-ab bench-client bench-targets bench-latency bench-stream install run serve test soak lint format bench clean screenshots
 
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt requirements/prod.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,18 @@ bench-ab: install
 
 bench-client: install
 	$(BIN)/python bench/client_ab.py
+
+# Issue 14's targets, interleaved, into docs/benchmarks.md (about 4 minutes).
+bench-targets: install
+	$(BIN)/python bench/targets.py
+
+# Added latency at fixed rates (500 and 2,000 req/s), gateway against the upstream direct.
+bench-latency: install
+	$(BIN)/python bench/latency.py
+
+# 1 GB streamed through the gateway to a slow-then-fast reader: the gateway's RSS growth.
+bench-stream: install
+	$(BIN)/python bench/stream.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

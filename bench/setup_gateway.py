@@ -5,7 +5,7 @@
 Run after ``manage.py migrate`` with the same environment. All routes forward to the same upstream:
 
 - ``/`` (service ``bench``): no policies and ``audit`` off, the reference (every other route but
-  ``/audit`` has ``audit`` off too, so each row measures its own policy);
+  ``/audit``, ``/defaults`` and ``/full`` has ``audit`` off too, so each row measures its own policy);
 - ``/apikey`` (service ``bench``): ``auth_mode=api_key``, a key issued to the consumer ``bench``;
 - ``/jwt`` (service ``bench``): ``auth_mode=jwt`` against the RS256 issuer ``bench-rs256`` (a key pair made
   here; one token signed with PyJWT, ``exp`` an hour ahead);
@@ -25,6 +25,10 @@ Run after ``manage.py migrate`` with the same environment. All routes forward to
   to the audit stream in the bench's own redis-server (``GATEWAY_AUDIT_REDIS_URL``, set by
   bench/servers.py), the production path; no audit worker runs, so the bench measures the gateway's
   share only;
+- ``/defaults`` (service ``bench``): a route saved with every default of every section (audit on, as a
+  new route gets it): ``make bench-targets`` measures it on a gateway in the embedded default;
+- ``/full`` (service ``bench-breaker``): the full chain: API-key auth, three rate policies (global, per
+  consumer, per IP) in Redis, the breaker, audit on (to the bench's audit stream), metrics and access line;
 - ``/cache-hit`` (service ``bench``): the response cache on, in the bench's own redis-server
   (``GATEWAY_CACHE_REDIS_URL``), TTL an hour: after the first request every answer is a hit;
 - ``/cache-miss`` (service ``bench``): the response cache on with TTL 0, and the upstream sends no
@@ -177,6 +181,32 @@ def _audited(service: Any) -> dict[str, str]:
     return {"path": "/audit"}
 
 
+def _defaults(service: Any) -> dict[str, str]:
+    from registry.models import Route
+    from registry.sections import save_with_sections
+
+    Route.objects.filter(name="bench-defaults").delete()
+    save_with_sections(Route(service=service, name="bench-defaults", path_prefix="/defaults"), {})
+    return {"path": "/defaults"}
+
+
+def _full(upstream_port: int) -> dict[str, str]:
+    from registry.models import Consumer, Route, Service
+    from registry.services import issue_api_key
+
+    _needs_redis()
+    _breaker(upstream_port)
+    service = Service.objects.get(slug="bench-breaker")
+    consumer, _ = Consumer.objects.get_or_create(name="bench", defaults={"roles": "bench"})
+    issued = issue_api_key(consumer, label="bench-full")
+    route = _route(
+        Route(service=service, name="bench-full", path_prefix="/full", auth_mode=Route.AuthMode.API_KEY), audit=True
+    )
+    for name, scope in (("full-global", "global"), ("full-consumer", "consumer"), ("full-ip", "client_ip")):
+        _rate_policy(name, scope, route)
+    return {"path": "/full", "authorization": f"Bearer {issued.key}"}
+
+
 def _cached(service: Any, name: str, ttl: int) -> dict[str, str]:
     from registry.models import Route
 
@@ -225,6 +255,8 @@ def main(upstream_port: int, ws_port: int = 0) -> None:
         "ratelimit3": _soft(lambda: _ratelimit3(service)),
         "edge": _soft(lambda: _edge(service)),
         "audit": _soft(lambda: _audited(service)),
+        "defaults": _soft(lambda: _defaults(service)),
+        "full": _soft(lambda: _full(upstream_port)),
         "cache_hit": _soft(lambda: _cached(service, "cache-hit", 3600)),
         "cache_miss": _soft(lambda: _cached(service, "cache-miss", 0)),
     }

@@ -55,11 +55,12 @@ class GatewayApp:
         self.reserved_starts = reserved_prefixes()
         self.admin_port: int = settings.GATEWAY_ADMIN_PORT
         self.public_paths = tuple(settings.GATEWAY_PUBLIC_PATHS)
-        self.in_flight: Any = None
+        self.in_flight: Any = None  # the in-flight gauge's bare increment (proxy.metrics.hot)
         if settings.GATEWAY_METRICS:
+            from proxy.metrics.hot import incrementer
             from proxy.metrics.series import IN_FLIGHT
 
-            self.in_flight = IN_FLIGHT
+            self.in_flight = incrementer(IN_FLIGHT)
         # Decided once: with tracing off the proxy path has no tracing code at all.
         self.proxy = tracing.server(self._proxy) if tracing.enabled else self._proxy
 
@@ -132,7 +133,7 @@ class GatewayApp:
         request_context.set((exchange.request_id, scope.get(tracing.TRACE_ID, "")))
         in_flight = self.in_flight
         if in_flight is not None:
-            in_flight.inc()
+            in_flight(1)
         try:
             try:
                 response = await exchange.route.handle(exchange)
@@ -164,7 +165,7 @@ class GatewayApp:
         finally:
             disconnects.forget(exchange)
             if in_flight is not None:
-                in_flight.dec()
+                in_flight(-1)
             if observe.active():
                 if exchange.record is None:
                     observe.notify(observe.finished_exchange(exchange, time.perf_counter()))

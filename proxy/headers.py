@@ -185,7 +185,7 @@ def response_headers(
         if lname == b"via":
             has_via = True
         elif lname == b"server" and server != SERVER_KEEP:
-            value = product_names(value) if server == SERVER_STRIP_VERSION else b""
+            value = _product_names(value) if server == SERVER_STRIP_VERSION else b""
             if not value:
                 continue
         out.append((lname, value))
@@ -199,6 +199,19 @@ def response_headers(
     if last_via < 0:
         out.append((b"via", via))
     return out
+
+
+_PRODUCT_NAMES: dict[bytes, bytes] = {}  # a backend sends the same Server value every time
+_PRODUCT_NAMES_KEPT = 256
+
+
+def _product_names(server: bytes) -> bytes:
+    names = _PRODUCT_NAMES.get(server)
+    if names is None:
+        names = product_names(server)
+        if len(_PRODUCT_NAMES) < _PRODUCT_NAMES_KEPT:
+            _PRODUCT_NAMES[server] = names
+    return names
 
 
 def product_names(server: bytes) -> bytes:

@@ -1,15 +1,18 @@
 """The metrics observer: one ``Finished`` record in, a handful of pre-labelled increments out.
 
 ``.labels()`` costs several microseconds (a lock and a dictionary of label tuples), so each
-(route, status class) gets its children once and keeps them in a plain dict keyed by strings.
+(route, status class) gets its children once and keeps them in a plain dict keyed by strings, bound
+to their bare increments (``proxy.metrics.hot``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from proxy.metrics import series
+from proxy.metrics.hot import incrementer, observer
 
 if TYPE_CHECKING:
     from proxy.observe import Finished
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
 NO_ROUTE = "-"
 STATUS_CLASSES = {0: "none", 1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 AUTH_STATUSES = frozenset({401, 403})
+Increment = Callable[[float], None]
 RATE_LIMITED = "rate_limited"  # the reason of a rate limit's 429 (ratelimit.errors)
 
 
@@ -24,23 +28,23 @@ RATE_LIMITED = "rate_limited"  # the reason of a rate limit's 429 (ratelimit.err
 class RouteChildren:
     service: str
     route: str
-    upstream: Any
-    overhead: Any
-    bytes_in: Any
-    bytes_out: Any
-    by_class: dict[int, tuple[Any, Any]]
+    upstream: Increment  # observe
+    overhead: Increment  # observe
+    bytes_in: Increment
+    bytes_out: Increment
+    by_class: dict[int, tuple[Increment, Increment]]  # requests inc, duration observe
     errors: dict[str, Any]
     auth: dict[str, Any]
     limited: Any = None
 
-    def for_class(self, status: int) -> tuple[Any, Any]:
+    def for_class(self, status: int) -> tuple[Increment, Increment]:
         cls = status // 100 if 100 <= status < 600 else 0
         children = self.by_class.get(cls)
         if children is None:
             name = STATUS_CLASSES[cls]
             children = (
-                series.REQUESTS.labels(self.service, self.route, name),
-                series.REQUEST_DURATION.labels(self.service, self.route, name),
+                incrementer(series.REQUESTS.labels(self.service, self.route, name)),
+                observer(series.REQUEST_DURATION.labels(self.service, self.route, name)),
             )
             self.by_class[cls] = children
         return children
@@ -61,10 +65,10 @@ class MetricsRecorder:
             found = RouteChildren(
                 service=service,
                 route=route,
-                upstream=series.UPSTREAM_DURATION.labels(*labels),
-                overhead=series.GATEWAY_DURATION.labels(*labels),
-                bytes_in=series.REQUEST_BYTES.labels(*labels),
-                bytes_out=series.RESPONSE_BYTES.labels(*labels),
+                upstream=observer(series.UPSTREAM_DURATION.labels(*labels)),
+                overhead=observer(series.GATEWAY_DURATION.labels(*labels)),
+                bytes_in=incrementer(series.REQUEST_BYTES.labels(*labels)),
+                bytes_out=incrementer(series.RESPONSE_BYTES.labels(*labels)),
                 by_class={},
                 errors={},
                 auth={},
@@ -83,15 +87,17 @@ class MetricsRecorder:
             children = self.children(spec.service.slug, spec.name)
         status = record.status
         requests, duration = children.for_class(status)
-        requests.inc()
-        duration.observe(record.duration)
-        if record.upstream_seconds:
-            children.upstream.observe(record.upstream_seconds)
-        children.overhead.observe(record.gateway_seconds)
+        requests(1)
+        seconds = record.duration
+        duration(seconds)
+        upstream = record.upstream_seconds
+        if upstream:
+            children.upstream(upstream)
+        children.overhead(seconds - upstream if seconds > upstream else 0.0)  # Finished.gateway_seconds
         if record.bytes_in:
-            children.bytes_in.inc(record.bytes_in)
+            children.bytes_in(record.bytes_in)
         if record.bytes_out:
-            children.bytes_out.inc(record.bytes_out)
+            children.bytes_out(record.bytes_out)
         kind = record.upstream_error
         if kind is not None and status >= 500:
             self._count(children.errors, series.UPSTREAM_ERRORS, children, kind)
@@ -102,7 +108,7 @@ class MetricsRecorder:
                 children.limited = series.RATE_LIMITED.labels(children.service, children.route)
             children.limited.inc()
         if self.windows is not None and not endpoint:  # not "refused before routing" in the windows
-            self.windows.add(children.service, record.duration, status >= 500)
+            self.windows.add(children.service, seconds, status >= 500)
 
     @staticmethod
     def _count(cache: dict[str, Any], counter: Any, children: RouteChildren, value: str) -> None:

@@ -75,6 +75,30 @@ def test_it_gives_a_dribbled_second_keep_alive_request_408(client: Client) -> No
     assert client.is_closed_by_server()
 
 
+def test_it_gives_408_to_a_keep_alive_connection_that_dribbles_blank_lines(client: Client) -> None:
+    # Blank lines before a request line start no request: the deadline still runs from the first of them.
+    client.send(get("/first"))
+    assert client.response().status == 200
+    until = time.monotonic() + HEADER_TIMEOUT + 0.3
+    while time.monotonic() < until:
+        client.send(b"\r\n")
+        time.sleep(0.1)
+    response = client.response()
+    assert response.status == 408
+    assert client.is_closed_by_server()
+
+
+def test_it_gives_408_to_a_second_head_that_arrives_unfinished_in_the_same_read(client: Client) -> None:
+    client.send(get("/first") + b"GET /second HTTP/1.1\r\nHost: gateway.test\r\n")
+    assert client.response().status == 200
+    started = time.monotonic()
+    dribble(client, until=started + HEADER_TIMEOUT + 0.3)
+    response = client.response()
+    assert response.status == 408
+    assert response.headers[b"x-gateway-error"] == b"request_header_timeout"
+    assert client.is_closed_by_server()
+
+
 def test_it_starts_the_deadline_of_a_keep_alive_request_at_its_first_byte(client: Client) -> None:
     client.send(get("/first"))
     assert client.response().status == 200
@@ -253,3 +277,23 @@ def test_it_answers_405_for_trace_and_connect_without_calling_the_app(
     response.problem()
     assert client.is_closed_by_server()
     assert calls(port, "/traced") == 0
+
+
+def test_it_closes_a_keep_alive_connection_only_after_the_whole_idle_timeout(port: int) -> None:
+    # One keep-alive timer per connection: armed at the first idle period, it must not close a
+    # connection that was busy in between (the edge server's keep-alive timeout is 5 s).
+    client = Client(port, timeout=10)
+    client.send(get("/idle/1"))
+    assert client.response().status == 200
+    time.sleep(3)
+    client.send(get("/idle/2"))
+    assert client.response().status == 200
+    time.sleep(3)  # 6 s after the first response, 3 s after the last one
+    client.send(get("/idle/3"))
+    assert client.response().status == 200
+    idle_from = time.monotonic()
+    try:
+        assert client.is_closed_by_server()  # waits for the server to close it
+        assert 4.5 < time.monotonic() - idle_from < 7
+    finally:
+        client.close()
