@@ -42,6 +42,12 @@ def run_schemathesis(
         sys.executable,
         "-c",
         "import sys; sys.setrecursionlimit(20000); sys.argv[0] = 'st'; "
+        # hypothesis only parses a filter's lambda to describe it: on that CPython crash, a plain name.
+        "import hypothesis.internal.lambda_sources as ls; _d = ls.lambda_description\n"
+        "def _safe(f):\n"
+        "    try: return _d(f)\n"
+        "    except SystemError: return 'lambda'\n"
+        "ls.lambda_description = _safe\n"
         "from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
         "--config-file",
         str(CONFIG),
