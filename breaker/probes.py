@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 from django.utils import timezone
 
-from proxy.client.tls import TLSConfigError, TLSContexts, TLSIdentity
+from proxy.client.tls import TLSConfigError, TLSIdentity
+from proxy.upstream import tls_contexts
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,6 @@ class ProbeResult:
     error: str
 
 
-# Contexts by TLS settings, kept between sweeps (built again when a file changes), as the gateway's.
-contexts = TLSContexts()
-
-
 async def probe_all(targets: Sequence[ProbeTarget]) -> list[ProbeResult]:
     if not targets:
         return []
@@ -55,7 +52,7 @@ async def probe_all(targets: Sequence[ProbeTarget]) -> list[ProbeResult]:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
     for identity, indexes in by_tls.items():  # one client per set of TLS settings
         try:
-            verify: Any = True if identity is None else contexts.context(identity)
+            verify: Any = True if identity is None else tls_contexts.context(identity)
         except TLSConfigError as exc:
             for n in indexes:
                 results[n] = _failed(targets[n], timezone.now(), f"TLS settings cannot be loaded: {exc}")

@@ -21,7 +21,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -226,6 +226,12 @@ class ServiceUpstream:
     def pool(self, index: int) -> Pool:
         return pools.get(self.pool_keys[index], self.tls)
 
+    def refuse_tls(self, exchange: Exchange) -> NoReturn:
+        """The service's TLS settings could not be loaded (``tls_error``): 502 upstream_tls, logged."""
+        exchange.upstream_error = "tls"
+        log.warning("request %s: service %r cannot use TLS: %s", exchange.request_id, self.spec.name, self.tls_error)
+        raise UpstreamTLS(f"Service {self.spec.name!r} has TLS settings the gateway cannot load.")
+
 
 def _host_header(host: str, port: int, default_port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
@@ -244,11 +250,7 @@ async def _forward(exchange: Exchange) -> Response:
     if not upstream.targets:
         raise NoUpstream(f"Service {upstream.spec.name!r} has no enabled targets.")
     if upstream.tls_error:
-        exchange.upstream_error = "tls"
-        log.warning(
-            "request %s: service %r cannot use TLS: %s", exchange.request_id, upstream.spec.name, upstream.tls_error
-        )
-        raise UpstreamTLS(f"Service {upstream.spec.name!r} has TLS settings the gateway cannot load.")
+        upstream.refuse_tls(exchange)
     body = await read_body(exchange)
     replayable = not isinstance(body, AsyncIterator)
     retryable = replayable and exchange.method in IDEMPOTENT

@@ -85,9 +85,7 @@ async def _connect(exchange: Exchange, upgrade: Upgrade) -> Response:
     if not upstream.targets:
         raise NoUpstream(f"Service {service.name!r} has no enabled targets.")
     if upstream.tls_error:
-        exchange.upstream_error = "tls"
-        log.warning("request %s: service %r cannot use TLS: %s", exchange.request_id, service.name, upstream.tls_error)
-        raise UpstreamTLS(f"Service {service.name!r} has TLS settings the gateway cannot load.")
+        upstream.refuse_tls(exchange)
     headers = _backend_headers(exchange)
     # wss: the service's TLS context and server name, built with the routing table (proxy.upstream).
     tls: dict[str, Any] = {}

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.dispatch import Signal
 
-from proxy.client.tls import build
-from proxy.upstream import tls_identity
+from proxy.upstream import tls_contexts, tls_identity
 from registry.actors import current_actor
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def send_for_real(
     extensions = {"sni_hostname": service.tls_server_name} if https and service.tls_server_name else None
     try:
         # Verified as the gateway verifies this service (its CA bundle, client certificate, server name).
-        verify = build(tls_identity(service)) if https else True
+        verify = tls_contexts.context(tls_identity(service)) if https else True
         with (
             httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as client,
             client.stream(
